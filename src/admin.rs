@@ -1,0 +1,127 @@
+//! `fulcrum admin …`: operator commands for automation. Output is machine-readable (JSON
+//! lines, or just the key); secrets are read from stdin, never from arguments.
+
+use std::io::BufRead;
+
+use anyhow::{bail, Context};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::services::accounts::NewAccount;
+use crate::services::api_keys::SETTING_ALLOW_KEY_MINTING;
+use crate::services::{Actor, AuthMethod, RequestMeta, Services};
+use crate::store::{AccountType, User};
+
+/// The console acts with admin rights; audit rows record it as `via: console`.
+fn console_actor() -> Actor {
+    Actor {
+        user: User {
+            id: 0,
+            username: "console".into(),
+            email: String::new(),
+            name: "console".into(),
+            is_admin: true,
+            account_type: AccountType::User,
+            password_hash: None,
+            flags: "{}".into(),
+            created_at: 0,
+            deleted_at: None,
+        },
+        auth: AuthMethod::Console,
+    }
+}
+
+fn console_meta() -> RequestMeta {
+    RequestMeta { ip: None, user_agent: Some("fulcrum-admin".into()) }
+}
+
+/// Reads one line from stdin (a password or a key), without its line ending.
+pub fn read_stdin_line() -> anyhow::Result<Zeroizing<String>> {
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin().lock().read_line(&mut line).context("cannot read from stdin")?;
+    let trimmed = Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_string());
+    if trimmed.is_empty() {
+        bail!("expected a value on stdin");
+    }
+    Ok(trimmed)
+}
+
+pub fn user_line(u: &User) -> String {
+    json!({
+        "id": u.id,
+        "username": u.username,
+        "email": u.email,
+        "name": u.name,
+        "admin": u.is_admin,
+        "account_type": u.account_type.as_str(),
+        "created_at": u.created_at,
+        "deleted": u.deleted_at.is_some(),
+    })
+    .to_string()
+}
+
+fn fail(e: crate::error::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{} ({})", e.message, e.code)
+}
+
+async fn user_named(services: &Services, username: &str) -> anyhow::Result<User> {
+    services
+        .store
+        .user_by_username(username)
+        .await
+        .map_err(|e| fail(e.into()))?
+        .with_context(|| format!("no user named {username}"))
+}
+
+pub async fn create_user(services: &Services, username: &str, email: &str, name: &str, admin: bool) -> anyhow::Result<String> {
+    let password = read_stdin_line()?;
+    let account = NewAccount { username: username.into(), email: email.into(), name: name.into(), admin, password: Some(password) };
+    if username.trim().is_empty() {
+        bail!("--username must not be empty");
+    }
+    let user = services.create_user(&console_actor(), account, &console_meta()).await.map_err(fail)?;
+    Ok(user_line(&user))
+}
+
+/// Prints only the new key, so `KEY=$(fulcrum admin create-key …)` works.
+pub async fn create_key(services: &Services, username: &str, name: &str) -> anyhow::Result<String> {
+    let user = user_named(services, username).await?;
+    let mut actor = console_actor();
+    // The key belongs to the named user; the console only acts on their behalf.
+    actor.user = user;
+    let (_, full) = services.generate_key(&actor, name, &console_meta()).await.map_err(fail)?;
+    Ok(full.to_string())
+}
+
+pub async fn import_key(services: &Services, username: &str, name: &str) -> anyhow::Result<String> {
+    let user = user_named(services, username).await?;
+    let key = read_stdin_line()?;
+    let record = services.import_key(&console_actor(), &user, name, &key, &console_meta()).await.map_err(fail)?;
+    Ok(json!({ "key_id": record.key_id, "username": user.username, "name": record.name }).to_string())
+}
+
+pub async fn list_users(services: &Services) -> anyhow::Result<String> {
+    let users = services.store.list_users().await.map_err(|e| fail(e.into()))?;
+    Ok(users.iter().map(user_line).collect::<Vec<_>>().join("\n"))
+}
+
+pub async fn reset_password(services: &Services, username: &str) -> anyhow::Result<String> {
+    let password = read_stdin_line()?;
+    services.reset_password(&console_actor(), username, password, &console_meta()).await.map_err(fail)?;
+    Ok(json!({ "username": username, "password_reset": true, "sessions_ended": true }).to_string())
+}
+
+/// Reads or writes a server setting. Known: `allow_key_minting_with_key` (true|false).
+pub async fn setting(services: &Services, name: &str, value: Option<&str>) -> anyhow::Result<String> {
+    if name != SETTING_ALLOW_KEY_MINTING {
+        bail!("unknown setting `{name}`; known: {SETTING_ALLOW_KEY_MINTING}");
+    }
+    if let Some(v) = value {
+        if !matches!(v, "true" | "false") {
+            bail!("`{name}` must be true or false");
+        }
+        services.store.put_setting(name, v, crate::now_ms()).await.map_err(|e| fail(e.into()))?;
+    }
+    let current = services.key_minting_with_key_allowed().await.map_err(fail)?;
+    Ok(json!({ "name": name, "value": current }).to_string())
+}

@@ -1,0 +1,108 @@
+//! Assembling and running a server: data directory, store, services, HTTP and the
+//! background tasks, with a graceful shutdown that flushes pending `last used` writes.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::http::{router, AppState};
+use crate::services::Services;
+use crate::store;
+
+/// Prepares the data directory (0700) and the server secret (0600) on first start.
+pub fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    restrict(dir, 0o700)?;
+    if config.secret_key.is_none() {
+        ensure_secret_file(&dir.join("secret.key"))?;
+    }
+    Ok(())
+}
+
+fn ensure_secret_file(path: &Path) -> anyhow::Result<()> {
+    if path.exists() {
+        return restrict(path, 0o600);
+    }
+    let secret = crate::keys::random_token();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    std::io::Write::write_all(&mut file, secret.as_bytes())?;
+    Ok(())
+}
+
+fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot set permissions on {}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+/// Opens the store and builds the services for a configuration.
+pub async fn services(config: Config, migrate: bool) -> anyhow::Result<Arc<Services>> {
+    prepare_data_dir(&config)?;
+    let store = store::open(&config, migrate).await?;
+    Ok(Services::new(store, Arc::new(config)))
+}
+
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub services: Arc<Services>,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    flusher: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Binds the listener and starts serving in the background.
+    pub async fn start(services: Arc<Services>) -> anyhow::Result<Self> {
+        let config = services.config.clone();
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let schema = crate::graphql::build_schema(&config);
+        let app = router(AppState { services: services.clone(), schema });
+        let (shutdown, rx) = watch::channel(false);
+        let flusher = tokio::spawn(services.usage.clone().run(
+            services.store.clone(),
+            Duration::from_millis(config.last_used_flush_ms),
+            rx.clone(),
+        ));
+        let mut server_rx = rx;
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = server_rx.wait_for(|stop| *stop).await;
+                })
+                .await
+        });
+        Ok(Self { addr, services, shutdown, server, flusher })
+    }
+
+    /// Stops accepting, lets requests in flight finish, then flushes pending writes.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        let served = self.server.await.context("server task failed")?;
+        self.flusher.await.context("flusher task failed")?;
+        served.context("server failed")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,390 @@
+//! Layered configuration: coded defaults → `fulcrum.toml` → `FULCRUM_*` variables → flags.
+//!
+//! Every key is flat (`max_body_bytes` in the file is `FULCRUM_MAX_BODY_BYTES` in the
+//! environment). Secrets may also come from a file via `<KEY>_FILE`. Unknown keys and bad
+//! values stop the start with a message that names the key. `FULCRUM_BIN` and `FULCRUM_TEST_*`
+//! belong to the test tooling and are ignored here.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use url::Url;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Str,
+    Int,
+    Bool,
+}
+
+/// Every key Fulcrum understands, with its type and whether it is a secret.
+const KEYS: &[(&str, Kind, bool)] = &[
+    ("listen", Kind::Str, false),
+    ("data_dir", Kind::Str, false),
+    ("database_url", Kind::Str, true),
+    ("public_url", Kind::Str, false),
+    ("secret_key", Kind::Str, true),
+    ("no_migrate", Kind::Bool, false),
+    ("log_level", Kind::Str, false),
+    ("log_format", Kind::Str, false),
+    ("trust_proxy_headers", Kind::Bool, false),
+    ("max_body_bytes", Kind::Int, false),
+    ("max_keys_per_user", Kind::Int, false),
+    ("graphql_max_depth", Kind::Int, false),
+    ("graphql_max_complexity", Kind::Int, false),
+    ("session_idle_hours", Kind::Int, false),
+    ("session_absolute_hours", Kind::Int, false),
+    ("last_used_flush_ms", Kind::Int, false),
+    ("last_used_granularity_secs", Kind::Int, false),
+    ("pg_pool_size", Kind::Int, false),
+    ("sqlite_readers", Kind::Int, false),
+    ("login_attempts_per_ip", Kind::Int, false),
+    ("login_failures_per_account", Kind::Int, false),
+];
+
+/// The resolved settings. `Debug` masks secrets.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub public_url: Url,
+    pub secret_key: Option<String>,
+    pub no_migrate: bool,
+    pub log_level: String,
+    pub log_json: bool,
+    pub trust_proxy_headers: bool,
+    pub max_body_bytes: usize,
+    pub max_keys_per_user: i64,
+    pub graphql_max_depth: usize,
+    pub graphql_max_complexity: usize,
+    pub session_idle_hours: i64,
+    pub session_absolute_hours: i64,
+    pub last_used_flush_ms: u64,
+    pub last_used_granularity_secs: i64,
+    pub pg_pool_size: usize,
+    pub sqlite_readers: usize,
+    pub login_attempts_per_ip: u32,
+    pub login_failures_per_account: u32,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database_kind())
+            .field("public_url", &self.public_url.as_str())
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub no_migrate: bool,
+}
+
+impl Config {
+    pub fn database_kind(&self) -> &'static str {
+        if self.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        match self.database_url.as_deref().and_then(|u| u.strip_prefix("sqlite://")) {
+            Some(path) => PathBuf::from(path),
+            None => self.data_dir.join("fulcrum.db"),
+        }
+    }
+
+    /// Session cookies carry `Secure` (and the `__Host-` prefix) only when people reach us
+    /// over https; browsers drop `Secure` cookies on plain-http LAN installs.
+    pub fn cookies_secure(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    pub fn public_origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+
+    /// Loads from the process environment and the file named by the overrides (or
+    /// `./fulcrum.toml` when it exists).
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Config> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(overrides, &env)
+    }
+
+    pub fn load_from(overrides: &Overrides, env: &[(String, String)]) -> anyhow::Result<Config> {
+        let mut values = BTreeMap::new();
+        let file = match &overrides.config_file {
+            Some(path) => Some(path.clone()),
+            None => Some(PathBuf::from("fulcrum.toml")).filter(|p| p.exists()),
+        };
+        if let Some(path) = file {
+            merge_file(&mut values, &path)?;
+        }
+        merge_env(&mut values, env)?;
+        if let Some(v) = &overrides.listen {
+            values.insert("listen".into(), toml::Value::String(v.clone()));
+        }
+        if let Some(v) = &overrides.data_dir {
+            values.insert("data_dir".into(), toml::Value::String(v.display().to_string()));
+        }
+        if let Some(v) = &overrides.database_url {
+            values.insert("database_url".into(), toml::Value::String(v.clone()));
+        }
+        if let Some(v) = &overrides.public_url {
+            values.insert("public_url".into(), toml::Value::String(v.clone()));
+        }
+        if overrides.no_migrate {
+            values.insert("no_migrate".into(), toml::Value::Boolean(true));
+        }
+        build(&values)
+    }
+}
+
+fn kind_of(key: &str) -> Option<(Kind, bool)> {
+    KEYS.iter()
+        .find(|(name, _, _)| *name == key)
+        .map(|(_, kind, secret)| (*kind, *secret))
+}
+
+fn merge_file(values: &mut BTreeMap<String, toml::Value>, path: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .with_context(|| format!("configuration file {} is not valid TOML", path.display()))?;
+    for (key, value) in table {
+        let base = key.strip_suffix("_file");
+        match (kind_of(&key), base.and_then(kind_of)) {
+            (Some(_), _) => {
+                values.insert(key, value);
+            }
+            (None, Some((_, true))) => {
+                let Some(file) = value.as_str() else {
+                    bail!("configuration key `{key}` must be a path string");
+                };
+                let secret = read_secret_file(&key, file)?;
+                values.insert(base.unwrap_or_default().to_string(), toml::Value::String(secret));
+            }
+            _ => bail!("unknown configuration key `{key}` in {}", path.display()),
+        }
+    }
+    Ok(())
+}
+
+fn merge_env(values: &mut BTreeMap<String, toml::Value>, env: &[(String, String)]) -> anyhow::Result<()> {
+    for (name, raw) in env {
+        let Some(rest) = name.strip_prefix("FULCRUM_") else { continue };
+        if rest == "BIN" || rest.starts_with("TEST_") {
+            continue;
+        }
+        let key = rest.to_ascii_lowercase();
+        if let Some((kind, _)) = kind_of(&key) {
+            values.insert(key.clone(), parse_env_value(name, kind, raw)?);
+            continue;
+        }
+        match key.strip_suffix("_file").and_then(|b| kind_of(b).map(|k| (b, k))) {
+            Some((base, (_, true))) => {
+                let secret = read_secret_file(name, raw)?;
+                values.insert(base.to_string(), toml::Value::String(secret));
+            }
+            _ => bail!("unknown configuration variable `{name}`"),
+        }
+    }
+    Ok(())
+}
+
+fn read_secret_file(key: &str, path: &str) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("`{key}`: cannot read secret file {path}"))?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn parse_env_value(name: &str, kind: Kind, raw: &str) -> anyhow::Result<toml::Value> {
+    Ok(match kind {
+        Kind::Str => toml::Value::String(raw.to_string()),
+        Kind::Int => toml::Value::Integer(
+            raw.trim()
+                .parse()
+                .with_context(|| format!("`{name}` must be a whole number, got {raw:?}"))?,
+        ),
+        Kind::Bool => toml::Value::Boolean(match raw.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" | "" => false,
+            _ => bail!("`{name}` must be true or false, got {raw:?}"),
+        }),
+    })
+}
+
+struct Reader<'a>(&'a BTreeMap<String, toml::Value>);
+
+impl Reader<'_> {
+    fn check(&self, key: &str, kind: Kind) -> anyhow::Result<Option<&toml::Value>> {
+        let Some(v) = self.0.get(key) else { return Ok(None) };
+        let ok = match kind {
+            Kind::Str => v.is_str(),
+            Kind::Int => v.is_integer(),
+            Kind::Bool => v.is_bool(),
+        };
+        if !ok {
+            let want = match kind {
+                Kind::Str => "a string",
+                Kind::Int => "a whole number",
+                Kind::Bool => "true or false",
+            };
+            bail!("configuration key `{key}` must be {want}");
+        }
+        Ok(Some(v))
+    }
+
+    fn string(&self, key: &str) -> anyhow::Result<Option<String>> {
+        Ok(self.check(key, Kind::Str)?.and_then(|v| v.as_str()).map(str::to_string))
+    }
+
+    fn boolean(&self, key: &str, default: bool) -> anyhow::Result<bool> {
+        Ok(self.check(key, Kind::Bool)?.and_then(|v| v.as_bool()).unwrap_or(default))
+    }
+
+    fn int(&self, key: &str, default: i64, min: i64, max: i64) -> anyhow::Result<i64> {
+        let v = self.check(key, Kind::Int)?.and_then(|v| v.as_integer()).unwrap_or(default);
+        if !(min..=max).contains(&v) {
+            bail!("configuration key `{key}` must be between {min} and {max}, got {v}");
+        }
+        Ok(v)
+    }
+}
+
+fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
+    for key in values.keys() {
+        if kind_of(key).is_none() {
+            bail!("unknown configuration key `{key}`");
+        }
+    }
+    let r = Reader(values);
+    let listen_raw = r.string("listen")?.unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen: SocketAddr = listen_raw
+        .parse()
+        .map_err(|_| anyhow::anyhow!("configuration key `listen` must be an address like 127.0.0.1:8080, got {listen_raw:?}"))?;
+    let data_dir = PathBuf::from(r.string("data_dir")?.unwrap_or_else(|| "./fulcrum-data".into()));
+    let database_url = r.string("database_url")?.filter(|s| !s.is_empty());
+    if let Some(url) = &database_url {
+        let ok = ["postgres://", "postgresql://", "sqlite://"]
+            .iter()
+            .any(|p| url.starts_with(p));
+        if !ok {
+            bail!("configuration key `database_url` must start with postgres://, postgresql:// or sqlite://");
+        }
+    }
+    let default_public = format!("http://{listen}");
+    let public_raw = r.string("public_url")?.unwrap_or(default_public);
+    let public_url = Url::parse(&public_raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| anyhow::anyhow!("configuration key `public_url` must be an http(s) URL, got {public_raw:?}"))?;
+    let log_format = r.string("log_format")?.unwrap_or_else(|| "text".into());
+    if !matches!(log_format.as_str(), "text" | "json") {
+        bail!("configuration key `log_format` must be text or json");
+    }
+    Ok(Config {
+        listen,
+        data_dir,
+        database_url,
+        public_url,
+        secret_key: r.string("secret_key")?.filter(|s| !s.is_empty()),
+        no_migrate: r.boolean("no_migrate", false)?,
+        log_level: r.string("log_level")?.unwrap_or_else(|| "info".into()),
+        log_json: log_format == "json",
+        trust_proxy_headers: r.boolean("trust_proxy_headers", false)?,
+        max_body_bytes: r.int("max_body_bytes", 10 * 1024 * 1024, 1024, 1 << 30)? as usize,
+        max_keys_per_user: r.int("max_keys_per_user", 100, 1, 10_000)?,
+        graphql_max_depth: r.int("graphql_max_depth", 16, 4, 64)? as usize,
+        graphql_max_complexity: r.int("graphql_max_complexity", 500, 50, 100_000)? as usize,
+        session_idle_hours: r.int("session_idle_hours", 14 * 24, 1, 24 * 365)?,
+        session_absolute_hours: r.int("session_absolute_hours", 60 * 24, 1, 24 * 365)?,
+        last_used_flush_ms: r.int("last_used_flush_ms", 2000, 10, 600_000)? as u64,
+        last_used_granularity_secs: r.int("last_used_granularity_secs", 60, 0, 86_400)?,
+        pg_pool_size: r.int("pg_pool_size", 16, 1, 512)? as usize,
+        sqlite_readers: r.int("sqlite_readers", 4, 1, 64)? as usize,
+        login_attempts_per_ip: r.int("login_attempts_per_ip", 30, 1, 100_000)? as u32,
+        login_failures_per_account: r.int("login_failures_per_account", 10, 1, 100_000)? as u32,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_embedded_and_local() {
+        let c = Config::load_from(&Overrides::default(), &[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./fulcrum-data"));
+        assert_eq!(c.database_kind(), "sqlite");
+        assert!(!c.cookies_secure());
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fulcrum.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nmax_keys_per_user = 5\n").unwrap();
+        let secret = dir.path().join("db");
+        std::fs::write(&secret, "postgres://u@h/db\n").unwrap();
+        let o = Overrides { config_file: Some(file), ..Default::default() };
+        let c = Config::load_from(
+            &o,
+            &env(&[
+                ("FULCRUM_MAX_KEYS_PER_USER", "7"),
+                ("FULCRUM_DATABASE_URL_FILE", secret.to_str().unwrap()),
+                ("FULCRUM_BIN", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.max_keys_per_user, 7);
+        assert_eq!(c.database_url.as_deref(), Some("postgres://u@h/db"));
+        assert!(!format!("{c:?}").contains("u@h"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let err = Config::load_from(&Overrides::default(), &env(&[("FULCRUM_LISTN", "x")])).unwrap_err();
+        assert!(err.to_string().contains("FULCRUM_LISTN"), "{err}");
+        let err = Config::load_from(&Overrides::default(), &env(&[("FULCRUM_MAX_BODY_BYTES", "big")])).unwrap_err();
+        assert!(err.to_string().contains("FULCRUM_MAX_BODY_BYTES"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.toml");
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        let o = Overrides { config_file: Some(file), ..Default::default() };
+        let err = Config::load_from(&o, &[]).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+        let err = Config::load_from(&Overrides { listen: Some("nope".into()), ..Default::default() }, &[]).unwrap_err();
+        assert!(err.to_string().contains("listen"), "{err}");
+        let err = Config::load_from(&Overrides::default(), &env(&[("FULCRUM_PUBLIC_URL", "ftp://x")])).unwrap_err();
+        assert!(err.to_string().contains("public_url"), "{err}");
+    }
+}

@@ -1,0 +1,79 @@
+//! The one GraphQL schema at `/graphql`, shared by the `wandb` SDK and the web UI. Field and
+//! operation names follow W&B's wherever the SDK uses them. The schema is checked in as SDL
+//! (`schema/fulcrum.graphql`); a test fails when it changes unnoticed.
+
+mod cache;
+mod ids;
+mod mutation;
+mod query;
+mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::services::{Actor, RequestMeta, Services};
+
+pub use mutation::Mutation;
+pub use query::Query;
+
+pub type FulcrumSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Per-request context handed to every resolver.
+pub struct RequestContext {
+    pub services: Arc<Services>,
+    pub actor: Option<Actor>,
+    pub meta: RequestMeta,
+}
+
+impl RequestContext {
+    pub fn actor(&self) -> Result<&Actor, ApiError> {
+        self.actor.as_ref().ok_or_else(ApiError::unauthenticated)
+    }
+}
+
+/// Parse depth guards the parser itself against deeply nested documents.
+const MAX_RECURSIVE_DEPTH: usize = 64;
+
+pub fn build_schema(config: &Config) -> FulcrumSchema {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .limit_depth(config.graphql_max_depth)
+        .limit_complexity(config.graphql_max_complexity)
+        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+        .limit_directives(16)
+        .extension(cache::DocumentCache::new(1024))
+        .finish()
+}
+
+/// The SDL the checked-in schema file must match.
+pub fn sdl() -> String {
+    Schema::build(Query, Mutation, EmptySubscription).finish().sdl()
+}
+
+pub(crate) fn gql_error(e: ApiError) -> async_graphql::Error {
+    let status = e.status.as_u16();
+    let field = e.field;
+    async_graphql::Error::new(e.message).extend_with(|_, ext| {
+        ext.set("code", e.code);
+        ext.set("status", status);
+        if let Some(f) = field {
+            ext.set("field", f);
+        }
+    })
+}
+
+pub(crate) trait IntoGql<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> IntoGql<T> for Result<T, ApiError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(gql_error)
+    }
+}
+
+pub(crate) fn request_context<'a>(ctx: &'a async_graphql::Context<'_>) -> async_graphql::Result<&'a RequestContext> {
+    ctx.data::<RequestContext>()
+}

@@ -1,0 +1,86 @@
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+
+use super::types::{ApiKeyNode, UserNode};
+use super::{ids, request_context, IntoGql};
+use crate::services::accounts::NewAccount;
+
+pub struct Mutation;
+
+#[derive(InputObject)]
+pub struct GenerateApiKeyInput {
+    pub description: Option<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct GenerateApiKeyPayload {
+    /// `name` holds the full key here, and only here: it is never shown again.
+    pub api_key: ApiKeyNode,
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct DeleteApiKeyInput {
+    pub id: String,
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteApiKeyPayload {
+    pub success: bool,
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    pub email: String,
+    pub admin: Option<bool>,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateUserPayload {
+    pub user: UserNode,
+    pub client_mutation_id: Option<String>,
+}
+
+#[Object]
+impl Mutation {
+    /// Creates an API key for the caller.
+    async fn generate_api_key(&self, ctx: &Context<'_>, input: GenerateApiKeyInput) -> async_graphql::Result<GenerateApiKeyPayload> {
+        let rc = request_context(ctx)?;
+        let actor = rc.actor().gql()?;
+        let name = input.description.unwrap_or_default();
+        let (record, full) = rc.services.generate_key(actor, &name, &rc.meta).await.gql()?;
+        let mut node = ApiKeyNode::listed(record);
+        node.name = full.to_string();
+        Ok(GenerateApiKeyPayload { api_key: node, client_mutation_id: input.client_mutation_id })
+    }
+
+    /// Revokes a key by node id; owners and site admins only.
+    async fn delete_api_key(&self, ctx: &Context<'_>, input: DeleteApiKeyInput) -> async_graphql::Result<DeleteApiKeyPayload> {
+        let rc = request_context(ctx)?;
+        let actor = rc.actor().gql()?;
+        let pk = ids::decode("ApiKey", &input.id).gql()?;
+        rc.services.revoke_key(actor, pk, &rc.meta).await.gql()?;
+        Ok(DeleteApiKeyPayload { success: true, client_mutation_id: input.client_mutation_id })
+    }
+
+    /// Creates an account (site admins only). Without a username one is derived from the
+    /// email. The new person sets a password through a reset.
+    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> async_graphql::Result<CreateUserPayload> {
+        let rc = request_context(ctx)?;
+        let actor = rc.actor().gql()?;
+        let account = NewAccount {
+            username: input.username.unwrap_or_default(),
+            email: input.email,
+            name: input.name.unwrap_or_default(),
+            admin: input.admin.unwrap_or(false),
+            password: None,
+        };
+        let user = rc.services.create_user(actor, account, &rc.meta).await.gql()?;
+        Ok(CreateUserPayload { user: UserNode(user), client_mutation_id: input.client_mutation_id })
+    }
+}

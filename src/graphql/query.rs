@@ -1,0 +1,70 @@
+use async_graphql::{Context, Object, SimpleObject};
+
+use super::types::{UserConnection, UserEdge, UserNode};
+use super::{request_context, IntoGql};
+use crate::error::ApiError;
+
+pub struct Query;
+
+const MAX_SEARCH_RESULTS: i32 = 100;
+const MAX_QUERY_LEN: usize = 256;
+
+#[Object]
+impl Query {
+    /// The account behind the request's credentials; null when anonymous.
+    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserNode>> {
+        let rc = request_context(ctx)?;
+        Ok(rc.actor.as_ref().map(|a| UserNode(a.user.clone())))
+    }
+
+    /// Users whose username or email contains `query`; exact matches first.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        #[graphql(default = 20)] first: i32,
+    ) -> async_graphql::Result<UserConnection> {
+        let rc = request_context(ctx)?;
+        rc.actor().gql()?;
+        let query = query.unwrap_or_default();
+        if query.len() > MAX_QUERY_LEN {
+            return Err(ApiError::bad_request("query_too_long", format!("a search has at most {MAX_QUERY_LEN} bytes"))).gql();
+        }
+        let limit = first.clamp(1, MAX_SEARCH_RESULTS);
+        let users = rc.services.store.search_users(query.trim(), i64::from(limit)).await.map_err(ApiError::from).gql()?;
+        Ok(UserConnection { edges: users.into_iter().map(|u| UserEdge { node: UserNode(u) }).collect() })
+    }
+
+    async fn server_info(&self) -> ServerInfo {
+        ServerInfo::current()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ServerFeature {
+    pub name: String,
+    pub is_enabled: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct LocalVersionInfo {
+    pub out_of_date: bool,
+    pub latest_version_string: String,
+    pub version_on_this_instance_string: String,
+}
+
+#[derive(SimpleObject)]
+pub struct ServerInfo {
+    /// Optional W&B server features this server turns on; none yet, so the SDK uses its
+    /// plain defaults.
+    pub features: Vec<ServerFeature>,
+    /// Asked for by older SDKs to suggest CLI upgrades; null means "no advice".
+    pub cli_version_info: Option<String>,
+    pub latest_local_version_info: Option<LocalVersionInfo>,
+}
+
+impl ServerInfo {
+    fn current() -> Self {
+        Self { features: vec![], cli_version_info: None, latest_local_version_info: None }
+    }
+}

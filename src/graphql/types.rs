@@ -1,0 +1,168 @@
+//! Output types, named as W&B names them.
+
+use async_graphql::{Context, Object, SimpleObject, ID};
+
+use super::{ids, request_context, IntoGql};
+use crate::store::{ApiKeyRecord, User};
+
+pub(crate) fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+pub struct UserNode(pub User);
+
+impl UserNode {
+    /// Private fields (email, keys) are visible to the person themselves and to site admins.
+    fn visible_to_viewer(&self, ctx: &Context<'_>) -> bool {
+        request_context(ctx)
+            .ok()
+            .and_then(|c| c.actor.as_ref())
+            .is_some_and(|a| a.user.id == self.0.id || a.user.is_admin)
+    }
+}
+
+#[Object(name = "User")]
+impl UserNode {
+    async fn id(&self) -> ID {
+        ID(ids::encode("User", self.0.id))
+    }
+
+    /// Display name; the username when none is set.
+    async fn name(&self) -> String {
+        if self.0.name.is_empty() {
+            self.0.username.clone()
+        } else {
+            self.0.name.clone()
+        }
+    }
+
+    async fn username(&self) -> Option<String> {
+        Some(self.0.username.clone())
+    }
+
+    async fn email(&self, ctx: &Context<'_>) -> Option<String> {
+        self.visible_to_viewer(ctx).then(|| self.0.email.clone())
+    }
+
+    async fn admin(&self) -> bool {
+        self.0.is_admin
+    }
+
+    /// Per-user feature flags as a JSON object in a string (the SDK reads
+    /// `code_saving_enabled`).
+    async fn flags(&self) -> String {
+        self.0.flags.clone()
+    }
+
+    /// The default entity new runs land in.
+    async fn entity(&self) -> String {
+        self.0.username.clone()
+    }
+
+    async fn account_type(&self) -> String {
+        self.0.account_type.as_str().to_string()
+    }
+
+    async fn photo_url(&self) -> Option<String> {
+        None
+    }
+
+    async fn created_at(&self) -> String {
+        iso(self.0.created_at)
+    }
+
+    async fn deleted_at(&self) -> Option<String> {
+        self.0.deleted_at.map(iso)
+    }
+
+    /// The person's active keys, by Key ID. Empty for anyone but the owner and site admins.
+    async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<ApiKeyConnection> {
+        if !self.visible_to_viewer(ctx) {
+            return Ok(ApiKeyConnection { edges: vec![] });
+        }
+        let rc = request_context(ctx)?;
+        let actor = rc.actor().gql()?;
+        let keys = rc.services.list_keys(actor, self.0.id).await.gql()?;
+        Ok(ApiKeyConnection {
+            edges: keys.into_iter().map(|k| ApiKeyEdge { node: ApiKeyNode::listed(k) }).collect(),
+        })
+    }
+
+    /// Entities the person can log runs to: the personal entity first, then teams.
+    async fn teams(&self) -> EntityConnection {
+        EntityConnection {
+            edges: vec![EntityEdge {
+                node: EntityNode {
+                    id: ID(ids::encode("Entity", self.0.id)),
+                    name: self.0.username.clone(),
+                    is_team: false,
+                },
+            }],
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ApiKeyConnection {
+    pub edges: Vec<ApiKeyEdge>,
+}
+
+#[derive(SimpleObject)]
+pub struct ApiKeyEdge {
+    pub node: ApiKeyNode,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "ApiKey")]
+pub struct ApiKeyNode {
+    pub id: ID,
+    /// The Key ID; only in the `generateApiKey` answer is this the full key (the SDK's
+    /// `generate_api_key()` returns this field).
+    pub name: String,
+    /// The name people gave the key.
+    pub description: Option<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+impl ApiKeyNode {
+    pub fn listed(k: ApiKeyRecord) -> Self {
+        Self {
+            id: ID(ids::encode("ApiKey", k.id)),
+            name: k.key_id,
+            description: Some(k.name),
+            created_at: iso(k.created_at),
+            last_used_at: k.last_used_at.map(iso),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct EntityConnection {
+    pub edges: Vec<EntityEdge>,
+}
+
+#[derive(SimpleObject)]
+pub struct EntityEdge {
+    pub node: EntityNode,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "Entity")]
+pub struct EntityNode {
+    pub id: ID,
+    pub name: String,
+    pub is_team: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct UserConnection {
+    pub edges: Vec<UserEdge>,
+}
+
+#[derive(SimpleObject)]
+pub struct UserEdge {
+    pub node: UserNode,
+}

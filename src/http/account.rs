@@ -1,0 +1,144 @@
+//! `/api/v1/*` sign-in endpoints for the web UI: first-admin setup, login, logout.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::credentials::{cookie_value, resolve_actor, verify_same_origin};
+use super::{client_meta, read_body, session_cookie_name, AppState};
+use crate::error::ApiError;
+use crate::keys::hash_key;
+use crate::services::accounts::NewAccount;
+use crate::services::{Actor, RequestMeta};
+use crate::store::User;
+
+/// Sign-in forms are tiny.
+const MAX_FORM_BODY: usize = 16 * 1024;
+
+#[derive(Deserialize)]
+struct SetupForm {
+    token: String,
+    username: String,
+    email: String,
+    password: Zeroizing<String>,
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    login: String,
+    password: Zeroizing<String>,
+}
+
+fn user_json(u: &User) -> serde_json::Value {
+    json!({ "username": u.username, "email": u.email, "name": u.name, "admin": u.is_admin })
+}
+
+struct Ctx {
+    meta: RequestMeta,
+    headers: HeaderMap,
+    actor: Option<Actor>,
+    body: axum::body::Bytes,
+}
+
+async fn context(state: &AppState, request: Request) -> Result<Ctx, ApiError> {
+    let (parts, body) = request.into_parts();
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let meta = client_meta(&state.services.config, &parts.headers, peer);
+    let actor = resolve_actor(state, &parts.method, &parts.headers, &meta).await?;
+    let body = read_body(body, MAX_FORM_BODY).await?;
+    Ok(Ctx { meta, headers: parts.headers, actor, body })
+}
+
+fn json_form<T: DeserializeOwned>(ctx: &Ctx) -> Result<T, ApiError> {
+    let is_json = ctx
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+    if !is_json {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send application/json"));
+    }
+    serde_json::from_slice(&ctx.body).map_err(|e| ApiError::bad_request("invalid_json", format!("the form is not valid: {e}")))
+}
+
+fn session_cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
+    let config = &state.services.config;
+    let name = session_cookie_name(config);
+    let secure = if config.cookies_secure() { "; Secure" } else { "" };
+    let value = match token {
+        Some(t) => format!("{name}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", config.session_absolute_hours * 3600),
+        None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+    };
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static(""))
+}
+
+async fn signed_in(state: &AppState, ctx: &Ctx, user: User, status: StatusCode) -> Result<Response, ApiError> {
+    // Rotate: a session id that existed before sign-in never becomes an authenticated one.
+    if let Some(old) = cookie_value(&ctx.headers, session_cookie_name(&state.services.config)) {
+        state.services.store.delete_session(&hash_key(old)).await?;
+    }
+    let token = state.services.create_session(&user, &ctx.meta).await?;
+    let mut response = (status, axum::Json(json!({ "user": user_json(&user) }))).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie(state, Some(&token)));
+    Ok(response)
+}
+
+/// Who is signed in, and whether the server still waits for its first admin.
+pub async fn session(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let ctx = context(&state, request).await?;
+    let needs_setup = state.services.needs_setup().await?;
+    let user = ctx.actor.as_ref().map(|a| user_json(&a.user));
+    Ok(axum::Json(json!({ "user": user, "needsSetup": needs_setup })).into_response())
+}
+
+pub async fn setup(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let ctx = context(&state, request).await?;
+    if ctx.headers.contains_key("origin") {
+        verify_same_origin(&state.services.config, &ctx.headers)?;
+    }
+    let form: SetupForm = json_form(&ctx)?;
+    let account = NewAccount { username: form.username, email: form.email, name: form.name, admin: true, password: Some(form.password) };
+    if account.username.trim().is_empty() {
+        return Err(ApiError::validation("username", "username_required", "a username is required"));
+    }
+    let user = state.services.setup_first_admin(&form.token, account, &ctx.meta).await?;
+    signed_in(&state, &ctx, user, StatusCode::CREATED).await
+}
+
+pub async fn login(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let ctx = context(&state, request).await?;
+    if ctx.headers.contains_key("origin") {
+        verify_same_origin(&state.services.config, &ctx.headers)?;
+    }
+    let form: LoginForm = json_form(&ctx)?;
+    let user = state.services.login(&form.login, form.password, &ctx.meta).await?;
+    signed_in(&state, &ctx, user, StatusCode::OK).await
+}
+
+fn signed_out(state: &AppState, body: serde_json::Value) -> Response {
+    let mut response = axum::Json(body).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie(state, None));
+    response
+}
+
+pub async fn logout(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let ctx = context(&state, request).await?;
+    let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
+    state.services.logout(actor, &ctx.meta).await?;
+    Ok(signed_out(&state, json!({ "ok": true })))
+}
+
+pub async fn logout_everywhere(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let ctx = context(&state, request).await?;
+    let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
+    let ended = state.services.logout_everywhere(actor, &ctx.meta).await?;
+    Ok(signed_out(&state, json!({ "ok": true, "sessionsEnded": ended })))
+}

@@ -1,0 +1,67 @@
+//! HTTP: the router, cross-cutting middleware and the request → actor step.
+
+mod account;
+mod credentials;
+mod graphql;
+mod observe;
+mod ops;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::error::ApiError;
+use crate::graphql::FulcrumSchema;
+use crate::services::Services;
+
+pub use credentials::{client_meta, session_cookie_name};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Arc<Services>,
+    pub schema: FulcrumSchema,
+}
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", post(graphql::graphql))
+        .route("/api/v1/session", get(account::session))
+        .route("/api/v1/setup", post(account::setup))
+        .route("/api/v1/login", post(account::login))
+        .route("/api/v1/logout", post(account::logout))
+        .route("/api/v1/logout-everywhere", post(account::logout_everywhere))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/sdk/otel/v1/{*signal}", post(ops::otel_sink))
+        .route_layer(axum::middleware::from_fn(observe::tag_route))
+        .fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
+        .layer(TimeoutLayer::new(REQUEST_TIMEOUT))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            axum::response::IntoResponse::into_response(ApiError::internal())
+        }))
+        .with_state(state)
+}
+
+/// Reads a whole body up to `limit` bytes, answering 413 beyond it.
+pub(crate) async fn read_body(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_large {
+            ApiError::payload_too_large(limit)
+        } else {
+            ApiError::bad_request("body_unreadable", "the request body could not be read")
+        }
+    })
+}

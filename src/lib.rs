@@ -1,0 +1,23 @@
+//! Fulcrum: a self-hosted account and settings server that speaks the W&B API.
+//! `ARCHITECTURE.md` at the repository root is the map of these modules.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod keys;
+pub mod metrics;
+pub mod password;
+pub mod rate_limit;
+pub mod services;
+pub mod store;
+pub mod usage;
+pub mod validate;
+
+/// Milliseconds since the Unix epoch, the one time representation in the store.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,154 @@
+//! API keys: verifying a presented key, creating, importing, listing and revoking keys.
+
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::{Actor, AuthMethod, RequestMeta, Services};
+use crate::error::{ApiError, StoreError};
+use crate::keys::{self, KeyKind, Presented};
+use crate::store::{ApiKeyRecord, KeyOrigin, NewApiKey, User};
+use crate::validate;
+
+/// Server setting (`fulcrum admin setting`) that forbids minting keys with a key.
+pub const SETTING_ALLOW_KEY_MINTING: &str = "allow_key_minting_with_key";
+
+impl Services {
+    /// Resolves an API key to its owner. Shape and checksum are checked before the store is
+    /// touched; every store-level refusal gets the same generic answer.
+    pub async fn authenticate_key(&self, presented: &str, meta: &RequestMeta) -> Result<Actor, ApiError> {
+        let classified = keys::classify(presented).map_err(|e| {
+            self.metrics.record_auth_failure("malformed_key");
+            ApiError::malformed_credentials(format!("invalid api key: {e}"))
+        })?;
+        let (found, hash) = match classified {
+            Presented::Native { key_id, hash } => (self.store.key_auth_by_key_id(&key_id).await?, hash),
+            Presented::Foreign { hash } => (self.store.key_auth_by_hash(&hash).await?, hash),
+        };
+        let now = crate::now_ms();
+        let refusal = match &found {
+            None => Some("unknown_key"),
+            Some(k) if !keys::hashes_equal(&hash, &k.secret_hash) => Some("wrong_secret"),
+            Some(k) if k.key.revoked_at.is_some() => Some("revoked_key"),
+            Some(k) if k.key.expires_at.is_some_and(|t| t <= now) => Some("expired_key"),
+            Some(k) if k.user.deleted_at.is_some() => Some("deleted_user"),
+            Some(_) => None,
+        };
+        match (found, refusal) {
+            (Some(k), None) => {
+                self.usage.note(k.key.id, now, meta.ip.as_deref(), meta.user_agent.as_deref());
+                Ok(Actor { user: k.user, auth: AuthMethod::ApiKey { key_pk: k.key.id, key_id: k.key.key_id } })
+            }
+            (_, reason) => {
+                let reason = reason.unwrap_or("unknown_key");
+                self.metrics.record_auth_failure(reason);
+                tracing::info!(reason, "api key refused");
+                Err(ApiError::invalid_api_key())
+            }
+        }
+    }
+
+    /// Creates a key for the actor. Returns the record and the only copy of the full key.
+    pub async fn generate_key(&self, actor: &Actor, name: &str, meta: &RequestMeta) -> Result<(ApiKeyRecord, Zeroizing<String>), ApiError> {
+        if matches!(actor.auth, AuthMethod::ApiKey { .. }) && !self.key_minting_with_key_allowed().await? {
+            return Err(ApiError::forbidden(
+                "key_minting_forbidden",
+                "this server does not allow creating API keys with an API key; create one in Settings",
+            ));
+        }
+        let name = validate::key_name(name)?;
+        let kind = if actor.user.account_type == crate::store::AccountType::Service { KeyKind::Service } else { KeyKind::Personal };
+        let generated = keys::generate(kind);
+        let event = Self::audit_event(
+            Some(actor),
+            "api_key.create",
+            generated.key_id.clone(),
+            meta,
+            json!({ "owner": actor.user.username, "name": name }),
+        );
+        let record = self
+            .store
+            .insert_api_key(
+                NewApiKey {
+                    key_id: generated.key_id.clone(),
+                    secret_hash: generated.hash,
+                    user_id: actor.user.id,
+                    name,
+                    origin: KeyOrigin::Generated,
+                    created_by: Some(actor.user.id),
+                    expires_at: None,
+                },
+                self.config.max_keys_per_user,
+                event,
+            )
+            .await
+            .map_err(|e| self.key_store_error(e))?;
+        Ok((record, generated.full))
+    }
+
+    /// Imports an existing key (any shape the SDK accepts) for `owner`, for migrations from
+    /// another W&B server. Console or site admins only.
+    pub async fn import_key(&self, actor: &Actor, owner: &User, name: &str, raw: &str, meta: &RequestMeta) -> Result<ApiKeyRecord, ApiError> {
+        actor.require_admin("import API keys")?;
+        let raw = raw.trim();
+        let name = validate::key_name(name)?;
+        let (key_id, hash) = match keys::classify(raw) {
+            Ok(Presented::Native { key_id, hash }) => (key_id, hash),
+            Ok(Presented::Foreign { hash }) => (keys::imported_key_id(raw), hash),
+            Err(e) => return Err(ApiError::validation("key", "key_invalid", format!("cannot import: {e}"))),
+        };
+        let event = Self::audit_event(Some(actor), "api_key.import", key_id.clone(), meta, json!({ "owner": owner.username, "name": name }));
+        self.store
+            .insert_api_key(
+                NewApiKey {
+                    key_id,
+                    secret_hash: hash,
+                    user_id: owner.id,
+                    name,
+                    origin: KeyOrigin::Imported,
+                    created_by: Some(actor.user.id),
+                    expires_at: None,
+                },
+                self.config.max_keys_per_user,
+                event,
+            )
+            .await
+            .map_err(|e| self.key_store_error(e))
+    }
+
+    fn key_store_error(&self, e: StoreError) -> ApiError {
+        match e {
+            StoreError::LimitReached => ApiError::bad_request(
+                "key_limit_reached",
+                format!("an account can have at most {} API keys; delete one first", self.config.max_keys_per_user),
+            ),
+            StoreError::Conflict(_) => ApiError::conflict("key", "key_exists", "that API key is already registered"),
+            other => other.into(),
+        }
+    }
+
+    pub async fn list_keys(&self, actor: &Actor, owner_id: i64) -> Result<Vec<ApiKeyRecord>, ApiError> {
+        if actor.user.id != owner_id && !actor.user.is_admin {
+            return Err(ApiError::forbidden("not_your_keys", "you can only list your own API keys"));
+        }
+        Ok(self.store.list_api_keys(owner_id).await?)
+    }
+
+    /// Revokes a key at once. Owners and site admins only; anyone else is told it does not
+    /// exist, so key ids cannot be probed.
+    pub async fn revoke_key(&self, actor: &Actor, key_pk: i64, meta: &RequestMeta) -> Result<ApiKeyRecord, ApiError> {
+        let not_found = || ApiError::not_found("api_key_not_found", "no such API key");
+        let key = self.store.api_key_by_id(key_pk).await?.ok_or_else(not_found)?;
+        if key.user_id != actor.user.id && !actor.user.is_admin {
+            return Err(not_found());
+        }
+        let event = Self::audit_event(Some(actor), "api_key.revoke", key.key_id.clone(), meta, json!({ "owner_id": key.user_id }));
+        if !self.store.revoke_api_key(key.id, crate::now_ms(), Some(actor.user.id), event).await? {
+            return Err(not_found());
+        }
+        Ok(key)
+    }
+
+    pub async fn key_minting_with_key_allowed(&self) -> Result<bool, ApiError> {
+        Ok(self.store.get_setting(SETTING_ALLOW_KEY_MINTING).await?.as_deref() != Some("false"))
+    }
+}

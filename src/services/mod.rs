@@ -1,0 +1,102 @@
+//! The service layer: every permission check and every state change lives here, whatever
+//! the transport (GraphQL, REST, CLI). Handlers only translate requests into calls.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod sessions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::keys::KeyHash;
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
+use crate::store::{AuditEvent, DynStore, User};
+use crate::usage::UsageRecorder;
+
+/// Who is making a request, resolved before any service runs.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: User,
+    pub auth: AuthMethod,
+}
+
+#[derive(Debug, Clone)]
+pub enum AuthMethod {
+    ApiKey { key_pk: i64, key_id: String },
+    Session { session_id: i64, token_hash: KeyHash },
+    /// The operator at the server's console (`fulcrum admin …`).
+    Console,
+}
+
+impl Actor {
+    pub fn via(&self) -> &'static str {
+        match self.auth {
+            AuthMethod::ApiKey { .. } => "api_key",
+            AuthMethod::Session { .. } => "session",
+            AuthMethod::Console => "console",
+        }
+    }
+
+    pub fn require_admin(&self, what: &str) -> Result<(), ApiError> {
+        if self.user.is_admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "admin_required",
+                format!("only site admins can {what}; {} is not an admin", self.user.username),
+            ))
+        }
+    }
+}
+
+/// Where a request came from, for audit rows, rate limits and `last used`.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub struct Services {
+    pub store: DynStore,
+    pub config: Arc<Config>,
+    pub usage: Arc<UsageRecorder>,
+    pub metrics: Arc<Metrics>,
+    login_by_ip: RateLimiter,
+    login_by_account: RateLimiter,
+}
+
+impl Services {
+    pub fn new(store: DynStore, config: Arc<Config>) -> Arc<Self> {
+        Arc::new(Self {
+            usage: Arc::new(UsageRecorder::new(config.last_used_granularity_secs)),
+            metrics: Arc::new(Metrics::default()),
+            login_by_ip: RateLimiter::new(config.login_attempts_per_ip, Duration::from_secs(300)),
+            login_by_account: RateLimiter::new(config.login_failures_per_account, Duration::from_secs(900)),
+            store,
+            config,
+        })
+    }
+
+    pub(crate) fn audit_event(
+        actor: Option<&Actor>,
+        action: &'static str,
+        target: impl Into<Option<String>>,
+        meta: &RequestMeta,
+        detail: serde_json::Value,
+    ) -> AuditEvent {
+        let mut detail = detail;
+        if let (Some(a), Some(obj)) = (actor, detail.as_object_mut()) {
+            obj.insert("via".into(), a.via().into());
+        }
+        AuditEvent {
+            actor_user_id: actor.map(|a| a.user.id),
+            action,
+            target: target.into(),
+            ip: meta.ip.clone(),
+            detail,
+        }
+    }
+}

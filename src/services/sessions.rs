@@ -1,0 +1,81 @@
+//! Server-side sessions for the web UI: the cookie holds a random 256-bit token, the store
+//! only its SHA-256. Sessions expire when idle and absolutely, rotate on login and can all
+//! be ended at once ("log out everywhere").
+
+use zeroize::Zeroizing;
+
+use super::{Actor, AuthMethod, RequestMeta, Services};
+use crate::error::ApiError;
+use crate::keys::{hash_key, random_token};
+use crate::store::{NewSession, User};
+
+const HOUR_MS: i64 = 3_600_000;
+/// How stale `last_seen_at` may get before a request refreshes it (and the idle expiry).
+const TOUCH_EVERY_MS: i64 = 5 * 60_000;
+/// Session tokens are exactly this long; anything else is not worth a lookup.
+pub const TOKEN_LEN: usize = 43;
+
+impl Services {
+    pub async fn create_session(&self, user: &User, meta: &RequestMeta) -> Result<Zeroizing<String>, ApiError> {
+        let token = random_token();
+        let now = crate::now_ms();
+        self.store
+            .insert_session(NewSession {
+                token_hash: hash_key(&token),
+                user_id: user.id,
+                created_at: now,
+                idle_expires_at: now + self.config.session_idle_hours * HOUR_MS,
+                absolute_expires_at: now + self.config.session_absolute_hours * HOUR_MS,
+                ip: meta.ip.clone(),
+                user_agent: meta.user_agent.as_ref().map(|ua| ua.chars().take(256).collect()),
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// The actor behind a session cookie, or `None` when the session is unknown or expired.
+    pub async fn authenticate_session(&self, token: &str) -> Result<Option<Actor>, ApiError> {
+        if token.len() != TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Ok(None);
+        }
+        let hash = hash_key(token);
+        let Some((session, user)) = self.store.session_by_hash(&hash).await? else {
+            return Ok(None);
+        };
+        let now = crate::now_ms();
+        if now >= session.idle_expires_at || now >= session.absolute_expires_at || user.deleted_at.is_some() {
+            self.store.delete_session(&hash).await?;
+            return Ok(None);
+        }
+        if now - session.last_seen_at > TOUCH_EVERY_MS {
+            let idle = (now + self.config.session_idle_hours * HOUR_MS).min(session.absolute_expires_at);
+            self.store.touch_session(session.id, now, idle).await?;
+        }
+        Ok(Some(Actor {
+            user,
+            auth: AuthMethod::Session { session_id: session.id, token_hash: hash },
+        }))
+    }
+
+    pub async fn logout(&self, actor: &Actor, meta: &RequestMeta) -> Result<(), ApiError> {
+        if let AuthMethod::Session { token_hash, .. } = &actor.auth {
+            self.store.delete_session(token_hash).await?;
+        }
+        let event = Self::audit_event(Some(actor), "session.logout", actor.user.username.clone(), meta, serde_json::json!({}));
+        self.store.audit(event, crate::now_ms()).await?;
+        Ok(())
+    }
+
+    pub async fn logout_everywhere(&self, actor: &Actor, meta: &RequestMeta) -> Result<u64, ApiError> {
+        let ended = self.store.delete_user_sessions(actor.user.id).await?;
+        let event = Self::audit_event(
+            Some(actor),
+            "session.logout_everywhere",
+            actor.user.username.clone(),
+            meta,
+            serde_json::json!({ "sessions": ended }),
+        );
+        self.store.audit(event, crate::now_ms()).await?;
+        Ok(ended)
+    }
+}

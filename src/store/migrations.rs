@@ -1,0 +1,25 @@
+//! Embedded, numbered migrations; each backend has its own list of the same versions.
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "accounts",
+    sql: include_str!("../../migrations/sqlite/0001_accounts.sql"),
+}];
+
+pub const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "accounts",
+    sql: include_str!("../../migrations/postgres/0001_accounts.sql"),
+}];
+
+pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    BIGINT PRIMARY KEY,
+    name       TEXT   NOT NULL,
+    applied_at BIGINT NOT NULL
+)";

@@ -1,0 +1,117 @@
+//! Input rules shared by the API, the GraphQL schema and the admin CLI.
+
+use crate::error::ApiError;
+
+pub const USERNAME_MAX: usize = 32;
+pub const EMAIL_MAX: usize = 254;
+pub const DISPLAY_NAME_MAX: usize = 64;
+pub const KEY_NAME_MAX: usize = 100;
+
+/// Names that would shadow a route (`/<username>` is a profile page) or confuse people.
+const RESERVED: &[&str] = &[
+    "admin", "api", "graphql", "files", "login", "logout", "settings", "setup", "signup",
+    "static", "assets", "healthz", "readyz", "metrics", "sdk", "oidc", "authorize", "teams",
+    "team", "users", "user", "new", "help", "about", "root", "system", "fulcrum", "wandb",
+    "null", "undefined", "me", "profile", "account", "oauth", "auth", "www",
+];
+
+pub fn username(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(ApiError::validation("username", "username_required", "a username is required"));
+    }
+    if name.chars().count() > USERNAME_MAX {
+        return Err(ApiError::validation(
+            "username",
+            "username_too_long",
+            format!("a username has at most {USERNAME_MAX} characters"),
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ApiError::validation(
+            "username",
+            "username_invalid",
+            "a username may contain only letters, digits, '-' and '_'",
+        ));
+    }
+    if RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
+        return Err(ApiError::validation(
+            "username",
+            "username_reserved",
+            format!("'{name}' is reserved; choose another username"),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+pub fn email(raw: &str) -> Result<String, ApiError> {
+    let email = raw.trim();
+    let invalid = || ApiError::validation("email", "email_invalid", "enter a valid email address");
+    if email.is_empty() || email.len() > EMAIL_MAX || email.chars().any(char::is_whitespace) {
+        return Err(invalid());
+    }
+    let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
+    if local.is_empty()
+        || local.contains('@')
+        || domain.len() < 3
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || email.chars().any(char::is_control)
+    {
+        return Err(invalid());
+    }
+    Ok(email.to_string())
+}
+
+pub fn display_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    if name.chars().count() > DISPLAY_NAME_MAX || name.chars().any(char::is_control) {
+        return Err(ApiError::validation(
+            "name",
+            "name_invalid",
+            format!("a name has at most {DISPLAY_NAME_MAX} printable characters"),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+pub fn key_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    if name.chars().count() > KEY_NAME_MAX || name.chars().any(char::is_control) {
+        return Err(ApiError::validation(
+            "name",
+            "key_name_invalid",
+            format!("a key name has at most {KEY_NAME_MAX} printable characters"),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(username(" alice_1 ").unwrap(), "alice_1");
+        assert_eq!(username("a-b").unwrap(), "a-b");
+        for bad in ["", "al ice", "ålice", "a/b", "a.b", &"x".repeat(33)] {
+            assert!(username(bad).is_err(), "{bad:?} accepted");
+        }
+        for reserved in ["settings", "Admin", "API", "graphql", "files", "login"] {
+            assert_eq!(username(reserved).unwrap_err().code, "username_reserved");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert!(email("a@example.com").is_ok());
+        for bad in ["", "a", "a@b", "@example.com", "a b@example.com", "a@.com", "a@example."] {
+            assert!(email(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}
