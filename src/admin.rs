@@ -32,13 +32,19 @@ fn console_actor() -> Actor {
 }
 
 fn console_meta() -> RequestMeta {
-    RequestMeta { ip: None, user_agent: Some("fulcrum-admin".into()) }
+    RequestMeta {
+        ip: None,
+        user_agent: Some("fulcrum-admin".into()),
+    }
 }
 
 /// Reads one line from stdin (a password or a key), without its line ending.
 pub fn read_stdin_line() -> anyhow::Result<Zeroizing<String>> {
     let mut line = Zeroizing::new(String::new());
-    std::io::stdin().lock().read_line(&mut line).context("cannot read from stdin")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read from stdin")?;
     let trimmed = Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_string());
     if trimmed.is_empty() {
         bail!("expected a value on stdin");
@@ -73,13 +79,28 @@ async fn user_named(services: &Services, username: &str) -> anyhow::Result<User>
         .with_context(|| format!("no user named {username}"))
 }
 
-pub async fn create_user(services: &Services, username: &str, email: &str, name: &str, admin: bool) -> anyhow::Result<String> {
+pub async fn create_user(
+    services: &Services,
+    username: &str,
+    email: &str,
+    name: &str,
+    admin: bool,
+) -> anyhow::Result<String> {
     let password = read_stdin_line()?;
-    let account = NewAccount { username: username.into(), email: email.into(), name: name.into(), admin, password: Some(password) };
+    let account = NewAccount {
+        username: username.into(),
+        email: email.into(),
+        name: name.into(),
+        admin,
+        password: Some(password),
+    };
     if username.trim().is_empty() {
         bail!("--username must not be empty");
     }
-    let user = services.create_user(&console_actor(), account, &console_meta()).await.map_err(fail)?;
+    let user = services
+        .create_user(&console_actor(), account, &console_meta())
+        .await
+        .map_err(fail)?;
     Ok(user_line(&user))
 }
 
@@ -89,30 +110,50 @@ pub async fn create_key(services: &Services, username: &str, name: &str) -> anyh
     let mut actor = console_actor();
     // The key belongs to the named user; the console only acts on their behalf.
     actor.user = user;
-    let (_, full) = services.generate_key(&actor, name, &console_meta()).await.map_err(fail)?;
+    let (_, full) = services
+        .generate_key(&actor, name, &console_meta())
+        .await
+        .map_err(fail)?;
     Ok(full.to_string())
 }
 
 pub async fn import_key(services: &Services, username: &str, name: &str) -> anyhow::Result<String> {
     let user = user_named(services, username).await?;
     let key = read_stdin_line()?;
-    let record = services.import_key(&console_actor(), &user, name, &key, &console_meta()).await.map_err(fail)?;
-    Ok(json!({ "key_id": record.key_id, "username": user.username, "name": record.name }).to_string())
+    let record = services
+        .import_key(&console_actor(), &user, name, &key, &console_meta())
+        .await
+        .map_err(fail)?;
+    Ok(
+        json!({ "key_id": record.key_id, "username": user.username, "name": record.name })
+            .to_string(),
+    )
 }
 
 pub async fn list_users(services: &Services) -> anyhow::Result<String> {
-    let users = services.store.list_users().await.map_err(|e| fail(e.into()))?;
+    let users = services
+        .store
+        .list_users()
+        .await
+        .map_err(|e| fail(e.into()))?;
     Ok(users.iter().map(user_line).collect::<Vec<_>>().join("\n"))
 }
 
 pub async fn reset_password(services: &Services, username: &str) -> anyhow::Result<String> {
     let password = read_stdin_line()?;
-    services.reset_password(&console_actor(), username, password, &console_meta()).await.map_err(fail)?;
+    services
+        .reset_password(&console_actor(), username, password, &console_meta())
+        .await
+        .map_err(fail)?;
     Ok(json!({ "username": username, "password_reset": true, "sessions_ended": true }).to_string())
 }
 
 /// Reads or writes a server setting. Known: `allow_key_minting_with_key` (true|false).
-pub async fn setting(services: &Services, name: &str, value: Option<&str>) -> anyhow::Result<String> {
+pub async fn setting(
+    services: &Services,
+    name: &str,
+    value: Option<&str>,
+) -> anyhow::Result<String> {
     if name != SETTING_ALLOW_KEY_MINTING {
         bail!("unknown setting `{name}`; known: {SETTING_ALLOW_KEY_MINTING}");
     }
@@ -120,8 +161,15 @@ pub async fn setting(services: &Services, name: &str, value: Option<&str>) -> an
         if !matches!(v, "true" | "false") {
             bail!("`{name}` must be true or false");
         }
-        services.store.put_setting(name, v, crate::now_ms()).await.map_err(|e| fail(e.into()))?;
+        services
+            .store
+            .put_setting(name, v, crate::now_ms())
+            .await
+            .map_err(|e| fail(e.into()))?;
     }
-    let current = services.key_minting_with_key_allowed().await.map_err(fail)?;
+    let current = services
+        .key_minting_with_key_allowed()
+        .await
+        .map_err(fail)?;
     Ok(json!({ "name": name, "value": current }).to_string())
 }

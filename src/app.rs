@@ -18,7 +18,8 @@ use crate::store;
 /// Prepares the data directory (0700) and the server secret (0600) on first start.
 pub fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
     let dir = &config.data_dir;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
     restrict(dir, 0o700)?;
     if config.secret_key.is_none() {
         ensure_secret_file(&dir.join("secret.key"))?;
@@ -38,7 +39,9 @@ fn ensure_secret_file(path: &Path) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
     std::io::Write::write_all(&mut file, secret.as_bytes())?;
     Ok(())
 }
@@ -79,7 +82,10 @@ impl RunningServer {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let schema = crate::graphql::build_schema(&config);
-        let app = router(AppState { services: services.clone(), schema });
+        let app = router(AppState {
+            services: services.clone(),
+            schema,
+        });
         let (shutdown, rx) = watch::channel(false);
         let flusher = tokio::spawn(services.usage.clone().run(
             services.store.clone(),
@@ -88,13 +94,22 @@ impl RunningServer {
         ));
         let mut server_rx = rx;
         let server = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = server_rx.wait_for(|stop| *stop).await;
-                })
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = server_rx.wait_for(|stop| *stop).await;
+            })
+            .await
         });
-        Ok(Self { addr, services, shutdown, server, flusher })
+        Ok(Self {
+            addr,
+            services,
+            shutdown,
+            server,
+            flusher,
+        })
     }
 
     /// Stops accepting, lets requests in flight finish, then flushes pending writes.

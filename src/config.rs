@@ -109,7 +109,11 @@ impl Config {
     }
 
     pub fn sqlite_path(&self) -> PathBuf {
-        match self.database_url.as_deref().and_then(|u| u.strip_prefix("sqlite://")) {
+        match self
+            .database_url
+            .as_deref()
+            .and_then(|u| u.strip_prefix("sqlite://"))
+        {
             Some(path) => PathBuf::from(path),
             None => self.data_dir.join("fulcrum.db"),
         }
@@ -146,7 +150,10 @@ impl Config {
             values.insert("listen".into(), toml::Value::String(v.clone()));
         }
         if let Some(v) = &overrides.data_dir {
-            values.insert("data_dir".into(), toml::Value::String(v.display().to_string()));
+            values.insert(
+                "data_dir".into(),
+                toml::Value::String(v.display().to_string()),
+            );
         }
         if let Some(v) = &overrides.database_url {
             values.insert("database_url".into(), toml::Value::String(v.clone()));
@@ -184,7 +191,10 @@ fn merge_file(values: &mut BTreeMap<String, toml::Value>, path: &Path) -> anyhow
                     bail!("configuration key `{key}` must be a path string");
                 };
                 let secret = read_secret_file(&key, file)?;
-                values.insert(base.unwrap_or_default().to_string(), toml::Value::String(secret));
+                values.insert(
+                    base.unwrap_or_default().to_string(),
+                    toml::Value::String(secret),
+                );
             }
             _ => bail!("unknown configuration key `{key}` in {}", path.display()),
         }
@@ -192,9 +202,14 @@ fn merge_file(values: &mut BTreeMap<String, toml::Value>, path: &Path) -> anyhow
     Ok(())
 }
 
-fn merge_env(values: &mut BTreeMap<String, toml::Value>, env: &[(String, String)]) -> anyhow::Result<()> {
+fn merge_env(
+    values: &mut BTreeMap<String, toml::Value>,
+    env: &[(String, String)],
+) -> anyhow::Result<()> {
     for (name, raw) in env {
-        let Some(rest) = name.strip_prefix("FULCRUM_") else { continue };
+        let Some(rest) = name.strip_prefix("FULCRUM_") else {
+            continue;
+        };
         if rest == "BIN" || rest.starts_with("TEST_") {
             continue;
         }
@@ -203,7 +218,10 @@ fn merge_env(values: &mut BTreeMap<String, toml::Value>, env: &[(String, String)
             values.insert(key.clone(), parse_env_value(name, kind, raw)?);
             continue;
         }
-        match key.strip_suffix("_file").and_then(|b| kind_of(b).map(|k| (b, k))) {
+        match key
+            .strip_suffix("_file")
+            .and_then(|b| kind_of(b).map(|k| (b, k)))
+        {
             Some((base, (_, true))) => {
                 let secret = read_secret_file(name, raw)?;
                 values.insert(base.to_string(), toml::Value::String(secret));
@@ -240,7 +258,9 @@ struct Reader<'a>(&'a BTreeMap<String, toml::Value>);
 
 impl Reader<'_> {
     fn check(&self, key: &str, kind: Kind) -> anyhow::Result<Option<&toml::Value>> {
-        let Some(v) = self.0.get(key) else { return Ok(None) };
+        let Some(v) = self.0.get(key) else {
+            return Ok(None);
+        };
         let ok = match kind {
             Kind::Str => v.is_str(),
             Kind::Int => v.is_integer(),
@@ -258,15 +278,24 @@ impl Reader<'_> {
     }
 
     fn string(&self, key: &str) -> anyhow::Result<Option<String>> {
-        Ok(self.check(key, Kind::Str)?.and_then(|v| v.as_str()).map(str::to_string))
+        Ok(self
+            .check(key, Kind::Str)?
+            .and_then(|v| v.as_str())
+            .map(str::to_string))
     }
 
     fn boolean(&self, key: &str, default: bool) -> anyhow::Result<bool> {
-        Ok(self.check(key, Kind::Bool)?.and_then(|v| v.as_bool()).unwrap_or(default))
+        Ok(self
+            .check(key, Kind::Bool)?
+            .and_then(|v| v.as_bool())
+            .unwrap_or(default))
     }
 
     fn int(&self, key: &str, default: i64, min: i64, max: i64) -> anyhow::Result<i64> {
-        let v = self.check(key, Kind::Int)?.and_then(|v| v.as_integer()).unwrap_or(default);
+        let v = self
+            .check(key, Kind::Int)?
+            .and_then(|v| v.as_integer())
+            .unwrap_or(default);
         if !(min..=max).contains(&v) {
             bail!("configuration key `{key}` must be between {min} and {max}, got {v}");
         }
@@ -281,11 +310,18 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
         }
     }
     let r = Reader(values);
-    let listen_raw = r.string("listen")?.unwrap_or_else(|| "127.0.0.1:8080".into());
-    let listen: SocketAddr = listen_raw
-        .parse()
-        .map_err(|_| anyhow::anyhow!("configuration key `listen` must be an address like 127.0.0.1:8080, got {listen_raw:?}"))?;
-    let data_dir = PathBuf::from(r.string("data_dir")?.unwrap_or_else(|| "./fulcrum-data".into()));
+    let listen_raw = r
+        .string("listen")?
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen: SocketAddr = listen_raw.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "configuration key `listen` must be an address like 127.0.0.1:8080, got {listen_raw:?}"
+        )
+    })?;
+    let data_dir = PathBuf::from(
+        r.string("data_dir")?
+            .unwrap_or_else(|| "./fulcrum-data".into()),
+    );
     let database_url = r.string("database_url")?.filter(|s| !s.is_empty());
     if let Some(url) = &database_url {
         let ok = ["postgres://", "postgresql://", "sqlite://"]
@@ -300,7 +336,11 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
     let public_url = Url::parse(&public_raw)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| anyhow::anyhow!("configuration key `public_url` must be an http(s) URL, got {public_raw:?}"))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "configuration key `public_url` must be an http(s) URL, got {public_raw:?}"
+            )
+        })?;
     let log_format = r.string("log_format")?.unwrap_or_else(|| "text".into());
     if !matches!(log_format.as_str(), "text" | "json") {
         bail!("configuration key `log_format` must be text or json");
@@ -335,7 +375,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -351,10 +394,17 @@ mod tests {
     fn layers_apply_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("fulcrum.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nmax_keys_per_user = 5\n").unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nmax_keys_per_user = 5\n",
+        )
+        .unwrap();
         let secret = dir.path().join("db");
         std::fs::write(&secret, "postgres://u@h/db\n").unwrap();
-        let o = Overrides { config_file: Some(file), ..Default::default() };
+        let o = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
         let c = Config::load_from(
             &o,
             &env(&[
@@ -372,19 +422,38 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_values_name_the_key() {
-        let err = Config::load_from(&Overrides::default(), &env(&[("FULCRUM_LISTN", "x")])).unwrap_err();
+        let err =
+            Config::load_from(&Overrides::default(), &env(&[("FULCRUM_LISTN", "x")])).unwrap_err();
         assert!(err.to_string().contains("FULCRUM_LISTN"), "{err}");
-        let err = Config::load_from(&Overrides::default(), &env(&[("FULCRUM_MAX_BODY_BYTES", "big")])).unwrap_err();
+        let err = Config::load_from(
+            &Overrides::default(),
+            &env(&[("FULCRUM_MAX_BODY_BYTES", "big")]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("FULCRUM_MAX_BODY_BYTES"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f.toml");
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();
-        let o = Overrides { config_file: Some(file), ..Default::default() };
+        let o = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
         let err = Config::load_from(&o, &[]).unwrap_err();
         assert!(err.to_string().contains("lisen"), "{err}");
-        let err = Config::load_from(&Overrides { listen: Some("nope".into()), ..Default::default() }, &[]).unwrap_err();
+        let err = Config::load_from(
+            &Overrides {
+                listen: Some("nope".into()),
+                ..Default::default()
+            },
+            &[],
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("listen"), "{err}");
-        let err = Config::load_from(&Overrides::default(), &env(&[("FULCRUM_PUBLIC_URL", "ftp://x")])).unwrap_err();
+        let err = Config::load_from(
+            &Overrides::default(),
+            &env(&[("FULCRUM_PUBLIC_URL", "ftp://x")]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("public_url"), "{err}");
     }
 }

@@ -53,7 +53,11 @@ impl ApiError {
 
     /// The one answer for any unusable API key: unknown, wrong secret, revoked or expired.
     pub fn invalid_api_key() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "invalid api key")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_api_key",
+            "invalid api key",
+        )
     }
 
     pub fn malformed_credentials(message: impl Into<String>) -> Self {

@@ -167,7 +167,9 @@ pub fn classify(key: &str) -> Result<Presented, KeyFormatError> {
         }
     }
     validate_sdk_shape(key)?;
-    Ok(Presented::Foreign { hash: hash_key(key) })
+    Ok(Presented::Foreign {
+        hash: hash_key(key),
+    })
 }
 
 /// The SDK's own local rule: JWT-shaped, or the part after the first dash is at least 40

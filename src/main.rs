@@ -8,7 +8,11 @@ use fulcrum::config::{Config, Overrides};
 use fulcrum::{admin, app};
 
 #[derive(Parser)]
-#[command(name = "fulcrum", version, about = "Self-hosted account and settings server that speaks the Weights & Biases API")]
+#[command(
+    name = "fulcrum",
+    version,
+    about = "Self-hosted account and settings server that speaks the Weights & Biases API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -109,7 +113,9 @@ fn overrides(store: &StoreArgs) -> Overrides {
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if config.log_json {
         builder.json().init();
     } else {
@@ -121,13 +127,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -141,7 +148,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let migrate = !config.no_migrate;
     let services = app::services(config, migrate).await?;
-    let setup_link = services.issue_setup_link().await.map_err(|e| anyhow::anyhow!(e.message))?;
+    let setup_link = services
+        .issue_setup_link()
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
     let server = app::RunningServer::start(services.clone()).await?;
     let config = &services.config;
     tracing::info!(
@@ -153,7 +163,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if !config.cookies_secure() {
         tracing::warn!("public_url is not https: session cookies are sent without the Secure flag");
     }
-    println!("Fulcrum is listening on http://{} (public URL {})", server.addr, config.public_url);
+    println!(
+        "Fulcrum is listening on http://{} (public URL {})",
+        server.addr, config.public_url
+    );
     if let Some(link) = setup_link {
         println!("No accounts yet. Create the first admin with this one-time link (valid 24 hours):\n  {link}");
     }
@@ -164,8 +177,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { store, listen, public_url, no_migrate } => {
-            let config = Config::load(&Overrides { listen, public_url, no_migrate, ..overrides(&store) })?;
+        Command::Serve {
+            store,
+            listen,
+            public_url,
+            no_migrate,
+        } => {
+            let config = Config::load(&Overrides {
+                listen,
+                public_url,
+                no_migrate,
+                ..overrides(&store)
+            })?;
             init_logging(&config);
             serve(config).await
         }
@@ -178,17 +201,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { store, command } => {
             let config = Config::load(&overrides(&store))?;
-            init_logging(&Config { log_level: "warn".into(), ..config.clone() });
+            init_logging(&Config {
+                log_level: "warn".into(),
+                ..config.clone()
+            });
             let services = app::services(config, true).await?;
             let out = match command {
-                AdminCommand::CreateUser { username, email, name, admin: is_admin } => {
-                    admin::create_user(&services, &username, &email, &name, is_admin).await?
+                AdminCommand::CreateUser {
+                    username,
+                    email,
+                    name,
+                    admin: is_admin,
+                } => admin::create_user(&services, &username, &email, &name, is_admin).await?,
+                AdminCommand::CreateKey { username, name } => {
+                    admin::create_key(&services, &username, &name).await?
                 }
-                AdminCommand::CreateKey { username, name } => admin::create_key(&services, &username, &name).await?,
-                AdminCommand::ImportKey { username, name } => admin::import_key(&services, &username, &name).await?,
+                AdminCommand::ImportKey { username, name } => {
+                    admin::import_key(&services, &username, &name).await?
+                }
                 AdminCommand::ListUsers => admin::list_users(&services).await?,
-                AdminCommand::ResetPassword { username } => admin::reset_password(&services, &username).await?,
-                AdminCommand::Setting { name, value } => admin::setting(&services, &name, value.as_deref()).await?,
+                AdminCommand::ResetPassword { username } => {
+                    admin::reset_password(&services, &username).await?
+                }
+                AdminCommand::Setting { name, value } => {
+                    admin::setting(&services, &name, value.as_deref()).await?
+                }
             };
             if !out.is_empty() {
                 println!("{out}");
@@ -200,7 +237,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("fulcrum: cannot start the runtime: {e}");

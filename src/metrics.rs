@@ -15,7 +15,11 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn record_request(&self, route: &str, status: u16, seconds: f64) {
-        *self.requests.lock().entry((route.to_string(), status)).or_default() += 1;
+        *self
+            .requests
+            .lock()
+            .entry((route.to_string(), status))
+            .or_default() += 1;
         let mut d = self.durations.lock();
         let e = d.entry(route.to_string()).or_default();
         e.0 += seconds;
@@ -31,18 +35,32 @@ impl Metrics {
         out.push_str("# HELP fulcrum_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE fulcrum_http_requests_total counter\n");
         for ((route, status), n) in self.requests.lock().iter() {
-            let _ = writeln!(out, "fulcrum_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "fulcrum_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+            );
         }
-        out.push_str("# HELP fulcrum_http_request_duration_seconds Time spent serving requests by route.\n");
+        out.push_str(
+            "# HELP fulcrum_http_request_duration_seconds Time spent serving requests by route.\n",
+        );
         out.push_str("# TYPE fulcrum_http_request_duration_seconds summary\n");
         for (route, (sum, count)) in self.durations.lock().iter() {
-            let _ = writeln!(out, "fulcrum_http_request_duration_seconds_sum{{route=\"{route}\"}} {sum}");
-            let _ = writeln!(out, "fulcrum_http_request_duration_seconds_count{{route=\"{route}\"}} {count}");
+            let _ = writeln!(
+                out,
+                "fulcrum_http_request_duration_seconds_sum{{route=\"{route}\"}} {sum}"
+            );
+            let _ = writeln!(
+                out,
+                "fulcrum_http_request_duration_seconds_count{{route=\"{route}\"}} {count}"
+            );
         }
         out.push_str("# HELP fulcrum_auth_failures_total Refused credentials by reason.\n");
         out.push_str("# TYPE fulcrum_auth_failures_total counter\n");
         for (reason, n) in self.auth_failures.lock().iter() {
-            let _ = writeln!(out, "fulcrum_auth_failures_total{{reason=\"{reason}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "fulcrum_auth_failures_total{{reason=\"{reason}\"}} {n}"
+            );
         }
         out
     }

@@ -1,7 +1,9 @@
 //! Password hashing with Argon2id (PHC strings, parameters inside the hash so they can be
 //! raised later). Hashing is slow on purpose, so it always runs on the blocking pool.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use zeroize::Zeroizing;
 

@@ -16,7 +16,11 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(limit: u32, window: Duration) -> Self {
-        Self { limit, window, windows: Mutex::new(HashMap::new()) }
+        Self {
+            limit,
+            window,
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Seconds to wait when `key` has used up its window, without counting an attempt.
@@ -25,7 +29,8 @@ impl RateLimiter {
         let windows = self.windows.lock();
         let (start, count) = windows.get(key)?;
         let elapsed = now.duration_since(*start);
-        (elapsed < self.window && *count >= self.limit).then(|| (self.window - elapsed).as_secs().max(1))
+        (elapsed < self.window && *count >= self.limit)
+            .then(|| (self.window - elapsed).as_secs().max(1))
     }
 
     /// Counts one attempt.

@@ -34,7 +34,10 @@ impl UsageRecorder {
     pub fn note(&self, key_pk: i64, at: i64, ip: Option<&str>, user_agent: Option<&str>) {
         {
             let mut noted = self.last_noted.lock();
-            if noted.get(&key_pk).is_some_and(|t| at - t < self.granularity_ms) {
+            if noted
+                .get(&key_pk)
+                .is_some_and(|t| at - t < self.granularity_ms)
+            {
                 return;
             }
             if noted.len() >= MAX_TRACKED {
@@ -46,7 +49,12 @@ impl UsageRecorder {
         let user_agent = user_agent.map(|ua| ua.chars().take(MAX_UA_LEN).collect());
         self.pending.lock().insert(
             key_pk,
-            KeyUsage { key_pk, at, ip: ip.map(str::to_string), user_agent },
+            KeyUsage {
+                key_pk,
+                at,
+                ip: ip.map(str::to_string),
+                user_agent,
+            },
         );
     }
 
@@ -73,7 +81,12 @@ impl UsageRecorder {
     }
 
     /// Flushes every `interval` until `shutdown` fires, then flushes once more.
-    pub async fn run(self: Arc<Self>, store: DynStore, interval: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run(
+        self: Arc<Self>,
+        store: DynStore,
+        interval: Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -100,6 +113,9 @@ mod tests {
         assert_eq!(r.pending.lock()[&1].ip.as_deref(), Some("10.0.0.1"));
         r.note(1, 61_001, Some("10.0.0.3"), Some(&"x".repeat(1000)));
         assert_eq!(r.pending.lock()[&1].ip.as_deref(), Some("10.0.0.3"));
-        assert_eq!(r.pending.lock()[&1].user_agent.as_ref().map(String::len), Some(256));
+        assert_eq!(
+            r.pending.lock()[&1].user_agent.as_ref().map(String::len),
+            Some(256)
+        );
     }
 }

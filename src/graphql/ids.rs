@@ -10,7 +10,8 @@ pub fn encode(kind: &str, id: i64) -> String {
 }
 
 pub fn decode(kind: &str, raw: &str) -> Result<i64, ApiError> {
-    let invalid = || ApiError::bad_request("invalid_id", format!("{raw:?} is not a valid {kind} id"));
+    let invalid =
+        || ApiError::bad_request("invalid_id", format!("{raw:?} is not a valid {kind} id"));
     if raw.len() > 128 {
         return Err(invalid());
     }

@@ -49,7 +49,9 @@ pub fn build_schema(config: &Config) -> FulcrumSchema {
 
 /// The SDL the checked-in schema file must match.
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription).finish().sdl()
+    Schema::build(Query, Mutation, EmptySubscription)
+        .finish()
+        .sdl()
 }
 
 pub(crate) fn gql_error(e: ApiError) -> async_graphql::Error {
@@ -74,6 +76,8 @@ impl<T> IntoGql<T> for Result<T, ApiError> {
     }
 }
 
-pub(crate) fn request_context<'a>(ctx: &'a async_graphql::Context<'_>) -> async_graphql::Result<&'a RequestContext> {
+pub(crate) fn request_context<'a>(
+    ctx: &'a async_graphql::Context<'_>,
+) -> async_graphql::Result<&'a RequestContext> {
     ctx.data::<RequestContext>()
 }

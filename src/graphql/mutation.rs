@@ -49,28 +49,50 @@ pub struct CreateUserPayload {
 #[Object]
 impl Mutation {
     /// Creates an API key for the caller.
-    async fn generate_api_key(&self, ctx: &Context<'_>, input: GenerateApiKeyInput) -> async_graphql::Result<GenerateApiKeyPayload> {
+    async fn generate_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: GenerateApiKeyInput,
+    ) -> async_graphql::Result<GenerateApiKeyPayload> {
         let rc = request_context(ctx)?;
         let actor = rc.actor().gql()?;
         let name = input.description.unwrap_or_default();
-        let (record, full) = rc.services.generate_key(actor, &name, &rc.meta).await.gql()?;
+        let (record, full) = rc
+            .services
+            .generate_key(actor, &name, &rc.meta)
+            .await
+            .gql()?;
         let mut node = ApiKeyNode::listed(record);
         node.name = full.to_string();
-        Ok(GenerateApiKeyPayload { api_key: node, client_mutation_id: input.client_mutation_id })
+        Ok(GenerateApiKeyPayload {
+            api_key: node,
+            client_mutation_id: input.client_mutation_id,
+        })
     }
 
     /// Revokes a key by node id; owners and site admins only.
-    async fn delete_api_key(&self, ctx: &Context<'_>, input: DeleteApiKeyInput) -> async_graphql::Result<DeleteApiKeyPayload> {
+    async fn delete_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteApiKeyInput,
+    ) -> async_graphql::Result<DeleteApiKeyPayload> {
         let rc = request_context(ctx)?;
         let actor = rc.actor().gql()?;
         let pk = ids::decode("ApiKey", &input.id).gql()?;
         rc.services.revoke_key(actor, pk, &rc.meta).await.gql()?;
-        Ok(DeleteApiKeyPayload { success: true, client_mutation_id: input.client_mutation_id })
+        Ok(DeleteApiKeyPayload {
+            success: true,
+            client_mutation_id: input.client_mutation_id,
+        })
     }
 
     /// Creates an account (site admins only). Without a username one is derived from the
     /// email. The new person sets a password through a reset.
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> async_graphql::Result<CreateUserPayload> {
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> async_graphql::Result<CreateUserPayload> {
         let rc = request_context(ctx)?;
         let actor = rc.actor().gql()?;
         let account = NewAccount {
@@ -80,7 +102,14 @@ impl Mutation {
             admin: input.admin.unwrap_or(false),
             password: None,
         };
-        let user = rc.services.create_user(actor, account, &rc.meta).await.gql()?;
-        Ok(CreateUserPayload { user: UserNode(user), client_mutation_id: input.client_mutation_id })
+        let user = rc
+            .services
+            .create_user(actor, account, &rc.meta)
+            .await
+            .gql()?;
+        Ok(CreateUserPayload {
+            user: UserNode(user),
+            client_mutation_id: input.client_mutation_id,
+        })
     }
 }

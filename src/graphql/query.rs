@@ -28,11 +28,26 @@ impl Query {
         rc.actor().gql()?;
         let query = query.unwrap_or_default();
         if query.len() > MAX_QUERY_LEN {
-            return Err(ApiError::bad_request("query_too_long", format!("a search has at most {MAX_QUERY_LEN} bytes"))).gql();
+            return Err(ApiError::bad_request(
+                "query_too_long",
+                format!("a search has at most {MAX_QUERY_LEN} bytes"),
+            ))
+            .gql();
         }
         let limit = first.clamp(1, MAX_SEARCH_RESULTS);
-        let users = rc.services.store.search_users(query.trim(), i64::from(limit)).await.map_err(ApiError::from).gql()?;
-        Ok(UserConnection { edges: users.into_iter().map(|u| UserEdge { node: UserNode(u) }).collect() })
+        let users = rc
+            .services
+            .store
+            .search_users(query.trim(), i64::from(limit))
+            .await
+            .map_err(ApiError::from)
+            .gql()?;
+        Ok(UserConnection {
+            edges: users
+                .into_iter()
+                .map(|u| UserEdge { node: UserNode(u) })
+                .collect(),
+        })
     }
 
     async fn server_info(&self) -> ServerInfo {
@@ -58,13 +73,24 @@ pub struct ServerInfo {
     /// Optional W&B server features this server turns on; none yet, so the SDK uses its
     /// plain defaults.
     pub features: Vec<ServerFeature>,
-    /// Asked for by older SDKs to suggest CLI upgrades; null means "no advice".
-    pub cli_version_info: Option<String>,
-    pub latest_local_version_info: Option<LocalVersionInfo>,
+    /// Asked for by older SDKs (0.19) to suggest CLI upgrades; null means "no advice".
+    pub cli_version_info: Option<async_graphql::Json<serde_json::Value>>,
+    /// Asked for by older SDKs next to `cliVersionInfo`; this server is never out of date
+    /// relative to itself.
+    pub latest_local_version_info: LocalVersionInfo,
 }
 
 impl ServerInfo {
     fn current() -> Self {
-        Self { features: vec![], cli_version_info: None, latest_local_version_info: None }
+        let version = env!("CARGO_PKG_VERSION").to_string();
+        Self {
+            features: vec![],
+            cli_version_info: None,
+            latest_local_version_info: LocalVersionInfo {
+                out_of_date: false,
+                latest_version_string: version.clone(),
+                version_on_this_instance_string: version,
+            },
+        }
     }
 }

@@ -86,7 +86,12 @@ impl UserNode {
         let actor = rc.actor().gql()?;
         let keys = rc.services.list_keys(actor, self.0.id).await.gql()?;
         Ok(ApiKeyConnection {
-            edges: keys.into_iter().map(|k| ApiKeyEdge { node: ApiKeyNode::listed(k) }).collect(),
+            edges: keys
+                .into_iter()
+                .map(|k| ApiKeyEdge {
+                    node: ApiKeyNode::listed(k),
+                })
+                .collect(),
         })
     }
 

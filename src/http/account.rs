@@ -50,11 +50,19 @@ struct Ctx {
 
 async fn context(state: &AppState, request: Request) -> Result<Ctx, ApiError> {
     let (parts, body) = request.into_parts();
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
     let meta = client_meta(&state.services.config, &parts.headers, peer);
     let actor = resolve_actor(state, &parts.method, &parts.headers, &meta).await?;
     let body = read_body(body, MAX_FORM_BODY).await?;
-    Ok(Ctx { meta, headers: parts.headers, actor, body })
+    Ok(Ctx {
+        meta,
+        headers: parts.headers,
+        actor,
+        body,
+    })
 }
 
 fn json_form<T: DeserializeOwned>(ctx: &Ctx) -> Result<T, ApiError> {
@@ -64,35 +72,57 @@ fn json_form<T: DeserializeOwned>(ctx: &Ctx) -> Result<T, ApiError> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
     if !is_json {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send application/json"));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json",
+        ));
     }
-    serde_json::from_slice(&ctx.body).map_err(|e| ApiError::bad_request("invalid_json", format!("the form is not valid: {e}")))
+    serde_json::from_slice(&ctx.body)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("the form is not valid: {e}")))
 }
 
 fn session_cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
     let config = &state.services.config;
     let name = session_cookie_name(config);
-    let secure = if config.cookies_secure() { "; Secure" } else { "" };
+    let secure = if config.cookies_secure() {
+        "; Secure"
+    } else {
+        ""
+    };
     let value = match token {
-        Some(t) => format!("{name}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", config.session_absolute_hours * 3600),
+        Some(t) => format!(
+            "{name}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            config.session_absolute_hours * 3600
+        ),
         None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
     };
     HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static(""))
 }
 
-async fn signed_in(state: &AppState, ctx: &Ctx, user: User, status: StatusCode) -> Result<Response, ApiError> {
+async fn signed_in(
+    state: &AppState,
+    ctx: &Ctx,
+    user: User,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     // Rotate: a session id that existed before sign-in never becomes an authenticated one.
     if let Some(old) = cookie_value(&ctx.headers, session_cookie_name(&state.services.config)) {
         state.services.store.delete_session(&hash_key(old)).await?;
     }
     let token = state.services.create_session(&user, &ctx.meta).await?;
     let mut response = (status, axum::Json(json!({ "user": user_json(&user) }))).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, session_cookie(state, Some(&token)));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(state, Some(&token)));
     Ok(response)
 }
 
 /// Who is signed in, and whether the server still waits for its first admin.
-pub async fn session(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+pub async fn session(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
     let ctx = context(&state, request).await?;
     let needs_setup = state.services.needs_setup().await?;
     let user = ctx.actor.as_ref().map(|a| user_json(&a.user));
@@ -105,11 +135,24 @@ pub async fn setup(State(state): State<AppState>, request: Request) -> Result<Re
         verify_same_origin(&state.services.config, &ctx.headers)?;
     }
     let form: SetupForm = json_form(&ctx)?;
-    let account = NewAccount { username: form.username, email: form.email, name: form.name, admin: true, password: Some(form.password) };
+    let account = NewAccount {
+        username: form.username,
+        email: form.email,
+        name: form.name,
+        admin: true,
+        password: Some(form.password),
+    };
     if account.username.trim().is_empty() {
-        return Err(ApiError::validation("username", "username_required", "a username is required"));
+        return Err(ApiError::validation(
+            "username",
+            "username_required",
+            "a username is required",
+        ));
     }
-    let user = state.services.setup_first_admin(&form.token, account, &ctx.meta).await?;
+    let user = state
+        .services
+        .setup_first_admin(&form.token, account, &ctx.meta)
+        .await?;
     signed_in(&state, &ctx, user, StatusCode::CREATED).await
 }
 
@@ -119,13 +162,18 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Result<Re
         verify_same_origin(&state.services.config, &ctx.headers)?;
     }
     let form: LoginForm = json_form(&ctx)?;
-    let user = state.services.login(&form.login, form.password, &ctx.meta).await?;
+    let user = state
+        .services
+        .login(&form.login, form.password, &ctx.meta)
+        .await?;
     signed_in(&state, &ctx, user, StatusCode::OK).await
 }
 
 fn signed_out(state: &AppState, body: serde_json::Value) -> Response {
     let mut response = axum::Json(body).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, session_cookie(state, None));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(state, None));
     response
 }
 
@@ -136,9 +184,15 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> Result<R
     Ok(signed_out(&state, json!({ "ok": true })))
 }
 
-pub async fn logout_everywhere(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
     let ctx = context(&state, request).await?;
     let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
     let ended = state.services.logout_everywhere(actor, &ctx.meta).await?;
-    Ok(signed_out(&state, json!({ "ok": true, "sessionsEnded": ended })))
+    Ok(signed_out(
+        &state,
+        json!({ "ok": true, "sessionsEnded": ended }),
+    ))
 }

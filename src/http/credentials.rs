@@ -28,10 +28,22 @@ pub fn session_cookie_name(config: &Config) -> &'static str {
 
 /// IP and user agent of the caller. `X-Forwarded-For` counts only when configured, for
 /// instances behind a trusted load balancer.
-pub fn client_meta(config: &Config, headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> RequestMeta {
+pub fn client_meta(
+    config: &Config,
+    headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> RequestMeta {
     let forwarded = config
         .trust_proxy_headers
-        .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next().map(|s| s.trim().to_string()))
+        .then(|| {
+            headers
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .split(',')
+                .next()
+                .map(|s| s.trim().to_string())
+        })
         .flatten()
         .filter(|s| s.parse::<std::net::IpAddr>().is_ok());
     RequestMeta {
@@ -46,30 +58,33 @@ pub fn client_meta(config: &Config, headers: &HeaderMap, peer: Option<std::net::
 /// Extracts the API key from an `Authorization` header.
 fn presented_key(value: &axum::http::HeaderValue) -> Result<Zeroizing<String>, ApiError> {
     if value.len() > MAX_AUTHORIZATION_LEN {
-        return Err(ApiError::malformed_credentials("the Authorization header is too long"));
+        return Err(ApiError::malformed_credentials(
+            "the Authorization header is too long",
+        ));
     }
-    let text = value
-        .to_str()
-        .map_err(|_| ApiError::malformed_credentials("the Authorization header is not valid text"))?;
+    let text = value.to_str().map_err(|_| {
+        ApiError::malformed_credentials("the Authorization header is not valid text")
+    })?;
     let (scheme, rest) = text.trim().split_once(' ').unwrap_or((text.trim(), ""));
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = Zeroizing::new(
-            STANDARD
-                .decode(rest)
-                .map_err(|_| ApiError::malformed_credentials("the Basic credentials are not valid base64"))?,
-        );
-        let text = std::str::from_utf8(&decoded)
-            .map_err(|_| ApiError::malformed_credentials("the Basic credentials are not valid UTF-8"))?;
+        let decoded = Zeroizing::new(STANDARD.decode(rest).map_err(|_| {
+            ApiError::malformed_credentials("the Basic credentials are not valid base64")
+        })?);
+        let text = std::str::from_utf8(&decoded).map_err(|_| {
+            ApiError::malformed_credentials("the Basic credentials are not valid UTF-8")
+        })?;
         // The user part is always `api` from the SDK; like GitLab, we ignore it.
-        let (_, key) = text
-            .split_once(':')
-            .ok_or_else(|| ApiError::malformed_credentials("the Basic credentials need the form api:<key>"))?;
+        let (_, key) = text.split_once(':').ok_or_else(|| {
+            ApiError::malformed_credentials("the Basic credentials need the form api:<key>")
+        })?;
         Ok(Zeroizing::new(key.to_string()))
     } else if scheme.eq_ignore_ascii_case("bearer") {
         Ok(Zeroizing::new(rest.to_string()))
     } else {
-        Err(ApiError::malformed_credentials("use Basic (api:<key>) or Bearer authorization"))
+        Err(ApiError::malformed_credentials(
+            "use Basic (api:<key>) or Bearer authorization",
+        ))
     }
 }
 
@@ -86,7 +101,12 @@ pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a
 
 /// Checks that a state-changing, cookie-authenticated request comes from our own origin.
 pub(crate) fn verify_same_origin(config: &Config, headers: &HeaderMap) -> Result<(), ApiError> {
-    let refuse = || ApiError::forbidden("csrf_check_failed", "this request did not come from this server's own pages");
+    let refuse = || {
+        ApiError::forbidden(
+            "csrf_check_failed",
+            "this request did not come from this server's own pages",
+        )
+    };
     match headers.get("origin").and_then(|v| v.to_str().ok()) {
         Some(origin) if origin == config.public_origin() => Ok(()),
         Some(_) => Err(refuse()),
@@ -106,7 +126,8 @@ pub(crate) async fn resolve_actor(
 ) -> Result<Option<Actor>, ApiError> {
     let services = &state.services;
     if let Some(value) = headers.get("authorization") {
-        let key = presented_key(value).inspect_err(|_| services.metrics.record_auth_failure("malformed_header"))?;
+        let key = presented_key(value)
+            .inspect_err(|_| services.metrics.record_auth_failure("malformed_header"))?;
         return services.authenticate_key(&key, meta).await.map(Some);
     }
     let Some(token) = cookie_value(headers, session_cookie_name(&services.config)) else {
@@ -131,8 +152,16 @@ mod tests {
     #[test]
     fn basic_and_bearer_forms() {
         assert_eq!(presented_key(&basic("api:abc")).unwrap().as_str(), "abc");
-        assert_eq!(presented_key(&basic("anything:a:b")).unwrap().as_str(), "a:b");
-        assert_eq!(presented_key(&HeaderValue::from_static("Bearer xyz")).unwrap().as_str(), "xyz");
+        assert_eq!(
+            presented_key(&basic("anything:a:b")).unwrap().as_str(),
+            "a:b"
+        );
+        assert_eq!(
+            presented_key(&HeaderValue::from_static("Bearer xyz"))
+                .unwrap()
+                .as_str(),
+            "xyz"
+        );
     }
 
     #[test]
@@ -148,7 +177,12 @@ mod tests {
             let e = presented_key(&bad).unwrap_err();
             assert_eq!(e.code, "malformed_credentials");
         }
-        let not_utf8 = HeaderValue::from_str(&format!("Basic {}", STANDARD.encode([0x61, 0x3a, 0xff]))).unwrap();
-        assert_eq!(presented_key(&not_utf8).unwrap_err().code, "malformed_credentials");
+        let not_utf8 =
+            HeaderValue::from_str(&format!("Basic {}", STANDARD.encode([0x61, 0x3a, 0xff])))
+                .unwrap();
+        assert_eq!(
+            presented_key(&not_utf8).unwrap_err().code,
+            "malformed_credentials"
+        );
     }
 }

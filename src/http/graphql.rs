@@ -25,9 +25,15 @@ struct GraphqlBody {
     variables: Option<serde_json::Value>,
 }
 
-pub async fn graphql(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+pub async fn graphql(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
     let meta = client_meta(&state.services.config, &parts.headers, peer);
     let actor = resolve_actor(&state, &parts.method, &parts.headers, &meta).await?;
 
@@ -36,7 +42,11 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Result<
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
     if !is_json {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -45,21 +55,32 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Result<
         ));
     }
     let bytes = read_body(body, state.services.config.max_body_bytes).await?;
-    let parsed: GraphqlBody = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("the request body is not a GraphQL JSON request: {e}")))?;
+    let parsed: GraphqlBody = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("the request body is not a GraphQL JSON request: {e}"),
+        )
+    })?;
     if parsed.query.len() > MAX_QUERY_LEN {
         return Err(ApiError::payload_too_large(MAX_QUERY_LEN));
     }
     let variables = match parsed.variables {
         None | Some(serde_json::Value::Null) => async_graphql::Variables::default(),
         Some(v @ serde_json::Value::Object(_)) => async_graphql::Variables::from_json(v),
-        Some(_) => return Err(ApiError::bad_request("invalid_variables", "variables must be a JSON object")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_variables",
+                "variables must be a JSON object",
+            ))
+        }
     };
-    let mut gql = async_graphql::Request::new(parsed.query).variables(variables).data(RequestContext {
-        services: state.services.clone(),
-        actor,
-        meta,
-    });
+    let mut gql = async_graphql::Request::new(parsed.query)
+        .variables(variables)
+        .data(RequestContext {
+            services: state.services.clone(),
+            actor,
+            meta,
+        });
     // Public API clients send `operationName: ""`: that means "the only operation".
     if let Some(name) = parsed.operation_name.filter(|n| !n.is_empty()) {
         gql = gql.operation_name(name);
@@ -79,10 +100,13 @@ fn into_http(response: async_graphql::Response) -> Response {
     if let Some(errors) = body.get_mut("errors").and_then(|e| e.as_array_mut()) {
         let data_is_null = response.data == async_graphql::Value::Null;
         for error in errors.iter_mut() {
-            let ext = error
-                .as_object_mut()
-                .map(|o| o.entry("extensions").or_insert_with(|| serde_json::json!({})));
-            let Some(ext) = ext.and_then(|e| e.as_object_mut()) else { continue };
+            let ext = error.as_object_mut().map(|o| {
+                o.entry("extensions")
+                    .or_insert_with(|| serde_json::json!({}))
+            });
+            let Some(ext) = ext.and_then(|e| e.as_object_mut()) else {
+                continue;
+            };
             let code_status = ext.remove("status").and_then(|s| s.as_u64());
             match code_status {
                 Some(s) => {
@@ -91,7 +115,8 @@ fn into_http(response: async_graphql::Response) -> Response {
                     }
                 }
                 None => {
-                    ext.entry("code").or_insert_with(|| "graphql_invalid".into());
+                    ext.entry("code")
+                        .or_insert_with(|| "graphql_invalid".into());
                     if data_is_null && status == StatusCode::OK {
                         status = StatusCode::BAD_REQUEST;
                     }

@@ -35,7 +35,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/setup", post(account::setup))
         .route("/api/v1/login", post(account::login))
         .route("/api/v1/logout", post(account::logout))
-        .route("/api/v1/logout-everywhere", post(account::logout_everywhere))
+        .route(
+            "/api/v1/logout-everywhere",
+            post(account::logout_everywhere),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -43,7 +46,10 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(observe::tag_route))
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .layer(TimeoutLayer::new(REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
@@ -53,7 +59,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Reads a whole body up to `limit` bytes, answering 413 beyond it.
-pub(crate) async fn read_body(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+pub(crate) async fn read_body(
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         let too_large = std::error::Error::source(&e)
             .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())

@@ -16,7 +16,10 @@ use super::AppState;
 struct RouteTag(String);
 
 pub async fn tag_route(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
     let mut response = next.run(request).await;
     if let Some(route) = route {
         response.extensions_mut().insert(RouteTag(route));
@@ -29,7 +32,12 @@ fn request_id(request: &Request) -> String {
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .map(str::to_string)
         .unwrap_or_else(|| crate::keys::random_token()[..16].to_string())
 }
@@ -47,7 +55,10 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         .map_or("unmatched", |t| t.0.as_str())
         .to_string();
     let status = response.status().as_u16();
-    state.services.metrics.record_request(&route, status, elapsed.as_secs_f64());
+    state
+        .services
+        .metrics
+        .record_request(&route, status, elapsed.as_secs_f64());
     if route == "/healthz" || route == "/readyz" || route == "/metrics" {
         tracing::debug!(parent: &span, route = %route, status, micros = elapsed.as_micros() as u64, "served");
     } else {
@@ -57,12 +68,19 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert("x-request-id", v);
     }
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers
         .entry("content-security-policy")
-        .or_insert(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
-    headers.entry("cache-control").or_insert(HeaderValue::from_static("no-store"));
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
+    headers
+        .entry("cache-control")
+        .or_insert(HeaderValue::from_static("no-store"));
     response
 }

@@ -18,10 +18,16 @@ pub async fn healthz() -> impl IntoResponse {
 /// Ready when the store answers.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.services.store.ping().await {
-        Ok(()) => axum::Json(json!({ "status": "ready", "store": state.services.store.backend() })).into_response(),
+        Ok(()) => axum::Json(json!({ "status": "ready", "store": state.services.store.backend() }))
+            .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "the store does not answer").into_response()
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the store does not answer",
+            )
+            .into_response()
         }
     }
 }
@@ -44,5 +50,9 @@ pub async fn not_found() -> ApiError {
 }
 
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "that method is not allowed here")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "that method is not allowed here",
+    )
 }

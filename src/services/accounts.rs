@@ -30,7 +30,13 @@ impl Services {
         let token = random_token();
         let now = crate::now_ms();
         self.store
-            .put_setup_token(OneTimeToken { hash: hash_key(&token), expires_at: now + SETUP_TOKEN_TTL_MS }, now)
+            .put_setup_token(
+                OneTimeToken {
+                    hash: hash_key(&token),
+                    expires_at: now + SETUP_TOKEN_TTL_MS,
+                },
+                now,
+            )
             .await?;
         let mut url = self.config.public_url.clone();
         url.set_path("/setup");
@@ -43,35 +49,75 @@ impl Services {
         Ok(self.store.count_users().await? == 0)
     }
 
-    pub async fn setup_first_admin(&self, token: &str, account: NewAccount, meta: &RequestMeta) -> Result<User, ApiError> {
+    pub async fn setup_first_admin(
+        &self,
+        token: &str,
+        account: NewAccount,
+        meta: &RequestMeta,
+    ) -> Result<User, ApiError> {
         let new_user = self.prepare_user(account, true).await?;
-        let event = Self::audit_event(None, "user.create_first_admin", new_user.username.clone(), meta, json!({}));
+        let event = Self::audit_event(
+            None,
+            "user.create_first_admin",
+            new_user.username.clone(),
+            meta,
+            json!({}),
+        );
         self.store
             .create_first_admin(hash_key(token), crate::now_ms(), new_user, event)
             .await?
             .ok_or_else(|| {
-                ApiError::forbidden("setup_token_invalid", "this setup link is invalid, used or expired; restart the server for a new one")
+                ApiError::forbidden(
+                    "setup_token_invalid",
+                    "this setup link is invalid, used or expired; restart the server for a new one",
+                )
             })
     }
 
     /// Creates an account; only site admins (or the console) may.
-    pub async fn create_user(&self, actor: &Actor, account: NewAccount, meta: &RequestMeta) -> Result<User, ApiError> {
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        account: NewAccount,
+        meta: &RequestMeta,
+    ) -> Result<User, ApiError> {
         actor.require_admin("create users")?;
         let derive = account.username.trim().is_empty();
         let mut new_user = self.prepare_user(account, false).await?;
         if derive {
             new_user.username = self.free_username_from_email(&new_user.email).await?;
         }
-        let event = Self::audit_event(Some(actor), "user.create", new_user.username.clone(), meta, json!({ "admin": new_user.is_admin }));
-        self.store.create_user(new_user, event).await.map_err(|e| match e {
-            StoreError::Conflict("email") => ApiError::conflict("email", "email_taken", "an account with that email already exists"),
-            StoreError::Conflict(_) => ApiError::conflict("username", "username_taken", "that username is already taken"),
-            other => other.into(),
-        })
+        let event = Self::audit_event(
+            Some(actor),
+            "user.create",
+            new_user.username.clone(),
+            meta,
+            json!({ "admin": new_user.is_admin }),
+        );
+        self.store
+            .create_user(new_user, event)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict("email") => ApiError::conflict(
+                    "email",
+                    "email_taken",
+                    "an account with that email already exists",
+                ),
+                StoreError::Conflict(_) => ApiError::conflict(
+                    "username",
+                    "username_taken",
+                    "that username is already taken",
+                ),
+                other => other.into(),
+            })
     }
 
     async fn prepare_user(&self, a: NewAccount, force_admin: bool) -> Result<NewUser, ApiError> {
-        let username = if a.username.trim().is_empty() { String::new() } else { validate::username(&a.username)? };
+        let username = if a.username.trim().is_empty() {
+            String::new()
+        } else {
+            validate::username(&a.username)?
+        };
         let email = validate::email(&a.email)?;
         let name = validate::display_name(&a.name)?;
         let password_hash = match a.password {
@@ -82,7 +128,11 @@ impl Services {
             None => None,
         };
         Ok(NewUser {
-            name: if name.is_empty() { username.clone() } else { name },
+            name: if name.is_empty() {
+                username.clone()
+            } else {
+                name
+            },
             username,
             email,
             is_admin: a.admin || force_admin,
@@ -95,41 +145,77 @@ impl Services {
         let local = email.split('@').next().unwrap_or("user");
         let mut base: String = local
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .take(24)
             .collect();
         if validate::username(&base).is_err() {
             base = format!("user-{base}").chars().take(24).collect();
         }
         for n in 0..1000 {
-            let candidate = if n == 0 { base.clone() } else { format!("{base}{n}") };
-            if validate::username(&candidate).is_ok() && self.store.user_by_username(&candidate).await?.is_none() {
+            let candidate = if n == 0 {
+                base.clone()
+            } else {
+                format!("{base}{n}")
+            };
+            if validate::username(&candidate).is_ok()
+                && self.store.user_by_username(&candidate).await?.is_none()
+            {
                 return Ok(candidate);
             }
         }
-        Err(ApiError::conflict("username", "username_taken", "no free username could be derived from that email"))
+        Err(ApiError::conflict(
+            "username",
+            "username_taken",
+            "no free username could be derived from that email",
+        ))
     }
 
     /// Password sign-in. One generic error for an unknown account or a wrong password;
     /// attempts are limited per IP and failures per account.
-    pub async fn login(&self, login: &str, pw: Zeroizing<String>, meta: &RequestMeta) -> Result<User, ApiError> {
+    pub async fn login(
+        &self,
+        login: &str,
+        pw: Zeroizing<String>,
+        meta: &RequestMeta,
+    ) -> Result<User, ApiError> {
         let login = login.trim();
         if login.is_empty() || login.len() > validate::EMAIL_MAX || pw.len() > password::MAX_LEN {
-            return Err(ApiError::validation("login", "login_invalid", "enter your username or email and password"));
+            return Err(ApiError::validation(
+                "login",
+                "login_invalid",
+                "enter your username or email and password",
+            ));
         }
         let ip_key = meta.ip.clone().unwrap_or_default();
         let account_key = login.to_lowercase();
-        self.login_by_ip.check_and_hit(&ip_key).map_err(ApiError::rate_limited)?;
+        self.login_by_ip
+            .check_and_hit(&ip_key)
+            .map_err(ApiError::rate_limited)?;
         if let Some(wait) = self.login_by_account.blocked_for(&account_key) {
             return Err(ApiError::rate_limited(wait));
         }
         let user = self.store.user_by_username_or_email(login).await?;
-        let stored = user.as_ref().filter(|u| u.deleted_at.is_none()).and_then(|u| u.password_hash.clone());
+        let stored = user
+            .as_ref()
+            .filter(|u| u.deleted_at.is_none())
+            .and_then(|u| u.password_hash.clone());
         let ok = password::verify(pw, stored).await;
         match user.filter(|_| ok) {
             Some(user) => {
                 self.login_by_account.reset(&account_key);
-                let mut event = Self::audit_event(None, "login.success", user.username.clone(), meta, json!({}));
+                let mut event = Self::audit_event(
+                    None,
+                    "login.success",
+                    user.username.clone(),
+                    meta,
+                    json!({}),
+                );
                 event.actor_user_id = Some(user.id);
                 self.store.audit(event, crate::now_ms()).await?;
                 Ok(user)
@@ -137,7 +223,13 @@ impl Services {
             None => {
                 self.login_by_account.hit(&account_key);
                 self.metrics.record_auth_failure("password");
-                let event = Self::audit_event(None, "login.failure", login.chars().take(64).collect::<String>(), meta, json!({}));
+                let event = Self::audit_event(
+                    None,
+                    "login.failure",
+                    login.chars().take(64).collect::<String>(),
+                    meta,
+                    json!({}),
+                );
                 self.store.audit(event, crate::now_ms()).await?;
                 Err(ApiError::new(
                     axum::http::StatusCode::UNAUTHORIZED,
@@ -148,18 +240,35 @@ impl Services {
         }
     }
 
-    pub async fn reset_password(&self, actor: &Actor, username: &str, pw: Zeroizing<String>, meta: &RequestMeta) -> Result<(), ApiError> {
+    pub async fn reset_password(
+        &self,
+        actor: &Actor,
+        username: &str,
+        pw: Zeroizing<String>,
+        meta: &RequestMeta,
+    ) -> Result<(), ApiError> {
         if !actor.user.is_admin && !actor.user.username.eq_ignore_ascii_case(username) {
-            return Err(ApiError::forbidden("admin_required", "only site admins can reset another person's password"));
+            return Err(ApiError::forbidden(
+                "admin_required",
+                "only site admins can reset another person's password",
+            ));
         }
         let user = self
             .store
             .user_by_username(username)
             .await?
-            .ok_or_else(|| ApiError::not_found("user_not_found", format!("no user named {username}")))?;
+            .ok_or_else(|| {
+                ApiError::not_found("user_not_found", format!("no user named {username}"))
+            })?;
         password::validate(&pw)?;
         let hash = password::hash(pw).await?;
-        let event = Self::audit_event(Some(actor), "user.reset_password", user.username.clone(), meta, json!({}));
+        let event = Self::audit_event(
+            Some(actor),
+            "user.reset_password",
+            user.username.clone(),
+            meta,
+            json!({}),
+        );
         self.store.set_password(user.id, hash, event).await?;
         Ok(())
     }

@@ -15,13 +15,19 @@ pub const SETTING_ALLOW_KEY_MINTING: &str = "allow_key_minting_with_key";
 impl Services {
     /// Resolves an API key to its owner. Shape and checksum are checked before the store is
     /// touched; every store-level refusal gets the same generic answer.
-    pub async fn authenticate_key(&self, presented: &str, meta: &RequestMeta) -> Result<Actor, ApiError> {
+    pub async fn authenticate_key(
+        &self,
+        presented: &str,
+        meta: &RequestMeta,
+    ) -> Result<Actor, ApiError> {
         let classified = keys::classify(presented).map_err(|e| {
             self.metrics.record_auth_failure("malformed_key");
             ApiError::malformed_credentials(format!("invalid api key: {e}"))
         })?;
         let (found, hash) = match classified {
-            Presented::Native { key_id, hash } => (self.store.key_auth_by_key_id(&key_id).await?, hash),
+            Presented::Native { key_id, hash } => {
+                (self.store.key_auth_by_key_id(&key_id).await?, hash)
+            }
             Presented::Foreign { hash } => (self.store.key_auth_by_hash(&hash).await?, hash),
         };
         let now = crate::now_ms();
@@ -35,8 +41,19 @@ impl Services {
         };
         match (found, refusal) {
             (Some(k), None) => {
-                self.usage.note(k.key.id, now, meta.ip.as_deref(), meta.user_agent.as_deref());
-                Ok(Actor { user: k.user, auth: AuthMethod::ApiKey { key_pk: k.key.id, key_id: k.key.key_id } })
+                self.usage.note(
+                    k.key.id,
+                    now,
+                    meta.ip.as_deref(),
+                    meta.user_agent.as_deref(),
+                );
+                Ok(Actor {
+                    user: k.user,
+                    auth: AuthMethod::ApiKey {
+                        key_pk: k.key.id,
+                        key_id: k.key.key_id,
+                    },
+                })
             }
             (_, reason) => {
                 let reason = reason.unwrap_or("unknown_key");
@@ -48,15 +65,26 @@ impl Services {
     }
 
     /// Creates a key for the actor. Returns the record and the only copy of the full key.
-    pub async fn generate_key(&self, actor: &Actor, name: &str, meta: &RequestMeta) -> Result<(ApiKeyRecord, Zeroizing<String>), ApiError> {
-        if matches!(actor.auth, AuthMethod::ApiKey { .. }) && !self.key_minting_with_key_allowed().await? {
+    pub async fn generate_key(
+        &self,
+        actor: &Actor,
+        name: &str,
+        meta: &RequestMeta,
+    ) -> Result<(ApiKeyRecord, Zeroizing<String>), ApiError> {
+        if matches!(actor.auth, AuthMethod::ApiKey { .. })
+            && !self.key_minting_with_key_allowed().await?
+        {
             return Err(ApiError::forbidden(
                 "key_minting_forbidden",
                 "this server does not allow creating API keys with an API key; create one in Settings",
             ));
         }
         let name = validate::key_name(name)?;
-        let kind = if actor.user.account_type == crate::store::AccountType::Service { KeyKind::Service } else { KeyKind::Personal };
+        let kind = if actor.user.account_type == crate::store::AccountType::Service {
+            KeyKind::Service
+        } else {
+            KeyKind::Personal
+        };
         let generated = keys::generate(kind);
         let event = Self::audit_event(
             Some(actor),
@@ -87,16 +115,35 @@ impl Services {
 
     /// Imports an existing key (any shape the SDK accepts) for `owner`, for migrations from
     /// another W&B server. Console or site admins only.
-    pub async fn import_key(&self, actor: &Actor, owner: &User, name: &str, raw: &str, meta: &RequestMeta) -> Result<ApiKeyRecord, ApiError> {
+    pub async fn import_key(
+        &self,
+        actor: &Actor,
+        owner: &User,
+        name: &str,
+        raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<ApiKeyRecord, ApiError> {
         actor.require_admin("import API keys")?;
         let raw = raw.trim();
         let name = validate::key_name(name)?;
         let (key_id, hash) = match keys::classify(raw) {
             Ok(Presented::Native { key_id, hash }) => (key_id, hash),
             Ok(Presented::Foreign { hash }) => (keys::imported_key_id(raw), hash),
-            Err(e) => return Err(ApiError::validation("key", "key_invalid", format!("cannot import: {e}"))),
+            Err(e) => {
+                return Err(ApiError::validation(
+                    "key",
+                    "key_invalid",
+                    format!("cannot import: {e}"),
+                ))
+            }
         };
-        let event = Self::audit_event(Some(actor), "api_key.import", key_id.clone(), meta, json!({ "owner": owner.username, "name": name }));
+        let event = Self::audit_event(
+            Some(actor),
+            "api_key.import",
+            key_id.clone(),
+            meta,
+            json!({ "owner": owner.username, "name": name }),
+        );
         self.store
             .insert_api_key(
                 NewApiKey {
@@ -119,36 +166,72 @@ impl Services {
         match e {
             StoreError::LimitReached => ApiError::bad_request(
                 "key_limit_reached",
-                format!("an account can have at most {} API keys; delete one first", self.config.max_keys_per_user),
+                format!(
+                    "an account can have at most {} API keys; delete one first",
+                    self.config.max_keys_per_user
+                ),
             ),
-            StoreError::Conflict(_) => ApiError::conflict("key", "key_exists", "that API key is already registered"),
+            StoreError::Conflict(_) => {
+                ApiError::conflict("key", "key_exists", "that API key is already registered")
+            }
             other => other.into(),
         }
     }
 
-    pub async fn list_keys(&self, actor: &Actor, owner_id: i64) -> Result<Vec<ApiKeyRecord>, ApiError> {
+    pub async fn list_keys(
+        &self,
+        actor: &Actor,
+        owner_id: i64,
+    ) -> Result<Vec<ApiKeyRecord>, ApiError> {
         if actor.user.id != owner_id && !actor.user.is_admin {
-            return Err(ApiError::forbidden("not_your_keys", "you can only list your own API keys"));
+            return Err(ApiError::forbidden(
+                "not_your_keys",
+                "you can only list your own API keys",
+            ));
         }
         Ok(self.store.list_api_keys(owner_id).await?)
     }
 
     /// Revokes a key at once. Owners and site admins only; anyone else is told it does not
     /// exist, so key ids cannot be probed.
-    pub async fn revoke_key(&self, actor: &Actor, key_pk: i64, meta: &RequestMeta) -> Result<ApiKeyRecord, ApiError> {
+    pub async fn revoke_key(
+        &self,
+        actor: &Actor,
+        key_pk: i64,
+        meta: &RequestMeta,
+    ) -> Result<ApiKeyRecord, ApiError> {
         let not_found = || ApiError::not_found("api_key_not_found", "no such API key");
-        let key = self.store.api_key_by_id(key_pk).await?.ok_or_else(not_found)?;
+        let key = self
+            .store
+            .api_key_by_id(key_pk)
+            .await?
+            .ok_or_else(not_found)?;
         if key.user_id != actor.user.id && !actor.user.is_admin {
             return Err(not_found());
         }
-        let event = Self::audit_event(Some(actor), "api_key.revoke", key.key_id.clone(), meta, json!({ "owner_id": key.user_id }));
-        if !self.store.revoke_api_key(key.id, crate::now_ms(), Some(actor.user.id), event).await? {
+        let event = Self::audit_event(
+            Some(actor),
+            "api_key.revoke",
+            key.key_id.clone(),
+            meta,
+            json!({ "owner_id": key.user_id }),
+        );
+        if !self
+            .store
+            .revoke_api_key(key.id, crate::now_ms(), Some(actor.user.id), event)
+            .await?
+        {
             return Err(not_found());
         }
         Ok(key)
     }
 
     pub async fn key_minting_with_key_allowed(&self) -> Result<bool, ApiError> {
-        Ok(self.store.get_setting(SETTING_ALLOW_KEY_MINTING).await?.as_deref() != Some("false"))
+        Ok(self
+            .store
+            .get_setting(SETTING_ALLOW_KEY_MINTING)
+            .await?
+            .as_deref()
+            != Some("false"))
     }
 }

@@ -25,8 +25,14 @@ pub struct Actor {
 
 #[derive(Debug, Clone)]
 pub enum AuthMethod {
-    ApiKey { key_pk: i64, key_id: String },
-    Session { session_id: i64, token_hash: KeyHash },
+    ApiKey {
+        key_pk: i64,
+        key_id: String,
+    },
+    Session {
+        session_id: i64,
+        token_hash: KeyHash,
+    },
     /// The operator at the server's console (`fulcrum admin …`).
     Console,
 }
@@ -46,7 +52,10 @@ impl Actor {
         } else {
             Err(ApiError::forbidden(
                 "admin_required",
-                format!("only site admins can {what}; {} is not an admin", self.user.username),
+                format!(
+                    "only site admins can {what}; {} is not an admin",
+                    self.user.username
+                ),
             ))
         }
     }
@@ -74,7 +83,10 @@ impl Services {
             usage: Arc::new(UsageRecorder::new(config.last_used_granularity_secs)),
             metrics: Arc::new(Metrics::default()),
             login_by_ip: RateLimiter::new(config.login_attempts_per_ip, Duration::from_secs(300)),
-            login_by_account: RateLimiter::new(config.login_failures_per_account, Duration::from_secs(900)),
+            login_by_account: RateLimiter::new(
+                config.login_failures_per_account,
+                Duration::from_secs(900),
+            ),
             store,
             config,
         })

@@ -16,7 +16,11 @@ const TOUCH_EVERY_MS: i64 = 5 * 60_000;
 pub const TOKEN_LEN: usize = 43;
 
 impl Services {
-    pub async fn create_session(&self, user: &User, meta: &RequestMeta) -> Result<Zeroizing<String>, ApiError> {
+    pub async fn create_session(
+        &self,
+        user: &User,
+        meta: &RequestMeta,
+    ) -> Result<Zeroizing<String>, ApiError> {
         let token = random_token();
         let now = crate::now_ms();
         self.store
@@ -27,7 +31,10 @@ impl Services {
                 idle_expires_at: now + self.config.session_idle_hours * HOUR_MS,
                 absolute_expires_at: now + self.config.session_absolute_hours * HOUR_MS,
                 ip: meta.ip.clone(),
-                user_agent: meta.user_agent.as_ref().map(|ua| ua.chars().take(256).collect()),
+                user_agent: meta
+                    .user_agent
+                    .as_ref()
+                    .map(|ua| ua.chars().take(256).collect()),
             })
             .await?;
         Ok(token)
@@ -43,17 +50,24 @@ impl Services {
             return Ok(None);
         };
         let now = crate::now_ms();
-        if now >= session.idle_expires_at || now >= session.absolute_expires_at || user.deleted_at.is_some() {
+        if now >= session.idle_expires_at
+            || now >= session.absolute_expires_at
+            || user.deleted_at.is_some()
+        {
             self.store.delete_session(&hash).await?;
             return Ok(None);
         }
         if now - session.last_seen_at > TOUCH_EVERY_MS {
-            let idle = (now + self.config.session_idle_hours * HOUR_MS).min(session.absolute_expires_at);
+            let idle =
+                (now + self.config.session_idle_hours * HOUR_MS).min(session.absolute_expires_at);
             self.store.touch_session(session.id, now, idle).await?;
         }
         Ok(Some(Actor {
             user,
-            auth: AuthMethod::Session { session_id: session.id, token_hash: hash },
+            auth: AuthMethod::Session {
+                session_id: session.id,
+                token_hash: hash,
+            },
         }))
     }
 
@@ -61,12 +75,22 @@ impl Services {
         if let AuthMethod::Session { token_hash, .. } = &actor.auth {
             self.store.delete_session(token_hash).await?;
         }
-        let event = Self::audit_event(Some(actor), "session.logout", actor.user.username.clone(), meta, serde_json::json!({}));
+        let event = Self::audit_event(
+            Some(actor),
+            "session.logout",
+            actor.user.username.clone(),
+            meta,
+            serde_json::json!({}),
+        );
         self.store.audit(event, crate::now_ms()).await?;
         Ok(())
     }
 
-    pub async fn logout_everywhere(&self, actor: &Actor, meta: &RequestMeta) -> Result<u64, ApiError> {
+    pub async fn logout_everywhere(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+    ) -> Result<u64, ApiError> {
         let ended = self.store.delete_user_sessions(actor.user.id).await?;
         let event = Self::audit_event(
             Some(actor),

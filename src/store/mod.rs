@@ -194,7 +194,13 @@ pub trait Store: Send + Sync + 'static {
     async fn create_user(&self, user: NewUser, audit: AuditEvent) -> StoreResult<User>;
     /// Creates the first admin if `token` matches the stored setup token and no user exists;
     /// the token is consumed in the same transaction. `None` when the token is wrong.
-    async fn create_first_admin(&self, token: KeyHash, now: i64, user: NewUser, audit: AuditEvent) -> StoreResult<Option<User>>;
+    async fn create_first_admin(
+        &self,
+        token: KeyHash,
+        now: i64,
+        user: NewUser,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     async fn user_by_username_or_email(&self, login: &str) -> StoreResult<Option<User>>;
@@ -205,14 +211,25 @@ pub trait Store: Send + Sync + 'static {
     async fn set_password(&self, user_id: i64, hash: String, audit: AuditEvent) -> StoreResult<()>;
 
     /// Inserts a key unless the owner already has `max_active` active keys.
-    async fn insert_api_key(&self, key: NewApiKey, max_active: i64, audit: AuditEvent) -> StoreResult<ApiKeyRecord>;
+    async fn insert_api_key(
+        &self,
+        key: NewApiKey,
+        max_active: i64,
+        audit: AuditEvent,
+    ) -> StoreResult<ApiKeyRecord>;
     async fn key_auth_by_key_id(&self, key_id: &str) -> StoreResult<Option<KeyAuth>>;
     async fn key_auth_by_hash(&self, hash: &KeyHash) -> StoreResult<Option<KeyAuth>>;
     async fn api_key_by_id(&self, id: i64) -> StoreResult<Option<ApiKeyRecord>>;
     /// Active (not revoked) keys of a user, oldest first.
     async fn list_api_keys(&self, user_id: i64) -> StoreResult<Vec<ApiKeyRecord>>;
     /// Revokes an active key; false when it was already revoked or does not exist.
-    async fn revoke_api_key(&self, id: i64, now: i64, revoked_by: Option<i64>, audit: AuditEvent) -> StoreResult<bool>;
+    async fn revoke_api_key(
+        &self,
+        id: i64,
+        now: i64,
+        revoked_by: Option<i64>,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
     /// Writes `last used` observations in one transaction; never moves a time backwards.
     async fn record_key_usage(&self, batch: &[KeyUsage]) -> StoreResult<()>;
 

@@ -74,9 +74,19 @@ async fn insert_audit(c: &impl GenericClient, e: &AuditEvent, now: i64) -> Store
         .prepare_cached("INSERT INTO audit_log (at, actor_user_id, action, target, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)")
         .await
         .map_err(map_err)?;
-    c.execute(&stmt, &[&now, &e.actor_user_id, &e.action, &e.target, &e.ip, &e.detail.to_string()])
-        .await
-        .map_err(map_err)?;
+    c.execute(
+        &stmt,
+        &[
+            &now,
+            &e.actor_user_id,
+            &e.action,
+            &e.target,
+            &e.ip,
+            &e.detail.to_string(),
+        ],
+    )
+    .await
+    .map_err(map_err)?;
     Ok(())
 }
 
@@ -119,8 +129,16 @@ async fn insert_user(c: &impl GenericClient, u: &NewUser, now: i64) -> StoreResu
 
 impl PgStore {
     pub async fn connect(url: &str, size: usize) -> anyhow::Result<Self> {
-        let config: tokio_postgres::Config = url.parse().context("database_url is not a valid PostgreSQL URL")?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let config: tokio_postgres::Config = url
+            .parse()
+            .context("database_url is not a valid PostgreSQL URL")?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
         let pool = Pool::builder(manager)
             .max_size(size)
             .wait_timeout(Some(std::time::Duration::from_secs(10)))
@@ -135,16 +153,20 @@ impl PgStore {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
         tx.batch_execute(MIGRATIONS_TABLE).await?;
         for m in POSTGRES {
             let done = tx
-                .query_opt("SELECT version FROM schema_migrations WHERE version = $1", &[&m.version])
+                .query_opt(
+                    "SELECT version FROM schema_migrations WHERE version = $1",
+                    &[&m.version],
+                )
                 .await?;
             if done.is_none() {
-                tx.batch_execute(m.sql)
-                    .await
-                    .with_context(|| format!("PostgreSQL migration {} ({}) failed", m.version, m.name))?;
+                tx.batch_execute(m.sql).await.with_context(|| {
+                    format!("PostgreSQL migration {} ({}) failed", m.version, m.name)
+                })?;
                 tx.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                     &[&m.version, &m.name, &crate::now_ms()],
@@ -176,17 +198,27 @@ impl PgStore {
         self.pool.get().await.map_err(pool_err)
     }
 
-    async fn one_user(&self, clause: &str, arg: &(dyn tokio_postgres::types::ToSql + Sync)) -> StoreResult<Option<User>> {
+    async fn one_user(
+        &self,
+        clause: &str,
+        arg: &(dyn tokio_postgres::types::ToSql + Sync),
+    ) -> StoreResult<Option<User>> {
         let c = self.client().await?;
         let stmt = c
-            .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users u WHERE {clause}"))
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users u WHERE {clause}"
+            ))
             .await
             .map_err(map_err)?;
         let row = c.query_opt(&stmt, &[arg]).await.map_err(map_err)?;
         Ok(row.map(|r| user_from(&r, 0)))
     }
 
-    async fn key_auth_where(&self, clause: &str, arg: &(dyn tokio_postgres::types::ToSql + Sync)) -> StoreResult<Option<KeyAuth>> {
+    async fn key_auth_where(
+        &self,
+        clause: &str,
+        arg: &(dyn tokio_postgres::types::ToSql + Sync),
+    ) -> StoreResult<Option<KeyAuth>> {
         let c = self.client().await?;
         let stmt = c
             .prepare_cached(&format!(
@@ -260,19 +292,34 @@ impl Store for PgStore {
         Ok(created)
     }
 
-    async fn create_first_admin(&self, token: KeyHash, now: i64, user: NewUser, audit: AuditEvent) -> StoreResult<Option<User>> {
+    async fn create_first_admin(
+        &self,
+        token: KeyHash,
+        now: i64,
+        user: NewUser,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<User>> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(map_err)?;
         let stored = tx
-            .query_opt("SELECT value FROM settings WHERE key = $1 FOR UPDATE", &[&SETUP_TOKEN_KEY])
+            .query_opt(
+                "SELECT value FROM settings WHERE key = $1 FOR UPDATE",
+                &[&SETUP_TOKEN_KEY],
+            )
             .await
             .map_err(map_err)?
             .map(|r| r.get::<_, String>(0));
-        let users: i64 = tx.query_one("SELECT COUNT(*) FROM users", &[]).await.map_err(map_err)?.get(0);
+        let users: i64 = tx
+            .query_one("SELECT COUNT(*) FROM users", &[])
+            .await
+            .map_err(map_err)?
+            .get(0);
         if users > 0 || !stored.is_some_and(|s| setup_token_matches(&s, &token, now)) {
             return Ok(None);
         }
-        tx.execute("DELETE FROM settings WHERE key = $1", &[&SETUP_TOKEN_KEY]).await.map_err(map_err)?;
+        tx.execute("DELETE FROM settings WHERE key = $1", &[&SETUP_TOKEN_KEY])
+            .await
+            .map_err(map_err)?;
         let created = insert_user(&tx, &user, now).await?;
         insert_audit(&tx, &audit, now).await?;
         tx.commit().await.map_err(map_err)?;
@@ -284,16 +331,26 @@ impl Store for PgStore {
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
-        self.one_user("u.username_lower = $1", &username.to_lowercase()).await
+        self.one_user("u.username_lower = $1", &username.to_lowercase())
+            .await
     }
 
     async fn user_by_username_or_email(&self, login: &str) -> StoreResult<Option<User>> {
-        self.one_user("u.username_lower = $1 OR u.email_lower = $1", &login.to_lowercase()).await
+        self.one_user(
+            "u.username_lower = $1 OR u.email_lower = $1",
+            &login.to_lowercase(),
+        )
+        .await
     }
 
     async fn search_users(&self, query: &str, limit: i64) -> StoreResult<Vec<User>> {
         let q = query.to_lowercase();
-        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
         let c = self.client().await?;
         let stmt = c
             .prepare_cached(&format!(
@@ -303,14 +360,20 @@ impl Store for PgStore {
             ))
             .await
             .map_err(map_err)?;
-        let rows = c.query(&stmt, &[&pattern, &q, &limit]).await.map_err(map_err)?;
+        let rows = c
+            .query(&stmt, &[&pattern, &q, &limit])
+            .await
+            .map_err(map_err)?;
         Ok(rows.iter().map(|r| user_from(r, 0)).collect())
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         let c = self.client().await?;
         let rows = c
-            .query(&format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.id"), &[])
+            .query(
+                &format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.id"),
+                &[],
+            )
             .await
             .map_err(map_err)?;
         Ok(rows.iter().map(|r| user_from(r, 0)).collect())
@@ -319,20 +382,40 @@ impl Store for PgStore {
     async fn set_password(&self, user_id: i64, hash: String, audit: AuditEvent) -> StoreResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(map_err)?;
-        tx.execute("UPDATE users SET password_hash = $1 WHERE id = $2", &[&hash, &user_id]).await.map_err(map_err)?;
-        tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id]).await.map_err(map_err)?;
+        tx.execute(
+            "UPDATE users SET password_hash = $1 WHERE id = $2",
+            &[&hash, &user_id],
+        )
+        .await
+        .map_err(map_err)?;
+        tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
+            .await
+            .map_err(map_err)?;
         insert_audit(&tx, &audit, crate::now_ms()).await?;
         tx.commit().await.map_err(map_err)
     }
 
-    async fn insert_api_key(&self, key: NewApiKey, max_active: i64, audit: AuditEvent) -> StoreResult<ApiKeyRecord> {
+    async fn insert_api_key(
+        &self,
+        key: NewApiKey,
+        max_active: i64,
+        audit: AuditEvent,
+    ) -> StoreResult<ApiKeyRecord> {
         let mut c = self.client().await?;
         let now = crate::now_ms();
         let tx = c.transaction().await.map_err(map_err)?;
         // Lock the owner so concurrent creations on other instances cannot pass the cap.
-        tx.execute("SELECT id FROM users WHERE id = $1 FOR UPDATE", &[&key.user_id]).await.map_err(map_err)?;
+        tx.execute(
+            "SELECT id FROM users WHERE id = $1 FOR UPDATE",
+            &[&key.user_id],
+        )
+        .await
+        .map_err(map_err)?;
         let active: i64 = tx
-            .query_one("SELECT COUNT(*) FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL", &[&key.user_id])
+            .query_one(
+                "SELECT COUNT(*) FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL",
+                &[&key.user_id],
+            )
             .await
             .map_err(map_err)?
             .get(0);
@@ -370,13 +453,17 @@ impl Store for PgStore {
     }
 
     async fn key_auth_by_hash(&self, hash: &KeyHash) -> StoreResult<Option<KeyAuth>> {
-        self.key_auth_where("k.secret_hash = $1", &hash.as_slice()).await
+        self.key_auth_where("k.secret_hash = $1", &hash.as_slice())
+            .await
     }
 
     async fn api_key_by_id(&self, id: i64) -> StoreResult<Option<ApiKeyRecord>> {
         let c = self.client().await?;
         let row = c
-            .query_opt(&format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = $1"), &[&id])
+            .query_opt(
+                &format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = $1"),
+                &[&id],
+            )
             .await
             .map_err(map_err)?;
         Ok(row.map(|r| key_from(&r, 0)))
@@ -394,7 +481,13 @@ impl Store for PgStore {
         Ok(rows.iter().map(|r| key_from(r, 0)).collect())
     }
 
-    async fn revoke_api_key(&self, id: i64, now: i64, revoked_by: Option<i64>, audit: AuditEvent) -> StoreResult<bool> {
+    async fn revoke_api_key(
+        &self,
+        id: i64,
+        now: i64,
+        revoked_by: Option<i64>,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(map_err)?;
         let changed = tx
@@ -425,7 +518,9 @@ impl Store for PgStore {
             .await
             .map_err(map_err)?;
         for u in batch {
-            tx.execute(&stmt, &[&u.at, &u.ip, &u.user_agent, &u.key_pk]).await.map_err(map_err)?;
+            tx.execute(&stmt, &[&u.at, &u.ip, &u.user_agent, &u.key_pk])
+                .await
+                .map_err(map_err)?;
         }
         tx.commit().await.map_err(map_err)
     }
@@ -451,7 +546,10 @@ impl Store for PgStore {
             ))
             .await
             .map_err(map_err)?;
-        let row = c.query_opt(&stmt, &[&hash.as_slice()]).await.map_err(map_err)?;
+        let row = c
+            .query_opt(&stmt, &[&hash.as_slice()])
+            .await
+            .map_err(map_err)?;
         Ok(row.map(|r| {
             (
                 Session {
@@ -480,13 +578,20 @@ impl Store for PgStore {
 
     async fn delete_session(&self, hash: &KeyHash) -> StoreResult<()> {
         let c = self.client().await?;
-        c.execute("DELETE FROM sessions WHERE token_hash = $1", &[&hash.as_slice()]).await.map_err(map_err)?;
+        c.execute(
+            "DELETE FROM sessions WHERE token_hash = $1",
+            &[&hash.as_slice()],
+        )
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 
     async fn delete_user_sessions(&self, user_id: i64) -> StoreResult<u64> {
         let c = self.client().await?;
-        c.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id]).await.map_err(map_err)
+        c.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
+            .await
+            .map_err(map_err)
     }
 
     async fn audit(&self, event: AuditEvent, now: i64) -> StoreResult<()> {
@@ -539,6 +644,7 @@ impl Store for PgStore {
     }
 
     async fn put_setup_token(&self, token: OneTimeToken, now: i64) -> StoreResult<()> {
-        self.put_setting(SETUP_TOKEN_KEY, &setup_token_value(&token), now).await
+        self.put_setting(SETUP_TOKEN_KEY, &setup_token_value(&token), now)
+            .await
     }
 }

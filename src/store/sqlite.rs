@@ -192,13 +192,19 @@ impl SqliteStore {
 
     fn user_where(&self, clause: &str, arg: &str) -> StoreResult<Option<User>> {
         self.read(|c| {
-            c.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users u WHERE {clause}"))?
-                .query_row([arg], |r| user_from(r, 0))
-                .optional()
+            c.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users u WHERE {clause}"
+            ))?
+            .query_row([arg], |r| user_from(r, 0))
+            .optional()
         })
     }
 
-    fn key_auth_where(&self, clause: &str, arg: &dyn rusqlite::ToSql) -> StoreResult<Option<KeyAuth>> {
+    fn key_auth_where(
+        &self,
+        clause: &str,
+        arg: &dyn rusqlite::ToSql,
+    ) -> StoreResult<Option<KeyAuth>> {
         self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {KEY_COLUMNS}, k.secret_hash, {USER_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE {clause}"
@@ -255,7 +261,13 @@ impl Store for SqliteStore {
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
-        self.read(|c| c.query_row("SELECT COUNT(*) FROM users WHERE deleted_at IS NULL", [], |r| r.get(0)))
+        self.read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM users WHERE deleted_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
+        })
     }
 
     async fn create_user(&self, user: NewUser, audit: AuditEvent) -> StoreResult<User> {
@@ -272,18 +284,31 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_first_admin(&self, token: KeyHash, now: i64, user: NewUser, audit: AuditEvent) -> StoreResult<Option<User>> {
+    async fn create_first_admin(
+        &self,
+        token: KeyHash,
+        now: i64,
+        user: NewUser,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<User>> {
         self.write(move |conn| {
             let tx = conn.transaction().map_err(map_err)?;
             let stored: Option<String> = tx
-                .query_row("SELECT value FROM settings WHERE key = ?1", [SETUP_TOKEN_KEY], |r| r.get(0))
+                .query_row(
+                    "SELECT value FROM settings WHERE key = ?1",
+                    [SETUP_TOKEN_KEY],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(map_err)?;
-            let users: i64 = tx.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)).map_err(map_err)?;
+            let users: i64 = tx
+                .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
+                .map_err(map_err)?;
             if users > 0 || !stored.is_some_and(|s| setup_token_matches(&s, &token, now)) {
                 return Ok(None);
             }
-            tx.execute("DELETE FROM settings WHERE key = ?1", [SETUP_TOKEN_KEY]).map_err(map_err)?;
+            tx.execute("DELETE FROM settings WHERE key = ?1", [SETUP_TOKEN_KEY])
+                .map_err(map_err)?;
             let created = insert_user(&tx, &user, now).map_err(map_err)?;
             insert_audit(&tx, &audit, now).map_err(map_err)?;
             tx.commit().map_err(map_err)?;
@@ -294,9 +319,11 @@ impl Store for SqliteStore {
 
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
         self.read(|c| {
-            c.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"))?
-                .query_row([id], |r| user_from(r, 0))
-                .optional()
+            c.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"
+            ))?
+            .query_row([id], |r| user_from(r, 0))
+            .optional()
         })
     }
 
@@ -305,12 +332,20 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_username_or_email(&self, login: &str) -> StoreResult<Option<User>> {
-        self.user_where("u.username_lower = ?1 OR u.email_lower = ?1", &login.to_lowercase())
+        self.user_where(
+            "u.username_lower = ?1 OR u.email_lower = ?1",
+            &login.to_lowercase(),
+        )
     }
 
     async fn search_users(&self, query: &str, limit: i64) -> StoreResult<Vec<User>> {
         let q = query.to_lowercase();
-        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {USER_COLUMNS} FROM users u
@@ -324,7 +359,8 @@ impl Store for SqliteStore {
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.id"))?;
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.id"))?;
             let rows = stmt.query_map([], |r| user_from(r, 0))?;
             rows.collect()
         })
@@ -334,15 +370,25 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             let now = crate::now_ms();
             let tx = conn.transaction().map_err(map_err)?;
-            tx.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", params![hash, user_id]).map_err(map_err)?;
-            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id]).map_err(map_err)?;
+            tx.execute(
+                "UPDATE users SET password_hash = ?1 WHERE id = ?2",
+                params![hash, user_id],
+            )
+            .map_err(map_err)?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])
+                .map_err(map_err)?;
             insert_audit(&tx, &audit, now).map_err(map_err)?;
             tx.commit().map_err(map_err)
         })
         .await
     }
 
-    async fn insert_api_key(&self, key: NewApiKey, max_active: i64, audit: AuditEvent) -> StoreResult<ApiKeyRecord> {
+    async fn insert_api_key(
+        &self,
+        key: NewApiKey,
+        max_active: i64,
+        audit: AuditEvent,
+    ) -> StoreResult<ApiKeyRecord> {
         self.write(move |conn| {
             let now = crate::now_ms();
             let tx = conn.transaction().map_err(map_err)?;
@@ -392,9 +438,11 @@ impl Store for SqliteStore {
 
     async fn api_key_by_id(&self, id: i64) -> StoreResult<Option<ApiKeyRecord>> {
         self.read(|c| {
-            c.prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = ?1"))?
-                .query_row([id], |r| key_from(r, 0))
-                .optional()
+            c.prepare_cached(&format!(
+                "SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = ?1"
+            ))?
+            .query_row([id], |r| key_from(r, 0))
+            .optional()
         })
     }
 
@@ -408,7 +456,13 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn revoke_api_key(&self, id: i64, now: i64, revoked_by: Option<i64>, audit: AuditEvent) -> StoreResult<bool> {
+    async fn revoke_api_key(
+        &self,
+        id: i64,
+        now: i64,
+        revoked_by: Option<i64>,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
         self.write(move |conn| {
             let tx = conn.transaction().map_err(map_err)?;
             let changed = tx
@@ -441,7 +495,8 @@ impl Store for SqliteStore {
                     )
                     .map_err(map_err)?;
                 for u in &batch {
-                    stmt.execute(params![u.at, u.ip, u.user_agent, u.key_pk]).map_err(map_err)?;
+                    stmt.execute(params![u.at, u.ip, u.user_agent, u.key_pk])
+                        .map_err(map_err)?;
                 }
             }
             tx.commit().map_err(map_err)
@@ -500,7 +555,11 @@ impl Store for SqliteStore {
     async fn delete_session(&self, hash: &KeyHash) -> StoreResult<()> {
         let hash = *hash;
         self.write(move |conn| {
-            conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [hash.as_slice()]).map_err(map_err)?;
+            conn.execute(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                [hash.as_slice()],
+            )
+            .map_err(map_err)?;
             Ok(())
         })
         .await
@@ -508,14 +567,17 @@ impl Store for SqliteStore {
 
     async fn delete_user_sessions(&self, user_id: i64) -> StoreResult<u64> {
         self.write(move |conn| {
-            let n = conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id]).map_err(map_err)?;
+            let n = conn
+                .execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])
+                .map_err(map_err)?;
             Ok(n as u64)
         })
         .await
     }
 
     async fn audit(&self, event: AuditEvent, now: i64) -> StoreResult<()> {
-        self.write(move |conn| insert_audit(conn, &event, now).map_err(map_err)).await
+        self.write(move |conn| insert_audit(conn, &event, now).map_err(map_err))
+            .await
     }
 
     async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditRecord>> {
@@ -561,6 +623,7 @@ impl Store for SqliteStore {
     }
 
     async fn put_setup_token(&self, token: OneTimeToken, now: i64) -> StoreResult<()> {
-        self.put_setting(SETUP_TOKEN_KEY, &setup_token_value(&token), now).await
+        self.put_setting(SETUP_TOKEN_KEY, &setup_token_value(&token), now)
+            .await
     }
 }

@@ -103,9 +103,10 @@ class Fulcrum:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    # --- admin CLI (contract) ---
+    # --- admin CLI (contract; --data-dir goes before the admin subcommand, which is
+    # where the real binary's clap definition puts it) ---
     def create_user(self, username, email, admin=False, password=PASSWORD):
-        args = ["admin", "create-user", "--data-dir", str(self.data_dir), "--username", username, "--email", email]
+        args = ["admin", "--data-dir", str(self.data_dir), "create-user", "--username", username, "--email", email]
         if admin:
             args.append("--admin")
         info = _json_line(_run_cli(args, stdin=password + "\n"), "create-user")
@@ -113,20 +114,20 @@ class Fulcrum:
         return info
 
     def create_key(self, username, name):
-        out = _run_cli(["admin", "create-key", "--data-dir", str(self.data_dir), "--username", username, "--name", name])
+        out = _run_cli(["admin", "--data-dir", str(self.data_dir), "create-key", "--username", username, "--name", name])
         lines = [ln.strip() for ln in out.splitlines() if ln.strip()]
         assert len(lines) == 1, f"create-key should print exactly the key, got {out!r}"
         return lines[0]
 
     def import_key(self, username, name, key):
         out = _run_cli(
-            ["admin", "import-key", "--data-dir", str(self.data_dir), "--username", username, "--name", name],
+            ["admin", "--data-dir", str(self.data_dir), "import-key", "--username", username, "--name", name],
             stdin=key + "\n",
         )
         return _json_line(out, "import-key")
 
     def list_users(self):
-        out = _run_cli(["admin", "list-users", "--data-dir", str(self.data_dir)])
+        out = _run_cli(["admin", "--data-dir", str(self.data_dir), "list-users"])
         return [json.loads(ln) for ln in out.splitlines() if ln.strip()]
 
     # --- serve ---

@@ -277,6 +277,8 @@ class State:
         self.keys = {}  # key id -> {"full":..., "user":..., "n":...}
         self.revoked = set()
         self.next_n = 100
+        self.key_prefix = "local"  # prefix of keys made by generateApiKey
+        self.invent_users = True  # SearchUsers: invent a user for unknown names
 
     def nid(self):
         with self.lock:
@@ -381,7 +383,7 @@ def execute(state: State, body: dict, key: str | None):
         elif name in ("users", "user"):
             q = args.get("query") or args.get("userName") or args.get("username") or args.get("email") or ""
             hits = [u for u in state.users.values() if q and (q == u["username"] or q == u["email"] or q in u["username"])]
-            if not hits and q and "nobody" not in q:
+            if not hits and q and "nobody" not in q and state.invent_users:
                 # unknown name: invent a user with that username
                 u = {"n": state.nid(), "username": q.split("@")[0], "email": q if "@" in q else f"{q}@example.com", "admin": False}
                 state.users[u["username"]] = u
@@ -404,7 +406,7 @@ def execute(state: State, body: dict, key: str | None):
         elif name == "generateApiKey":
             inp = args.get("input") or {}
             n = state.nid()
-            prefix = "local"
+            prefix = state.key_prefix
             full = f"{prefix}-{rand_alnum(40)}"
             kid = full[: len(prefix) + 11]
             state.keys[kid] = {"id": kid, "full": full, "user": user["username"], "n": n,

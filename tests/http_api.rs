@@ -1,0 +1,934 @@
+//! End-to-end tests of the HTTP surface: the real server on 127.0.0.1:0, driven over TCP,
+//! against SQLite and against a fresh PostgreSQL database.
+
+mod common;
+
+use common::Backend;
+use fulcrum::app::RunningServer;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery";
+const ORIGIN: &str = "http://127.0.0.1:8080";
+
+struct T {
+    server: RunningServer,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl T {
+    async fn start(backend: &Backend, extra: &[(&str, &str)]) -> T {
+        let server = common::server(backend, extra).await;
+        let base = format!("http://{}", server.addr);
+        T {
+            server,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn user(&self, username: &str, admin: bool) -> String {
+        let actor = console();
+        let account = fulcrum::services::accounts::NewAccount {
+            username: username.into(),
+            email: format!("{username}@example.com"),
+            name: String::new(),
+            admin,
+            password: Some(zeroize::Zeroizing::new(PASSWORD.into())),
+        };
+        let meta = Default::default();
+        let services = &self.server.services;
+        let user = services.create_user(&actor, account, &meta).await.unwrap();
+        let mut owner = actor;
+        owner.user = user;
+        let (_, key) = services.generate_key(&owner, "test", &meta).await.unwrap();
+        key.to_string()
+    }
+
+    async fn gql(
+        &self,
+        key: Option<&str>,
+        query: &str,
+        op: Option<&str>,
+        vars: Value,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "operationName": op, "variables": vars }));
+        if let Some(k) = key {
+            req = req.basic_auth("api", Some(k));
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status(), resp.json().await.unwrap())
+    }
+}
+
+fn console() -> fulcrum::services::Actor {
+    fulcrum::services::Actor {
+        user: fulcrum::store::User {
+            id: 0,
+            username: "console".into(),
+            email: String::new(),
+            name: String::new(),
+            is_admin: true,
+            account_type: fulcrum::store::AccountType::User,
+            password_hash: None,
+            flags: "{}".into(),
+            created_at: 0,
+            deleted_at: None,
+        },
+        auth: fulcrum::services::AuthMethod::Console,
+    }
+}
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
+}
+
+const VIEWER: &str = "query Viewer { viewer { id entity username email flags admin teams { edges { node { name } } } apiKeys { edges { node { id name description } } } } }";
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::sqlite().await).await }) *
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::postgres().await).await }) *
+        }
+    };
+}
+
+on_both_backends!(
+    health_readiness_and_metrics,
+    sdk_viewer_and_key_round_trip,
+    revocation_takes_effect_at_once,
+    admin_only_user_creation,
+    key_minting_with_a_key_can_be_forbidden,
+    malformed_credentials_are_4xx_and_write_nothing,
+    bad_graphql_input_is_4xx,
+    first_admin_setup_login_and_logout,
+    session_mutations_need_same_origin,
+    login_is_rate_limited_with_one_generic_error,
+    last_used_is_recorded_off_the_request_path,
+    key_cap_per_user,
+);
+
+async fn health_readiness_and_metrics(backend: Backend) {
+    let t = T::start(&backend, &[]).await;
+    let r = t.http.get(t.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = t.http.get(t.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["store"],
+        backend_name(&backend)
+    );
+    let r = t
+        .http
+        .post(t.url("/sdk/otel/v1/metrics"))
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    t.http
+        .post(t.url("/graphql"))
+        .basic_auth("api", Some("fk-x"))
+        .send()
+        .await
+        .unwrap();
+    let metrics = t
+        .http
+        .get(t.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("fulcrum_http_requests_total{route=\"/healthz\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fulcrum_auth_failures_total{reason=\"malformed_key\"} 1"),
+        "{metrics}"
+    );
+    let r = t.http.get(t.url("/no/such/thing")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(code(&r.json().await.unwrap()), "not_found");
+    t.server.shutdown().await.unwrap();
+}
+
+fn backend_name(b: &Backend) -> &'static str {
+    match b {
+        Backend::Sqlite(_) => "sqlite",
+        Backend::Postgres(..) => "postgres",
+    }
+}
+
+async fn sdk_viewer_and_key_round_trip(backend: Backend) {
+    let t = T::start(&backend, &[]).await;
+    let key = t.user("alice", false).await;
+    // wandb-core: operationName set, no variables.
+    let resp = t
+        .http
+        .post(t.url("/graphql"))
+        .basic_auth("api", Some(&key))
+        .json(&json!({ "query": VIEWER, "operationName": "Viewer" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    let viewer = &body["data"]["viewer"];
+    assert_eq!(viewer["username"], "alice");
+    assert_eq!(viewer["entity"], "alice");
+    assert_eq!(viewer["email"], "alice@example.com");
+    assert_eq!(viewer["flags"], "{}");
+    assert_eq!(viewer["teams"]["edges"][0]["node"]["name"], "alice");
+    let listed = viewer["apiKeys"]["edges"][0]["node"]["name"]
+        .as_str()
+        .unwrap();
+    assert!(
+        key.starts_with(listed) && listed.len() == 13,
+        "key ID {listed} must be a prefix"
+    );
+
+    // Bearer works too; the Public API sends operationName "" and aliases the root field.
+    let gen = "mutation GenerateApiKey($description: String) { result: generateApiKey(input: {description: $description}) { apiKey { id name description } } }";
+    let (status, body) = t
+        .gql(
+            Some(&key),
+            gen,
+            Some(""),
+            json!({ "description": "laptop" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let new_key = body["data"]["result"]["apiKey"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let new_id = body["data"]["result"]["apiKey"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(body["data"]["result"]["apiKey"]["description"], "laptop");
+    let r = t
+        .http
+        .post(t.url("/graphql"))
+        .bearer_auth(&new_key)
+        .json(&json!({ "query": "{ viewer { username } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["data"]["viewer"]["username"],
+        "alice"
+    );
+
+    // Listings never show the full key again.
+    let (_, body) = t.gql(Some(&key), VIEWER, None, json!({})).await;
+    let names: Vec<&str> = body["data"]["viewer"]["apiKeys"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(!names.contains(&new_key.as_str()));
+
+    let del = "mutation DeleteApiKey($id: String!) { result: deleteApiKey(input: {id: $id}) { success } }";
+    let (status, body) = t
+        .gql(Some(&key), del, Some(""), json!({ "id": new_id }))
+        .await;
+    assert_eq!(
+        (status, body["data"]["result"]["success"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    let (status, body) = t.gql(Some(&new_key), VIEWER, None, json!({})).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["errors"][0]["message"], "invalid api key");
+
+    // SearchUsers: others' private fields stay private.
+    t.user("bob", false).await;
+    let search = "query SearchUsers($query: String) { users(query: $query) { edges { node { id name username email apiKeys { edges { node { name } } } } } } }";
+    let (_, body) = t
+        .gql(Some(&key), search, Some(""), json!({ "query": "bob" }))
+        .await;
+    let bob = &body["data"]["users"]["edges"][0]["node"];
+    assert_eq!(bob["username"], "bob");
+    assert_eq!(bob["email"], Value::Null);
+    assert_eq!(bob["apiKeys"]["edges"].as_array().unwrap().len(), 0);
+    let (_, body) = t
+        .gql(
+            Some(&key),
+            search,
+            Some(""),
+            json!({ "query": "nobody-here" }),
+        )
+        .await;
+    assert_eq!(body["data"]["users"]["edges"].as_array().unwrap().len(), 0);
+
+    let audit = t.server.services.store.recent_audit(50).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert!(
+        actions.contains(&"api_key.create") && actions.contains(&"api_key.revoke"),
+        "{actions:?}"
+    );
+    assert!(audit
+        .iter()
+        .any(|a| a.action == "api_key.create" && a.detail.contains("\"via\":\"api_key\"")));
+    t.server.shutdown().await.unwrap();
+}
+
+async fn revocation_takes_effect_at_once(backend: Backend) {
+    let t = T::start(&backend, &[]).await;
+    let alice = t.user("alice", false).await;
+    let mallory = t.user("mallory", false).await;
+    let (_, body) = t.gql(Some(&alice), VIEWER, None, json!({})).await;
+    let id = body["data"]["viewer"]["apiKeys"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let del = "mutation D($id: String!) { deleteApiKey(input: {id: $id}) { success } }";
+    // Someone else's key: indistinguishable from a missing one.
+    let (status, body) = t.gql(Some(&mallory), del, None, json!({ "id": id })).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::NOT_FOUND, "api_key_not_found")
+    );
+    let (status, _) = t.gql(Some(&alice), VIEWER, None, json!({})).await;
+    assert_eq!(status, 200);
+    let (status, _) = t.gql(Some(&alice), del, None, json!({ "id": id })).await;
+    assert_eq!(status, 200);
+    let (status, body) = t.gql(Some(&alice), VIEWER, None, json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "invalid_api_key")
+    );
+    let (status, body) = t
+        .gql(Some(&mallory), del, None, json!({ "id": "not-an-id" }))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_id")
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+async fn admin_only_user_creation(backend: Backend) {
+    let t = T::start(&backend, &[]).await;
+    let admin = t.user("root", true).await;
+    let alice = t.user("alice", false).await;
+    let create = "mutation CreateUserFromAdmin($email: String!, $admin: Boolean) { result: createUser(input: {email: $email, admin: $admin}) { user { id name username email admin } } }";
+    let (status, body) = t
+        .gql(
+            Some(&alice),
+            create,
+            Some(""),
+            json!({ "email": "new@example.com", "admin": false }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "admin_required")
+    );
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("admin"));
+    let before = t.server.services.store.count_users().await.unwrap();
+    let (status, body) = t
+        .gql(
+            Some(&admin),
+            create,
+            Some(""),
+            json!({ "email": "new.person@example.com", "admin": false }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["result"]["user"]["username"], "new-person");
+    assert_eq!(
+        body["data"]["result"]["user"]["email"],
+        "new.person@example.com"
+    );
+    // Duplicate email: 409 with a stable code, nothing written.
+    let (status, body) = t
+        .gql(
+            Some(&admin),
+            create,
+            Some(""),
+            json!({ "email": "NEW.person@example.com" }),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "email_taken"));
+    let (status, body) = t
+        .gql(
+            Some(&admin),
+            create,
+            Some(""),
+            json!({ "email": "not an email" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "email_invalid")
+    );
+    let with_name = "mutation { createUser(input: {email: \"x@example.com\", username: \"settings\"}) { user { id } } }";
+    let (status, body) = t.gql(Some(&admin), with_name, None, json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "username_reserved")
+    );
+    let dup_name = "mutation { createUser(input: {email: \"y@example.com\", username: \"ALICE\"}) { user { id } } }";
+    let (status, body) = t.gql(Some(&admin), dup_name, None, json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "username_taken")
+    );
+    assert_eq!(
+        t.server.services.store.count_users().await.unwrap(),
+        before + 1
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+async fn key_minting_with_a_key_can_be_forbidden(backend: Backend) {
+    let t = T::start(&backend, &[]).await;
+    let key = t.user("alice", false).await;
+    let gen = "mutation { generateApiKey(input: {description: \"x\"}) { apiKey { name } } }";
+    assert_eq!(t.gql(Some(&key), gen, None, json!({})).await.0, 200);
+    fulcrum::admin::setting(
+        &t.server.services,
+        "allow_key_minting_with_key",
+        Some("false"),
+    )
+    .await
+    .unwrap();
+    let (status, body) = t.gql(Some(&key), gen, None, json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "key_minting_forbidden")
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+async fn malformed_credentials_are_4xx_and_write_nothing(backend: Backend) {
+    let t = T::start(&backend, &[]).await;
+    let key = t.user("alice", false).await;
+    let audit_before = t
+        .server
+        .services
+        .store
+        .recent_audit(1000)
+        .await
+        .unwrap()
+        .len();
+    let mut tampered = key.clone().into_bytes();
+    tampered[10] = if tampered[10] == b'a' { b'b' } else { b'a' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    use base64::Engine;
+    let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (b"Basic !!!notbase64".to_vec(), "malformed_credentials"),
+        (
+            format!("Basic {}", b64(b"api-no-colon")).into_bytes(),
+            "malformed_credentials",
+        ),
+        (b"".to_vec(), "malformed_credentials"),
+        (b"Basic ".to_vec(), "malformed_credentials"),
+        (
+            format!("Basic {}", "QUJD".repeat(2600)).into_bytes(),
+            "malformed_credentials",
+        ),
+        (
+            format!("Basic {}", b64(&[b'a', b'p', b'i', b':', 0xff, 0xfe])).into_bytes(),
+            "malformed_credentials",
+        ),
+        (b"Basic \xff\xfe".to_vec(), "malformed_credentials"),
+        (
+            format!("Basic {}", b64(format!("api:{tampered}").as_bytes())).into_bytes(),
+            "malformed_credentials",
+        ),
+        (
+            format!(
+                "Basic {}",
+                b64(format!("api:{}", "0".repeat(40)).as_bytes())
+            )
+            .into_bytes(),
+            "invalid_api_key",
+        ),
+        (b"Token abc".to_vec(), "malformed_credentials"),
+    ];
+    for (header, expected) in cases {
+        let value = reqwest::header::HeaderValue::from_bytes(&header).unwrap();
+        let r = t
+            .http
+            .post(t.url("/graphql"))
+            .header("authorization", value)
+            .json(&json!({ "query": "{ viewer { id } }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            401,
+            "header {:?}",
+            String::from_utf8_lossy(&header[..header.len().min(40)])
+        );
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(code(&body), expected, "{body}");
+        assert!(!body["errors"][0]["message"].as_str().unwrap().is_empty());
+    }
+    // Still serving, and nothing was written.
+    assert_eq!(t.gql(Some(&key), VIEWER, None, json!({})).await.0, 200);
+    assert_eq!(
+        t.server
+            .services
+            .store
+            .recent_audit(1000)
+            .await
+            .unwrap()
+            .len(),
+        audit_before
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+async fn bad_graphql_input_is_4xx(backend: Backend) {
+    let t = T::start(&backend, &[("FULCRUM_MAX_BODY_BYTES", "65536")]).await;
+    let key = t.user("alice", false).await;
+    let post = |body: Vec<u8>, ct: &'static str| {
+        t.http
+            .post(t.url("/graphql"))
+            .basic_auth("api", Some(&key))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let r = post(
+        b"{\"query\": \"{ viewer { id \"}".to_vec(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(code(&r.json().await.unwrap()), "graphql_invalid");
+    let r = post(
+        json!({ "query": VIEWER, "operationName": "Nope" })
+            .to_string()
+            .into_bytes(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = post(
+        json!({ "query": "{ viewer { nosuchfield } }" })
+            .to_string()
+            .into_bytes(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    // Valid but too deep: introspection types nest without end.
+    let deep = format!(
+        "{{ __type(name: \"User\") {{ fields {{ type {} name {} }} }} }}",
+        "{ ofType ".repeat(20),
+        "}".repeat(20)
+    );
+    let r = post(
+        json!({ "query": deep }).to_string().into_bytes(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("nested too deep"));
+    let nested = format!("{{ {} }}", "a { ".repeat(5000) + &"}".repeat(5000));
+    let r = post(
+        json!({ "query": nested }).to_string().into_bytes(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = post(vec![b' '; 70_000], "application/json").await.unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(code(&r.json().await.unwrap()), "payload_too_large");
+    let r = post(b"not json".to_vec(), "application/json")
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status(), code(&r.json().await.unwrap()).to_string()),
+        (StatusCode::BAD_REQUEST, "invalid_json".into())
+    );
+    let r = post(
+        json!({ "query": VIEWER }).to_string().into_bytes(),
+        "text/plain",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 415);
+    let r = post(
+        json!({ "query": VIEWER, "variables": [1] })
+            .to_string()
+            .into_bytes(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    // Anonymous viewer is null, not an error; anonymous mutations are refused.
+    let (status, body) = t.gql(None, "{ viewer { id } }", None, json!({})).await;
+    assert_eq!(
+        (status, body["data"]["viewer"].clone()),
+        (StatusCode::OK, Value::Null)
+    );
+    let (status, body) = t
+        .gql(
+            None,
+            "mutation { generateApiKey(input: {}) { apiKey { name } } }",
+            None,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    assert_eq!(t.gql(Some(&key), VIEWER, None, json!({})).await.0, 200);
+    t.server.shutdown().await.unwrap();
+}
+
+fn session_cookie(resp: &reqwest::Response) -> String {
+    let set = resp
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_string()
+}
+
+async fn first_admin_setup_login_and_logout(backend: Backend) {
+    let t = T::start(&backend, &[]).await;
+    let link = t.server.services.issue_setup_link().await.unwrap().unwrap();
+    let token = link.split("#token=").nth(1).unwrap().to_string();
+    assert!(link.starts_with("http://127.0.0.1:8080/setup#token="));
+    let r = t.http.get(t.url("/api/v1/session")).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["needsSetup"], true);
+    let form = |token: &str| json!({ "token": token, "username": "boss", "email": "boss@example.com", "password": PASSWORD });
+    let r = t
+        .http
+        .post(t.url("/api/v1/setup"))
+        .json(&form("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = t.http.post(t.url("/api/v1/setup")).json(&json!({ "token": token, "username": "boss", "email": "boss@example.com", "password": "short" })).send().await.unwrap();
+    assert_eq!(
+        (r.status(), code(&r.json().await.unwrap()).to_string()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "password_too_short".into()
+        )
+    );
+    let r = t
+        .http
+        .post(t.url("/api/v1/setup"))
+        .json(&form(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let cookie = session_cookie(&r);
+    assert!(cookie.starts_with("fulcrum_session="));
+    let r = t
+        .http
+        .post(t.url("/api/v1/setup"))
+        .json(&form(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "a setup link works once");
+
+    let r = t
+        .http
+        .get(t.url("/api/v1/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            body["user"]["username"].clone(),
+            body["user"]["admin"].clone(),
+            body["needsSetup"].clone()
+        ),
+        (json!("boss"), json!(true), json!(false))
+    );
+
+    // Log in on a second "device", then log out everywhere from the first.
+    let r = t
+        .http
+        .post(t.url("/api/v1/login"))
+        .json(&json!({ "login": "BOSS@example.com", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let second = session_cookie(&r);
+    assert_ne!(second, cookie);
+    let r = t
+        .http
+        .post(t.url("/api/v1/logout-everywhere"))
+        .header("cookie", &cookie)
+        .header("origin", ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["sessionsEnded"], 2);
+    for c in [&cookie, &second] {
+        let r = t
+            .http
+            .get(t.url("/api/v1/session"))
+            .header("cookie", c)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.json::<Value>().await.unwrap()["user"], Value::Null);
+    }
+    // Logout ends just this session, and login rotates a presented session id.
+    let r = t
+        .http
+        .post(t.url("/api/v1/login"))
+        .json(&json!({ "login": "boss", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let third = session_cookie(&r);
+    let r = t
+        .http
+        .post(t.url("/api/v1/login"))
+        .header("cookie", &third)
+        .header("origin", ORIGIN)
+        .json(&json!({ "login": "boss", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let fourth = session_cookie(&r);
+    let r = t
+        .http
+        .get(t.url("/api/v1/session"))
+        .header("cookie", &third)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["user"],
+        Value::Null,
+        "the old id was rotated out"
+    );
+    let r = t
+        .http
+        .post(t.url("/api/v1/logout"))
+        .header("cookie", &fourth)
+        .header("origin", ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let r = t
+        .http
+        .get(t.url("/api/v1/session"))
+        .header("cookie", &fourth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["user"], Value::Null);
+    let audit = t.server.services.store.recent_audit(100).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "user.create_first_admin"));
+    assert!(audit.iter().any(|a| a.action == "login.success"));
+    t.server.shutdown().await.unwrap();
+}
+
+async fn session_mutations_need_same_origin(backend: Backend) {
+    let t = T::start(&backend, &[]).await;
+    t.user("alice", false).await;
+    let r = t
+        .http
+        .post(t.url("/api/v1/login"))
+        .json(&json!({ "login": "alice", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let cookie = session_cookie(&r);
+    let gen = json!({ "query": "mutation { generateApiKey(input: {description: \"web\"}) { apiKey { name } } }" });
+    let send = |origin: Option<&'static str>, site: Option<&'static str>| {
+        let mut req = t
+            .http
+            .post(t.url("/graphql"))
+            .header("cookie", &cookie)
+            .json(&gen);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        if let Some(s) = site {
+            req = req.header("sec-fetch-site", s);
+        }
+        req.send()
+    };
+    let r = send(None, None).await.unwrap();
+    assert_eq!(
+        (r.status(), code(&r.json().await.unwrap()).to_string()),
+        (StatusCode::FORBIDDEN, "csrf_check_failed".into())
+    );
+    let r = send(Some("http://evil.example"), None).await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = send(None, Some("cross-site")).await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = send(None, Some("same-origin")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = send(Some(ORIGIN), None).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let key = r.json::<Value>().await.unwrap()["data"]["generateApiKey"]["apiKey"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(key.starts_with("fk-") && key.len() == 43);
+    // Cross-site form posts cannot reach GraphQL at all.
+    let r = t
+        .http
+        .post(t.url("/graphql"))
+        .header("cookie", &cookie)
+        .header("origin", ORIGIN)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("query=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let r = t
+        .http
+        .post(t.url("/api/v1/login"))
+        .header("origin", "http://evil.example")
+        .json(&json!({ "login": "alice", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "login CSRF");
+    t.server.shutdown().await.unwrap();
+}
+
+async fn login_is_rate_limited_with_one_generic_error(backend: Backend) {
+    let t = T::start(&backend, &[("FULCRUM_LOGIN_FAILURES_PER_ACCOUNT", "3")]).await;
+    t.user("alice", false).await;
+    let login = |who: &'static str, pw: &'static str| {
+        t.http
+            .post(t.url("/api/v1/login"))
+            .json(&json!({ "login": who, "password": pw }))
+            .send()
+    };
+    let unknown: Value = login("nobody", "whatever-pass")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let wrong = login("alice", "wrong-password").await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let wrong: Value = wrong.json().await.unwrap();
+    assert_eq!(
+        unknown["errors"][0]["message"], wrong["errors"][0]["message"],
+        "same answer for unknown user and wrong password"
+    );
+    assert_eq!(code(&wrong), "login_failed");
+    login("alice", "wrong-password").await.unwrap();
+    login("alice", "wrong-password").await.unwrap();
+    let r = login("alice", PASSWORD).await.unwrap();
+    assert_eq!(
+        r.status(),
+        429,
+        "the account is locked for a while after 3 failures"
+    );
+    assert!(r.headers().contains_key("retry-after"));
+    let audit = t.server.services.store.recent_audit(100).await.unwrap();
+    assert_eq!(
+        audit.iter().filter(|a| a.action == "login.failure").count(),
+        4
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+async fn last_used_is_recorded_off_the_request_path(backend: Backend) {
+    let t = T::start(&backend, &[("FULCRUM_LAST_USED_FLUSH_MS", "600000")]).await;
+    let key = t.user("alice", false).await;
+    let resp = t
+        .http
+        .post(t.url("/graphql"))
+        .basic_auth("api", Some(&key))
+        .header("user-agent", "wandb-core")
+        .json(&json!({ "query": VIEWER }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let services = t.server.services.clone();
+    let user = services
+        .store
+        .user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let keys = services.store.list_api_keys(user.id).await.unwrap();
+    assert_eq!(
+        keys[0].last_used_at, None,
+        "not written on the request path"
+    );
+    assert_eq!(services.usage.pending_len(), 1);
+    // Graceful shutdown flushes what is pending.
+    t.server.shutdown().await.unwrap();
+    let keys = services.store.list_api_keys(user.id).await.unwrap();
+    assert!(keys[0].last_used_at.is_some());
+    assert_eq!(keys[0].last_used_ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(keys[0].last_used_ua.as_deref(), Some("wandb-core"));
+}
+
+async fn key_cap_per_user(backend: Backend) {
+    let t = T::start(&backend, &[("FULCRUM_MAX_KEYS_PER_USER", "2")]).await;
+    let key = t.user("alice", false).await;
+    let gen = "mutation { generateApiKey(input: {description: \"x\"}) { apiKey { name } } }";
+    assert_eq!(t.gql(Some(&key), gen, None, json!({})).await.0, 200);
+    let (status, body) = t.gql(Some(&key), gen, None, json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "key_limit_reached")
+    );
+    t.server.shutdown().await.unwrap();
+}
