@@ -22,13 +22,13 @@ struct Cli {
 #[derive(Args, Clone, Default)]
 struct StoreArgs {
     /// Configuration file (default: ./fulcrum.toml when it exists).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     config: Option<PathBuf>,
     /// Directory for the SQLite database, blobs and the server secret [default: ./fulcrum-data].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     data_dir: Option<PathBuf>,
     /// postgres://… to use PostgreSQL instead of the embedded SQLite (or FULCRUM_DATABASE_URL).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", global = true)]
     database_url: Option<String>,
 }
 

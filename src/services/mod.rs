@@ -46,6 +46,14 @@ impl Actor {
         }
     }
 
+    /// The account to record as the author of a change; none for the console.
+    pub fn recorded_id(&self) -> Option<i64> {
+        match self.auth {
+            AuthMethod::Console => None,
+            _ => Some(self.user.id),
+        }
+    }
+
     pub fn require_admin(&self, what: &str) -> Result<(), ApiError> {
         if self.user.is_admin {
             Ok(())
@@ -104,7 +112,7 @@ impl Services {
             obj.insert("via".into(), a.via().into());
         }
         AuditEvent {
-            actor_user_id: actor.map(|a| a.user.id),
+            actor_user_id: actor.and_then(Actor::recorded_id),
             action,
             target: target.into(),
             ip: meta.ip.clone(),

@@ -517,7 +517,11 @@ impl Store for PgStore {
             )
             .await
             .map_err(map_err)?;
-        for u in batch {
+        // Lock rows in key order: instances flushing overlapping batches (built from a
+        // HashMap, so in any order) would otherwise deadlock on each other.
+        let mut ordered: Vec<&KeyUsage> = batch.iter().collect();
+        ordered.sort_by_key(|u| u.key_pk);
+        for u in ordered {
             tx.execute(&stmt, &[&u.at, &u.ip, &u.user_agent, &u.key_pk])
                 .await
                 .map_err(map_err)?;

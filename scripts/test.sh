@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test: Rust unit and integration tests (SQLite and PostgreSQL), then the
+# real wandb SDK suites (0.31.0 and 0.19.11) against the built server.
+#
+#   TEST_DATABASE_URL  PostgreSQL server the tests create their databases on
+#                      (default postgres://postgres@127.0.0.1:5432/postgres)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "[test] $*" >&2; }
+
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+# PostgreSQL is a service of this machine kind; start it if it is installed but stopped.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    if command -v pg_ctlcluster >/dev/null 2>&1; then
+        log "starting PostgreSQL"
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    fi
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432 >/dev/null || { log "PostgreSQL is not reachable on 127.0.0.1:5432"; exit 1; }
+
+log "cargo test (unit, integration, store conformance on SQLite and PostgreSQL)"
+cargo test --all-targets --locked
+
+log "building the server for the SDK suites"
+cargo build --locked --bin fulcrum
+
+log "wandb SDK suites"
+FULCRUM_BIN="$PWD/target/debug/fulcrum" bash tests/sdk/run.sh
