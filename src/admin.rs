@@ -105,13 +105,18 @@ pub async fn create_user(
 }
 
 /// Prints only the new key, so `KEY=$(fulcrum admin create-key …)` works.
-pub async fn create_key(services: &Services, username: &str, name: &str) -> anyhow::Result<String> {
+pub async fn create_key(
+    services: &Services,
+    username: &str,
+    name: &str,
+    expires_in_days: Option<i64>,
+) -> anyhow::Result<String> {
     let user = user_named(services, username).await?;
     let mut actor = console_actor();
     // The key belongs to the named user; the console only acts on their behalf.
     actor.user = user;
     let (_, full) = services
-        .generate_key(&actor, name, &console_meta())
+        .generate_key(&actor, name, expires_in_days, &console_meta())
         .await
         .map_err(fail)?;
     Ok(full.to_string())

@@ -82,6 +82,9 @@ enum AdminCommand {
         username: String,
         #[arg(long)]
         name: String,
+        /// Days until the key stops working [default: never].
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<i64>,
     },
     /// Import an existing key (read from stdin), e.g. a legacy 40-hex or local-… key.
     ImportKey {
@@ -213,9 +216,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     name,
                     admin: is_admin,
                 } => admin::create_user(&services, &username, &email, &name, is_admin).await?,
-                AdminCommand::CreateKey { username, name } => {
-                    admin::create_key(&services, &username, &name).await?
-                }
+                AdminCommand::CreateKey {
+                    username,
+                    name,
+                    expires_in_days,
+                } => admin::create_key(&services, &username, &name, expires_in_days).await?,
                 AdminCommand::ImportKey { username, name } => {
                     admin::import_key(&services, &username, &name).await?
                 }

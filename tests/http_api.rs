@@ -46,7 +46,10 @@ impl T {
         let user = services.create_user(&actor, account, &meta).await.unwrap();
         let mut owner = actor;
         owner.user = user;
-        let (_, key) = services.generate_key(&owner, "test", &meta).await.unwrap();
+        let (_, key) = services
+            .generate_key(&owner, "test", None, &meta)
+            .await
+            .unwrap();
         key.to_string()
     }
 
@@ -121,7 +124,53 @@ on_both_backends!(
     login_is_rate_limited_with_one_generic_error,
     last_used_is_recorded_off_the_request_path,
     key_cap_per_user,
+    expired_keys_are_refused,
 );
+
+async fn expired_keys_are_refused(backend: Backend) {
+    let t = T::start(&backend, &[]).await;
+    let key = t.user("alice", false).await;
+    let gen = "mutation G($d: Int) { generateApiKey(input: {description: \"ci\", expiresInDays: $d}) { apiKey { name expiresAt } } }";
+    let (status, body) = t.gql(Some(&key), gen, None, json!({ "d": 0 })).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "expiry_invalid")
+    );
+    let (status, body) = t.gql(Some(&key), gen, None, json!({ "d": 30 })).await;
+    assert_eq!(status, 200);
+    assert!(body["data"]["generateApiKey"]["apiKey"]["expiresAt"].is_string());
+    // A key whose expiry has passed is refused like an unknown one.
+    let user = t
+        .server
+        .services
+        .store
+        .user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let generated = fulcrum::keys::generate(fulcrum::keys::KeyKind::Personal);
+    let new_key = fulcrum::store::NewApiKey {
+        key_id: generated.key_id.clone(),
+        secret_hash: generated.hash,
+        user_id: user.id,
+        name: "old".into(),
+        origin: fulcrum::store::KeyOrigin::Generated,
+        created_by: Some(user.id),
+        expires_at: Some(fulcrum::now_ms() - 1),
+    };
+    t.server
+        .services
+        .store
+        .insert_api_key(new_key, 100, Default::default())
+        .await
+        .unwrap();
+    let (status, body) = t.gql(Some(&generated.full), VIEWER, None, json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "invalid_api_key")
+    );
+    t.server.shutdown().await.unwrap();
+}
 
 async fn health_readiness_and_metrics(backend: Backend) {
     let t = T::start(&backend, &[]).await;

@@ -1918,3 +1918,92 @@ async fn postgres_migrations_are_idempotent_and_safe_for_instances_starting_toge
     assert_eq!(c.schema_columns().await.unwrap(), schema);
     assert_eq!(c.user_by_id(user.id).await.unwrap(), Some(user));
 }
+
+/// A PostgreSQL database whose default collation is a natural-language one (ICU `en-US`),
+/// like most production servers initialised with `en_US.UTF-8`; dropped afterwards.
+struct NaturalCollationDb {
+    url: String,
+    name: String,
+}
+
+impl NaturalCollationDb {
+    async fn create() -> NaturalCollationDb {
+        let admin = common::pg_admin_url();
+        let name = format!(
+            "fulcrum_test_icu_{}",
+            keys::random_token()[..12].to_lowercase()
+        );
+        pg_client(&admin)
+            .await
+            .batch_execute(&format!(
+                "CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+            ))
+            .await
+            .expect("this PostgreSQL (15+, with ICU) can create an en-US database");
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&name);
+        NaturalCollationDb {
+            url: url.to_string(),
+            name,
+        }
+    }
+}
+
+impl Drop for NaturalCollationDb {
+    fn drop(&mut self) {
+        let (admin, name) = (common::pg_admin_url(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                if let Ok((client, conn)) =
+                    tokio_postgres::connect(&admin, tokio_postgres::NoTls).await
+                {
+                    tokio::spawn(conn);
+                    let _ = client
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Search results are ordered the same on both backends even when the PostgreSQL database
+/// collates text by language rules (which ignore `-` and `_`) rather than by bytes as SQLite
+/// does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_order_is_the_same_on_sqlite_and_on_postgres_with_a_natural_language_collation() {
+    let db = NaturalCollationDb::create().await;
+    let pg = PgStore::connect(&db.url, 4).await.unwrap();
+    pg.migrate().await.unwrap();
+    let pg: DynStore = Arc::new(pg);
+    let sqlite = Fixture::sqlite().await;
+
+    let names = ["ab", "a_d", "aa", "a-c", "Ae", "a1", "zz"];
+    for store in [&sqlite.store, &pg] {
+        for (n, name) in names.iter().enumerate() {
+            // Emails without an "a", so only usernames match the search.
+            store
+                .create_user(new_user(name, &format!("u{n}@x.io")), event("user.create"))
+                .await
+                .unwrap();
+        }
+    }
+    let lite = store_search(&sqlite.store, "a").await;
+    let postgres = store_search(&pg, "a").await;
+    // Byte order of the lower-case usernames ('-' < '1' < '_' < 'a').
+    assert_eq!(lite, ["a-c", "a1", "a_d", "aa", "ab", "Ae"]);
+    assert_eq!(
+        postgres, lite,
+        "PostgreSQL orders search results differently from SQLite"
+    );
+}
+
+async fn store_search(store: &DynStore, query: &str) -> Vec<String> {
+    let users = store.search_users(query, 50).await.unwrap();
+    users.into_iter().map(|u| u.username).collect()
+}

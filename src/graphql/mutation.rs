@@ -9,6 +9,8 @@ pub struct Mutation;
 #[derive(InputObject)]
 pub struct GenerateApiKeyInput {
     pub description: Option<String>,
+    /// Days until the key stops working; never when absent.
+    pub expires_in_days: Option<i32>,
     pub client_mutation_id: Option<String>,
 }
 
@@ -59,7 +61,7 @@ impl Mutation {
         let name = input.description.unwrap_or_default();
         let (record, full) = rc
             .services
-            .generate_key(actor, &name, &rc.meta)
+            .generate_key(actor, &name, input.expires_in_days.map(i64::from), &rc.meta)
             .await
             .gql()?;
         let mut node = ApiKeyNode::listed(record);

@@ -130,6 +130,7 @@ pub struct ApiKeyNode {
     pub description: Option<String>,
     pub created_at: String,
     pub last_used_at: Option<String>,
+    pub expires_at: Option<String>,
 }
 
 impl ApiKeyNode {
@@ -140,6 +141,7 @@ impl ApiKeyNode {
             description: Some(k.name),
             created_at: iso(k.created_at),
             last_used_at: k.last_used_at.map(iso),
+            expires_at: k.expires_at.map(iso),
         }
     }
 }

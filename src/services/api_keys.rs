@@ -11,6 +11,8 @@ use crate::validate;
 
 /// Server setting (`fulcrum admin setting`) that forbids minting keys with a key.
 pub const SETTING_ALLOW_KEY_MINTING: &str = "allow_key_minting_with_key";
+/// Longest lifetime a key can be given at creation (ten years).
+pub const MAX_EXPIRY_DAYS: i64 = 3650;
 
 impl Services {
     /// Resolves an API key to its owner. Shape and checksum are checked before the store is
@@ -69,6 +71,7 @@ impl Services {
         &self,
         actor: &Actor,
         name: &str,
+        expires_in_days: Option<i64>,
         meta: &RequestMeta,
     ) -> Result<(ApiKeyRecord, Zeroizing<String>), ApiError> {
         if matches!(actor.auth, AuthMethod::ApiKey { .. })
@@ -80,6 +83,17 @@ impl Services {
             ));
         }
         let name = validate::key_name(name)?;
+        let expires_at = match expires_in_days {
+            None => None,
+            Some(days @ 1..=MAX_EXPIRY_DAYS) => Some(crate::now_ms() + days * 86_400_000),
+            Some(_) => {
+                return Err(ApiError::validation(
+                    "expiresInDays",
+                    "expiry_invalid",
+                    format!("a key expires after 1 to {MAX_EXPIRY_DAYS} days, or never"),
+                ))
+            }
+        };
         let kind = if actor.user.account_type == crate::store::AccountType::Service {
             KeyKind::Service
         } else {
@@ -91,7 +105,7 @@ impl Services {
             "api_key.create",
             generated.key_id.clone(),
             meta,
-            json!({ "owner": actor.user.username, "name": name }),
+            json!({ "owner": actor.user.username, "name": name, "expires_at": expires_at }),
         );
         let record = self
             .store
@@ -103,7 +117,7 @@ impl Services {
                     name,
                     origin: KeyOrigin::Generated,
                     created_by: actor.recorded_id(),
-                    expires_at: None,
+                    expires_at,
                 },
                 self.config.max_keys_per_user,
                 event,

@@ -352,11 +352,12 @@ impl Store for PgStore {
                 .replace('_', "\\_")
         );
         let c = self.client().await?;
+        // Ties sort by bytes (COLLATE "C"), as SQLite does, whatever the database's collation.
         let stmt = c
             .prepare_cached(&format!(
                 "SELECT {USER_COLUMNS} FROM users u
                  WHERE u.deleted_at IS NULL AND (u.username_lower LIKE $1 OR u.email_lower LIKE $1)
-                 ORDER BY (u.username_lower = $2 OR u.email_lower = $2) DESC, u.username_lower LIMIT $3"
+                 ORDER BY (u.username_lower = $2 OR u.email_lower = $2) DESC, u.username_lower COLLATE \"C\" LIMIT $3"
             ))
             .await
             .map_err(map_err)?;
