@@ -1,0 +1,463 @@
+#!/usr/bin/env python3
+"""Helpers for bench/load.sh (Python 3 standard library only).
+
+Subcommands
+  free-port                      print a free TCP port on 127.0.0.1
+  spawn  --pidfile F --log F --port P --timeout S -- CMD...
+                                 start the server (detached from this helper), poll
+                                 GET /healthz every 5 ms, print {"pid":..,"cold_start_ms":..}
+  rss    --pid P                 print {"vm_rss_kib":..,"vm_hwm_kib":..}
+  wrk    --pid P --out F --backend B --pass c32 --target T --round R [--warmup] -- WRKARGS...
+                                 run wrk, account the server's CPU (utime+stime from
+                                 /proc/P/stat) and the machine's busy time around it, append
+                                 one JSON record to F and print a one-line summary
+  emit   --out F key=value...    append one JSON record (numbers are typed)
+  summarise --in F --json OUT    medians per backend/pass/target -> OUT (JSON) and a
+                                 Markdown summary on stdout
+"""
+
+import argparse
+import json
+import os
+import re
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def die(msg):
+    print(f"bench.py: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+# ---------------------------------------------------------------- /proc readers
+
+def proc_cpu_seconds(pid):
+    """utime+stime of the whole process (all threads, live and exited), seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        data = f.read()
+    rest = data[data.rindex(")") + 2:].split()
+    # rest[0] is field 3 (state); utime is field 14, stime field 15.
+    return (int(rest[11]) + int(rest[12])) / CLK_TCK
+
+
+def proc_state(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    return data[data.rindex(")") + 2:].split()[0]
+
+
+def proc_status_kib(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def machine_cpu():
+    """(busy, total) jiffies over all CPUs from /proc/stat."""
+    with open("/proc/stat") as f:
+        parts = f.readline().split()
+    vals = [int(x) for x in parts[1:]]
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
+    total = sum(vals[:8])  # user..steal; guest is already inside user
+    return total - idle, total
+
+
+# ---------------------------------------------------------------- subcommands
+
+def cmd_free_port(_args):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1])
+    s.close()
+
+
+def healthz_ok(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            buf = b""
+            while b"\r\n" not in buf:
+                chunk = s.recv(256)
+                if not chunk:
+                    break
+                buf += chunk
+            return buf.startswith(b"HTTP/1.1 200") or buf.startswith(b"HTTP/1.0 200")
+    except OSError:
+        return False
+
+
+def cmd_spawn(args):
+    if not args.command:
+        die("spawn: no command given")
+    log = open(args.log, "ab")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args.command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                            cwd=args.cwd, start_new_session=True)
+    # The pid goes to disk at once so load.sh's trap can stop the server even if we die.
+    with open(args.pidfile, "w") as f:
+        f.write(f"{proc.pid}\n")
+    deadline = t0 + args.timeout
+    while True:
+        if healthz_ok(args.port):
+            ms = (time.perf_counter() - t0) * 1000.0
+            break
+        if proc.poll() is not None:
+            die(f"server exited with status {proc.returncode} before /healthz answered 200 "
+                f"(log: {args.log})")
+        if time.perf_counter() > deadline:
+            die(f"/healthz did not answer 200 within {args.timeout} s (log: {args.log})")
+        time.sleep(0.005)
+    # The server outlives this helper; load.sh stops it by pid.
+    print(json.dumps({"pid": proc.pid, "cold_start_ms": round(ms, 1)}))
+
+
+def cmd_rss(args):
+    state = proc_state(args.pid)
+    if state is None or state == "Z":
+        die(f"process {args.pid} is not running")
+    print(json.dumps({"vm_rss_kib": proc_status_kib(args.pid, "VmRSS"),
+                      "vm_hwm_kib": proc_status_kib(args.pid, "VmHWM")}))
+
+
+UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+
+
+def to_ms(text):
+    m = re.fullmatch(r"([0-9.]+)(us|ms|s|m|h)", text)
+    if not m:
+        return None
+    return float(m.group(1)) * UNIT[m.group(2)]
+
+
+def parse_wrk(out):
+    r = {}
+    m = re.search(r"^\s*(\d+) requests in ([0-9.]+)(us|ms|s|m)", out, re.M)
+    r["requests"] = int(m.group(1)) if m else None
+    r["duration_s"] = (to_ms(m.group(2) + m.group(3)) / 1000.0) if m else None
+    m = re.search(r"^Requests/sec:\s*([0-9.]+)", out, re.M)
+    r["rps"] = float(m.group(1)) if m else None
+    for pct in ("50", "75", "90", "99"):
+        m = re.search(rf"^\s*{pct}%\s+([0-9.]+(?:us|ms|s|m|h))", out, re.M)
+        r[f"p{pct}_ms"] = to_ms(m.group(1)) if m else None
+    m = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
+    r["non_2xx_3xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    r["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    r["socket_errors_detail"] = m.group(0) if m else ""
+    m = re.search(r"^BENCH_NON200 (\d+) ?(.*)$", out, re.M)
+    r["non_200"] = int(m.group(1)) if m else None
+    r["first_bad"] = m.group(2).strip() if m else ""
+    return r
+
+
+def cmd_wrk(args):
+    wrk_args = args.wrkargs
+    if wrk_args and wrk_args[0] == "--":
+        wrk_args = wrk_args[1:]
+    if proc_state(args.pid) in (None, "Z"):
+        die(f"server {args.pid} is not running")
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu0 = proc_cpu_seconds(args.pid)
+    busy0, total0 = machine_cpu()
+    t0 = time.perf_counter()
+    try:
+        res = subprocess.run(["wrk"] + wrk_args, capture_output=True, text=True,
+                             timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        die(f"wrk did not finish within {args.timeout} s")
+    wall = time.perf_counter() - t0
+    busy1, total1 = machine_cpu()
+    if proc_state(args.pid) in (None, "Z"):
+        die(f"server {args.pid} died during the wrk run")
+    cpu1 = proc_cpu_seconds(args.pid)
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if res.returncode != 0:
+        die(f"wrk failed (exit {res.returncode}): {res.stderr.strip() or res.stdout.strip()}")
+    p = parse_wrk(res.stdout)
+    if not p["requests"]:
+        die(f"could not parse wrk output:\n{res.stdout}")
+    server_cpu = cpu1 - cpu0
+    rec = {
+        "type": "run", "backend": args.backend, "pass": args.pass_, "target": args.target,
+        "round": args.round, "warmup": args.warmup,
+        **p,
+        "server_cpu_s": round(server_cpu, 3),
+        "cpu_us_per_req": round(server_cpu * 1e6 / p["requests"], 2),
+        "wrk_cpu_s": round((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime), 3),
+        "machine_busy": round((busy1 - busy0) / max(1, total1 - total0), 3),
+        "wall_s": round(wall, 2),
+    }
+    errors = []
+    if rec["non_2xx_3xx"]:
+        errors.append(f"{rec['non_2xx_3xx']} non-2xx/3xx")
+    if rec["non_200"] is None:
+        errors.append("Lua status counter missing")
+    elif rec["non_200"]:
+        errors.append(f"{rec['non_200']} non-200 (first: {rec['first_bad'][:120]})")
+    if rec["socket_errors"]:
+        errors.append(rec["socket_errors_detail"])
+    rec["errors"] = errors
+    rec["valid"] = not errors
+    with open(args.out, "a") as f:
+        f.write(json.dumps(rec) + "\n")
+    tag = "warm-up" if args.warmup else f"round {args.round}"
+    status = "ok" if rec["valid"] else "INVALID: " + "; ".join(errors)
+    print(f"  {args.backend:8} {args.pass_:3} {args.target:8} {tag:8} "
+          f"{rec['rps']:>10.0f} req/s  p50 {rec['p50_ms']:.3f} ms  p99 {rec['p99_ms']:.3f} ms  "
+          f"cpu {rec['cpu_us_per_req']:.1f} us/req  busy {rec['machine_busy']:.2f}  {status}",
+          flush=True)
+
+
+def typed(v):
+    if v in ("true", "false"):
+        return v == "true"
+    try:
+        return int(v)
+    except ValueError:
+        pass
+    try:
+        return float(v)
+    except ValueError:
+        return v
+
+
+def cmd_emit(args):
+    rec = {}
+    for kv in args.kv:
+        if "=" not in kv:
+            die(f"emit: expected key=value, got {kv!r}")
+        k, v = kv.split("=", 1)
+        rec[k] = typed(v)
+    with open(args.out, "a") as f:
+        f.write(json.dumps(rec) + "\n")
+
+
+# ---------------------------------------------------------------- summary
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def summarise_target(runs):
+    return {
+        "rounds": len(runs),
+        "rps_median": med([r["rps"] for r in runs]),
+        "rps_min": min(r["rps"] for r in runs),
+        "rps_max": max(r["rps"] for r in runs),
+        "p50_ms": med([r["p50_ms"] for r in runs]),
+        "p99_ms": med([r["p99_ms"] for r in runs]),
+        "cpu_us_per_req": med([r["cpu_us_per_req"] for r in runs]),
+        "cpu_us_per_req_min": min(r["cpu_us_per_req"] for r in runs),
+        "cpu_us_per_req_max": max(r["cpu_us_per_req"] for r in runs),
+        "requests_total": sum(r["requests"] for r in runs),
+        "machine_busy": med([r["machine_busy"] for r in runs]),
+        "wrk_cpu_s": med([r["wrk_cpu_s"] for r in runs]),
+        "valid": all(r["valid"] for r in runs),
+        "errors": [e for r in runs for e in r["errors"]],
+    }
+
+
+def fmt(x, nd=0):
+    if x is None:
+        return "-"
+    return f"{x:,.{nd}f}"
+
+
+def cmd_summarise(args):
+    recs = []
+    with open(args.in_) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                recs.append(json.loads(line))
+    meta = {}
+    backends = {}
+    order = []
+    for r in recs:
+        t = r.get("type")
+        if t == "meta":
+            meta.update({k: v for k, v in r.items() if k != "type"})
+        elif t == "backend":
+            b = r["backend"]
+            if b not in backends:
+                backends[b] = {"runs": []}
+                order.append(b)
+            backends[b].update({k: v for k, v in r.items() if k not in ("type", "backend")})
+        elif t == "run":
+            b = r["backend"]
+            if b not in backends:
+                backends[b] = {"runs": []}
+                order.append(b)
+            backends[b]["runs"].append(r)
+
+    out = {"meta": meta, "backends": {}}
+    all_valid = True
+    for b in order:
+        d = backends[b]
+        runs = d.pop("runs")
+        passes = {}
+        for pname in sorted({r["pass"] for r in runs}, key=lambda p: -int(p.lstrip("c"))):
+            pr = [r for r in runs if r["pass"] == pname]
+            p = {"warmup": {}, "targets": {}}
+            for tname in ("baseline", "viewer"):
+                tr = [r for r in pr if r["target"] == tname and not r["warmup"]]
+                wr = [r for r in pr if r["target"] == tname and r["warmup"]]
+                if tr:
+                    p["targets"][tname] = summarise_target(tr)
+                if wr:
+                    p["warmup"][tname] = {"rps": wr[0]["rps"], "valid": wr[0]["valid"],
+                                          "errors": wr[0]["errors"]}
+            tb, tv = p["targets"].get("baseline"), p["targets"].get("viewer")
+            if tb and tv:
+                p["ratio_rps_viewer_over_baseline"] = round(tv["rps_median"] / tb["rps_median"], 3)
+                p["ratio_cpu_viewer_over_baseline"] = round(
+                    tv["cpu_us_per_req"] / tb["cpu_us_per_req"], 2)
+                p["cpu_us_per_req_viewer_minus_baseline"] = round(
+                    tv["cpu_us_per_req"] - tb["cpu_us_per_req"], 1)
+            # Warm-up runs are discarded from the figures but their errors still count.
+            p["valid"] = all(t["valid"] for t in p["targets"].values()) and \
+                all(w["valid"] for w in p["warmup"].values())
+            passes[pname] = p
+        d["passes"] = passes
+        d["valid"] = bool(passes) and all(p["valid"] for p in passes.values()) \
+            and not d.get("error")
+        all_valid = all_valid and d["valid"]
+        d["runs"] = runs
+        out["backends"][b] = d
+    out["all_valid"] = all_valid
+    with open(args.json, "w") as f:
+        json.dump(out, f, indent=2)
+        f.write("\n")
+
+    # ---- Markdown
+    L = []
+    L.append(f"## Fulcrum load benchmark — {meta.get('date', '?')}")
+    L.append("")
+    L.append(f"Machine: {meta.get('nproc', '?')} CPUs, {meta.get('mem_gib', '?')} GiB RAM, "
+             f"{meta.get('kernel', '?')}; wrk {meta.get('wrk_version', '?')} on the same cores. "
+             f"Commit {meta.get('git_commit', '?')}"
+             f"{' + uncommitted changes in src/' if meta.get('git_dirty_src') else ''}. "
+             f"wrk -t2 -d{meta.get('duration_s', '?')}s --timeout 10s, "
+             f"{meta.get('rounds', '?')} interleaved rounds after a "
+             f"{meta.get('warmup_s', '?')} s warm-up per target; medians.")
+    L.append("")
+    L.append("| backend | conns | baseline req/s (min..max) | viewer req/s (min..max) | "
+             "**viewer/baseline** | baseline p50/p99 ms | viewer p50/p99 ms | "
+             "CPU µs/req baseline | CPU µs/req viewer | CPU ratio | all 200 |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for b, d in out["backends"].items():
+        if d.get("error") and not d["passes"]:
+            L.append(f"| {b} | - | FAILED: {d['error']} | | | | | | | | no |")
+            continue
+        for pname, p in d["passes"].items():
+            tb, tv = p["targets"].get("baseline"), p["targets"].get("viewer")
+            if not (tb and tv):
+                L.append(f"| {b} | {pname} | incomplete | | | | | | | | no |")
+                continue
+            L.append(
+                f"| {b} | {pname.lstrip('c')} "
+                f"| {fmt(tb['rps_median'])} ({fmt(tb['rps_min'])}..{fmt(tb['rps_max'])}) "
+                f"| {fmt(tv['rps_median'])} ({fmt(tv['rps_min'])}..{fmt(tv['rps_max'])}) "
+                f"| **{p['ratio_rps_viewer_over_baseline']:.2f}** "
+                f"| {fmt(tb['p50_ms'], 3)} / {fmt(tb['p99_ms'], 2)} "
+                f"| {fmt(tv['p50_ms'], 3)} / {fmt(tv['p99_ms'], 2)} "
+                f"| {fmt(tb['cpu_us_per_req'], 1)} | {fmt(tv['cpu_us_per_req'], 1)} "
+                f"| {p['ratio_cpu_viewer_over_baseline']:.2f}x "
+                f"| {'yes' if p['valid'] else '**NO — INVALID**'} |")
+    L.append("")
+    L.append("| backend | cold start ms | idle RSS MiB | peak RSS MiB (VmHWM after load) | "
+             "API keys in table | seeding s | valid |")
+    L.append("|---|---|---|---|---|---|---|")
+    for b, d in out["backends"].items():
+        def mib(k):
+            v = d.get(k)
+            return f"{v / 1024:.1f}" if isinstance(v, (int, float)) else "-"
+        L.append(f"| {b} | {fmt(d.get('cold_start_ms'), 1)} | {mib('idle_rss_kib')} "
+                 f"| {mib('peak_rss_kib')} | {d.get('keys_total', '-')} "
+                 f"| {fmt(d.get('seeding_s'), 1)} | {'yes' if d['valid'] else '**NO**'} |")
+    notes = []
+    for b, d in out["backends"].items():
+        if d.get("error"):
+            notes.append(f"- {b}: {d['error']}")
+        if d.get("seeding_note"):
+            notes.append(f"- {b}: {d['seeding_note']}")
+        for pname, p in d["passes"].items():
+            for tname, t in p["targets"].items():
+                for e in t["errors"]:
+                    notes.append(f"- {b} {pname} {tname}: {e}")
+            for tname, w in p["warmup"].items():
+                for e in w["errors"]:
+                    notes.append(f"- {b} {pname} {tname} (warm-up): {e}")
+    if notes:
+        L.append("")
+        L.append("Notes / errors:")
+        L.extend(notes)
+    L.append("")
+    L.append("Target: SQLite viewer/baseline req/s ratio at c32 >= 0.35. "
+             f"Result: {'ALL RUNS VALID (every response 200)' if all_valid else 'SOME RUNS INVALID'}.")
+    print("\n".join(L))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("free-port")
+    s.set_defaults(fn=cmd_free_port)
+
+    s = sub.add_parser("spawn")
+    s.add_argument("--pidfile", required=True)
+    s.add_argument("--log", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--cwd", default=None)
+    s.add_argument("--timeout", type=float, default=30.0)
+    s.add_argument("command", nargs=argparse.REMAINDER)
+    s.set_defaults(fn=cmd_spawn)
+
+    s = sub.add_parser("rss")
+    s.add_argument("--pid", type=int, required=True)
+    s.set_defaults(fn=cmd_rss)
+
+    s = sub.add_parser("wrk")
+    s.add_argument("--pid", type=int, required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--backend", required=True)
+    s.add_argument("--pass", dest="pass_", required=True)
+    s.add_argument("--target", required=True)
+    s.add_argument("--round", type=int, default=0)
+    s.add_argument("--warmup", action="store_true")
+    s.add_argument("--timeout", type=float, default=40.0)
+    s.add_argument("wrkargs", nargs=argparse.REMAINDER)
+    s.set_defaults(fn=cmd_wrk)
+
+    s = sub.add_parser("emit")
+    s.add_argument("--out", required=True)
+    s.add_argument("kv", nargs="*")
+    s.set_defaults(fn=cmd_emit)
+
+    s = sub.add_parser("summarise")
+    s.add_argument("--in", dest="in_", required=True)
+    s.add_argument("--json", required=True)
+    s.set_defaults(fn=cmd_summarise)
+
+    args = ap.parse_args()
+    if getattr(args, "command", None) and args.command[0] == "--":
+        args.command = args.command[1:]
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()
