@@ -64,13 +64,15 @@ def proc_status_kib(pid, field):
 
 
 def machine_cpu():
-    """(busy, total) jiffies over all CPUs from /proc/stat."""
+    """(busy, steal, total) jiffies summed over all CPUs, from /proc/stat.
+
+    busy = user+nice+system+irq+softirq (work done on this VM); steal = time the hypervisor
+    gave to someone else; total = user..steal (guest time is already inside user)."""
     with open("/proc/stat") as f:
         parts = f.readline().split()
-    vals = [int(x) for x in parts[1:]]
-    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
-    total = sum(vals[:8])  # user..steal; guest is already inside user
-    return total - idle, total
+    v = [int(x) for x in parts[1:9]] + [0] * 8
+    user, nice, system, idle, iowait, irq, softirq, steal = v[:8]
+    return user + nice + system + irq + softirq, steal, sum(v[:8])
 
 
 # ---------------------------------------------------------------- subcommands
@@ -122,6 +124,37 @@ def cmd_spawn(args):
     print(json.dumps({"pid": proc.pid, "cold_start_ms": round(ms, 1)}))
 
 
+VIEWER_BODY = ('{"query":"query Viewer { viewer { id entity username email flags teams { edges '
+               '{ node { name } } } } }","operationName":"Viewer"}')
+
+
+def cmd_check_viewer(args):
+    """One Viewer request through urllib: must be 200 with data.viewer.username == --username."""
+    import urllib.request
+    import urllib.error
+    auth = os.environ.get("BENCH_AUTH", "")
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{args.port}/graphql", data=VIEWER_BODY.encode(), method="POST",
+        headers={"Authorization": auth, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            status, body = r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        status, body = e.code, e.read().decode("utf-8", "replace")
+    except OSError as e:
+        die(f"viewer check: request failed: {e}")
+    if status != 200:
+        die(f"viewer check: HTTP {status}: {body[:300]}")
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        die(f"viewer check: response is not JSON: {body[:300]}")
+    viewer = (doc.get("data") or {}).get("viewer")
+    if doc.get("errors") or not viewer or viewer.get("username") != args.username:
+        die(f"viewer check: unexpected response: {body[:300]}")
+    print(body)
+
+
 def cmd_rss(args):
     state = proc_state(args.pid)
     if state is None or state == "Z":
@@ -161,15 +194,40 @@ def parse_wrk(out):
     return r
 
 
+def pg_backend_pids(db):
+    """pids of the PostgreSQL backends connected to database `db` (local server only)."""
+    if not re.fullmatch(r"[a-z0-9_]+", db):
+        die(f"bad database name {db!r}")
+    res = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-p", os.environ.get("BENCH_PG_PORT", "5432"),
+         "-U", os.environ.get("BENCH_PG_USER", "postgres"), "-d", "postgres", "-X", "-At",
+         "-c", f"SELECT pid FROM pg_stat_activity WHERE datname = '{db}'"],
+        capture_output=True, text=True, timeout=10)
+    if res.returncode != 0:
+        die(f"cannot list PostgreSQL backends: {res.stderr.strip()}")
+    return [int(x) for x in res.stdout.split()]
+
+
+def cpu_of_pids(pids):
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = proc_cpu_seconds(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return out
+
+
 def cmd_wrk(args):
     wrk_args = args.wrkargs
     if wrk_args and wrk_args[0] == "--":
         wrk_args = wrk_args[1:]
     if proc_state(args.pid) in (None, "Z"):
         die(f"server {args.pid} is not running")
+    db0 = cpu_of_pids(pg_backend_pids(args.pg_db)) if args.pg_db else {}
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu0 = proc_cpu_seconds(args.pid)
-    busy0, total0 = machine_cpu()
+    busy0, steal0, total0 = machine_cpu()
     t0 = time.perf_counter()
     try:
         res = subprocess.run(["wrk"] + wrk_args, capture_output=True, text=True,
@@ -177,25 +235,46 @@ def cmd_wrk(args):
     except subprocess.TimeoutExpired:
         die(f"wrk did not finish within {args.timeout} s")
     wall = time.perf_counter() - t0
-    busy1, total1 = machine_cpu()
+    busy1, steal1, total1 = machine_cpu()
     if proc_state(args.pid) in (None, "Z"):
         die(f"server {args.pid} died during the wrk run")
     cpu1 = proc_cpu_seconds(args.pid)
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    db_cpu = None
+    if args.pg_db:
+        # Backends that exited during the run are lost (the pool keeps its connections, so
+        # this should not happen); backends opened during the run count from zero.
+        db1 = cpu_of_pids(pg_backend_pids(args.pg_db))
+        db_cpu = sum(v - db0.get(pid, 0.0) for pid, v in db1.items())
+        db_lost = sorted(set(db0) - set(db1))
     if res.returncode != 0:
         die(f"wrk failed (exit {res.returncode}): {res.stderr.strip() or res.stdout.strip()}")
     p = parse_wrk(res.stdout)
     if not p["requests"]:
         die(f"could not parse wrk output:\n{res.stdout}")
     server_cpu = cpu1 - cpu0
+    wrk_cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    busy_s = (busy1 - busy0) / CLK_TCK
+    ncpu = os.cpu_count() or 1
     rec = {
         "type": "run", "backend": args.backend, "pass": args.pass_, "target": args.target,
         "round": args.round, "warmup": args.warmup,
         **p,
         "server_cpu_s": round(server_cpu, 3),
         "cpu_us_per_req": round(server_cpu * 1e6 / p["requests"], 2),
-        "wrk_cpu_s": round((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime), 3),
+        "wrk_cpu_s": round(wrk_cpu, 3),
+        # share of the machine's CPU time (all cores, over the run) that was busy
         "machine_busy": round((busy1 - busy0) / max(1, total1 - total0), 3),
+        # share stolen by the hypervisor
+        "steal": round((steal1 - steal0) / max(1, total1 - total0), 3),
+        # CPU used by neither the server nor wrk (other processes on the box), as a share of
+        # the machine's capacity over the run: the noise indicator
+        "foreign_share": round(max(0.0, busy_s - server_cpu - wrk_cpu - (db_cpu or 0.0))
+                               / (ncpu * wall), 3),
+        # PostgreSQL backend processes serving this database (not part of the server's CPU)
+        "db_cpu_s": None if db_cpu is None else round(db_cpu, 3),
+        "db_cpu_us_per_req": None if db_cpu is None else round(db_cpu * 1e6 / p["requests"], 2),
+        "db_backends_lost": db_lost if args.pg_db else [],
         "wall_s": round(wall, 2),
     }
     errors = []
@@ -214,22 +293,21 @@ def cmd_wrk(args):
     tag = "warm-up" if args.warmup else f"round {args.round}"
     status = "ok" if rec["valid"] else "INVALID: " + "; ".join(errors)
     print(f"  {args.backend:8} {args.pass_:3} {args.target:8} {tag:8} "
-          f"{rec['rps']:>10.0f} req/s  p50 {rec['p50_ms']:.3f} ms  p99 {rec['p99_ms']:.3f} ms  "
-          f"cpu {rec['cpu_us_per_req']:.1f} us/req  busy {rec['machine_busy']:.2f}  {status}",
+          f"{rec['rps'] or 0:>10.0f} req/s  p50 {fmt(rec['p50_ms'], 3)} ms  p99 {fmt(rec['p99_ms'], 3)} ms  "
+          f"cpu {rec['cpu_us_per_req']:.1f} us/req  busy {rec['machine_busy']:.2f}  "
+          + (f"db {rec['db_cpu_us_per_req']:.1f} us/req  " if db_cpu is not None else "")
+          + f"other {rec['foreign_share']:.2f}  steal {rec['steal']:.2f}  {status}",
           flush=True)
 
 
 def typed(v):
     if v in ("true", "false"):
         return v == "true"
-    try:
+    if re.fullmatch(r"-?[0-9]+", v):
         return int(v)
-    except ValueError:
-        pass
-    try:
+    if re.fullmatch(r"-?[0-9]+\.[0-9]+", v):
         return float(v)
-    except ValueError:
-        return v
+    return v
 
 
 def cmd_emit(args):
@@ -261,8 +339,12 @@ def summarise_target(runs):
         "cpu_us_per_req": med([r["cpu_us_per_req"] for r in runs]),
         "cpu_us_per_req_min": min(r["cpu_us_per_req"] for r in runs),
         "cpu_us_per_req_max": max(r["cpu_us_per_req"] for r in runs),
+        "db_cpu_us_per_req": med([r.get("db_cpu_us_per_req") for r in runs]),
         "requests_total": sum(r["requests"] for r in runs),
         "machine_busy": med([r["machine_busy"] for r in runs]),
+        "foreign_share": med([r.get("foreign_share") for r in runs]),
+        "foreign_share_max": max(r.get("foreign_share", 0) for r in runs),
+        "steal": med([r.get("steal") for r in runs]),
         "wrk_cpu_s": med([r["wrk_cpu_s"] for r in runs]),
         "valid": all(r["valid"] for r in runs),
         "errors": [e for r in runs for e in r["errors"]],
@@ -273,6 +355,10 @@ def fmt(x, nd=0):
     if x is None:
         return "-"
     return f"{x:,.{nd}f}"
+
+
+def pct(x):
+    return "-" if x is None else f"{x:.0%}"
 
 
 def cmd_summarise(args):
@@ -331,11 +417,25 @@ def cmd_summarise(args):
                 all(w["valid"] for w in p["warmup"].values())
             passes[pname] = p
         d["passes"] = passes
-        d["valid"] = bool(passes) and all(p["valid"] for p in passes.values()) \
+        # complete = the backend finished (its summary record exists) with both targets
+        # measured in every pass
+        d["complete"] = "cold_start_ms" in d and bool(passes) and all(
+            {"baseline", "viewer"} <= set(p["targets"]) for p in passes.values())
+        d["valid"] = d["complete"] and all(p["valid"] for p in passes.values()) \
             and not d.get("error")
         all_valid = all_valid and d["valid"]
+        measured = [r for r in runs if not r["warmup"]]
+        if measured:
+            d["noise"] = {
+                "foreign_share_median": med([r.get("foreign_share") for r in measured]),
+                "foreign_share_max": max(r.get("foreign_share", 0) for r in measured),
+                "steal_median": med([r.get("steal") for r in measured]),
+                "machine_busy_median": med([r.get("machine_busy") for r in measured]),
+            }
         d["runs"] = runs
         out["backends"][b] = d
+    if meta.get("aborted"):
+        all_valid = False
     out["all_valid"] = all_valid
     with open(args.json, "w") as f:
         json.dump(out, f, indent=2)
@@ -346,7 +446,7 @@ def cmd_summarise(args):
     L.append(f"## Fulcrum load benchmark — {meta.get('date', '?')}")
     L.append("")
     L.append(f"Machine: {meta.get('nproc', '?')} CPUs, {meta.get('mem_gib', '?')} GiB RAM, "
-             f"{meta.get('kernel', '?')}; wrk {meta.get('wrk_version', '?')} on the same cores. "
+             f"{meta.get('kernel', '?')}, load average at start {meta.get('loadavg_start', '?')}; wrk {meta.get('wrk_version', '?')} on the same cores. "
              f"Commit {meta.get('git_commit', '?')}"
              f"{' + uncommitted changes in src/' if meta.get('git_dirty_src') else ''}. "
              f"wrk -t2 -d{meta.get('duration_s', '?')}s --timeout 10s, "
@@ -355,16 +455,17 @@ def cmd_summarise(args):
     L.append("")
     L.append("| backend | conns | baseline req/s (min..max) | viewer req/s (min..max) | "
              "**viewer/baseline** | baseline p50/p99 ms | viewer p50/p99 ms | "
-             "CPU µs/req baseline | CPU µs/req viewer | CPU ratio | all 200 |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+             "CPU µs/req baseline | CPU µs/req viewer | CPU ratio | + PG backends µs/req viewer "
+             "| all 200 |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for b, d in out["backends"].items():
         if d.get("error") and not d["passes"]:
-            L.append(f"| {b} | - | FAILED: {d['error']} | | | | | | | | no |")
+            L.append(f"| {b} | - | FAILED: {d['error']} | | | | | | | | | no |")
             continue
         for pname, p in d["passes"].items():
             tb, tv = p["targets"].get("baseline"), p["targets"].get("viewer")
             if not (tb and tv):
-                L.append(f"| {b} | {pname} | incomplete | | | | | | | | no |")
+                L.append(f"| {b} | {pname} | incomplete | | | | | | | | | no |")
                 continue
             L.append(
                 f"| {b} | {pname.lstrip('c')} "
@@ -375,18 +476,23 @@ def cmd_summarise(args):
                 f"| {fmt(tv['p50_ms'], 3)} / {fmt(tv['p99_ms'], 2)} "
                 f"| {fmt(tb['cpu_us_per_req'], 1)} | {fmt(tv['cpu_us_per_req'], 1)} "
                 f"| {p['ratio_cpu_viewer_over_baseline']:.2f}x "
+                f"| {fmt(tv.get('db_cpu_us_per_req'), 1)} "
                 f"| {'yes' if p['valid'] else '**NO — INVALID**'} |")
     L.append("")
     L.append("| backend | cold start ms | idle RSS MiB | peak RSS MiB (VmHWM after load) | "
-             "API keys in table | seeding s | valid |")
-    L.append("|---|---|---|---|---|---|---|")
+             "API keys in table | seeding s | other procs' CPU share med/max | steal med | valid |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
     for b, d in out["backends"].items():
         def mib(k):
             v = d.get(k)
             return f"{v / 1024:.1f}" if isinstance(v, (int, float)) else "-"
         L.append(f"| {b} | {fmt(d.get('cold_start_ms'), 1)} | {mib('idle_rss_kib')} "
                  f"| {mib('peak_rss_kib')} | {d.get('keys_total', '-')} "
-                 f"| {fmt(d.get('seeding_s'), 1)} | {'yes' if d['valid'] else '**NO**'} |")
+                 f"| {fmt(d.get('seeding_s'), 1)} "
+                 f"| {pct((d.get('noise') or {}).get('foreign_share_median'))} / "
+                 f"{pct((d.get('noise') or {}).get('foreign_share_max'))} "
+                 f"| {pct((d.get('noise') or {}).get('steal_median'))} "
+                 f"| {'yes' if d['valid'] else '**NO**'} |")
     notes = []
     for b, d in out["backends"].items():
         if d.get("error"):
@@ -400,13 +506,31 @@ def cmd_summarise(args):
             for tname, w in p["warmup"].items():
                 for e in w["errors"]:
                     notes.append(f"- {b} {pname} {tname} (warm-up): {e}")
+    for b, d in out["backends"].items():
+        nz = d.get("noise") or {}
+        if (nz.get("foreign_share_max") or 0) > 0.10 or (nz.get("steal_median") or 0) > 0.10:
+            notes.append(
+                f"- {b}: machine disturbed — other processes used up to "
+                f"{nz['foreign_share_max']:.0%} of the 2-core machine during a measured run "
+                f"(median {nz['foreign_share_median']:.0%}), hypervisor steal median "
+                f"{nz['steal_median']:.0%}; absolute req/s and latency are unreliable, "
+                "ratios and CPU/req less so")
+    if meta.get("aborted"):
+        notes.append(f"- RUN ABORTED before completion: {meta.get('abort_reason', '?')} "
+                     "(figures above are partial)")
     if notes:
         L.append("")
         L.append("Notes / errors:")
         L.extend(notes)
     L.append("")
+    if meta.get("aborted"):
+        verdict = "RUN ABORTED (partial results)"
+    elif all_valid:
+        verdict = "ALL RUNS VALID (every response 200, no socket errors)"
+    else:
+        verdict = "SOME RUNS INVALID (see notes)"
     L.append("Target: SQLite viewer/baseline req/s ratio at c32 >= 0.35. "
-             f"Result: {'ALL RUNS VALID (every response 200)' if all_valid else 'SOME RUNS INVALID'}.")
+             f"Result: {verdict}.")
     print("\n".join(L))
 
 
@@ -427,6 +551,11 @@ def main():
     s.add_argument("command", nargs=argparse.REMAINDER)
     s.set_defaults(fn=cmd_spawn)
 
+    s = sub.add_parser("check-viewer")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--username", required=True)
+    s.set_defaults(fn=cmd_check_viewer)
+
     s = sub.add_parser("rss")
     s.add_argument("--pid", type=int, required=True)
     s.set_defaults(fn=cmd_rss)
@@ -440,6 +569,8 @@ def main():
     s.add_argument("--round", type=int, default=0)
     s.add_argument("--warmup", action="store_true")
     s.add_argument("--timeout", type=float, default=40.0)
+    s.add_argument("--pg-db", default=None,
+                   help="also account the CPU of this database's PostgreSQL backends")
     s.add_argument("wrkargs", nargs=argparse.REMAINDER)
     s.set_defaults(fn=cmd_wrk)
 

@@ -2,7 +2,8 @@
 --   BENCH_MODE=baseline  GET as given on the command line (e.g. /healthz)
 --   BENCH_MODE=viewer    POST the wandb SDK 0.31 Viewer query; BENCH_AUTH holds the
 --                        complete Authorization header value ("Basic ...").
--- Every response that is not HTTP 200 is counted; done() prints one line
+-- Every response that is not HTTP 200 is counted, and in viewer mode also every 200 whose
+-- body lacks "username":"bench" (a GraphQL error or a null viewer); done() prints one line
 --   BENCH_NON200 <count> <first status> <first body, truncated>
 -- which bench/bench.py parses (a run with a non-200 is invalid).
 
@@ -30,8 +31,10 @@ function init(args)
   first_bad = ""
 end
 
+local want = '"username":"bench"'
+
 function response(status, headers, body)
-  if status ~= 200 then
+  if status ~= 200 or (mode == "viewer" and not string.find(body or "", want, 1, true)) then
     non200 = non200 + 1
     if first_bad == "" then
       first_bad = tostring(status) .. " " .. string.sub(string.gsub(body or "", "%s+", " "), 1, 200)

@@ -62,7 +62,7 @@ fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
 pub async fn services(config: Config, migrate: bool) -> anyhow::Result<Arc<Services>> {
     prepare_data_dir(&config)?;
     let store = store::open(&config, migrate).await?;
-    Ok(Services::new(store, Arc::new(config)))
+    Services::new(store, Arc::new(config))
 }
 
 pub struct RunningServer {

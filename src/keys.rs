@@ -7,7 +7,8 @@
 //!
 //! Never change or remove a prefix that has been issued: the parser must keep accepting it.
 
-use rand::{rngs::OsRng, Rng};
+use rand::rngs::{OsRng, StdRng};
+use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -85,11 +86,22 @@ pub enum KeyFormatError {
     BadChecksum,
 }
 
+/// Secrets come from a generator seeded once from the OS per call, so a 43-character
+/// token costs one system call rather than one per character.
 fn random_base62(len: usize) -> String {
-    let mut rng = OsRng;
+    let mut rng = StdRng::from_rng(OsRng).unwrap_or_else(|_| StdRng::from_entropy());
+    base62_from(&mut rng, len)
+}
+
+fn base62_from(rng: &mut impl Rng, len: usize) -> String {
     (0..len)
         .map(|_| char::from(BASE62[rng.gen_range(0..BASE62.len())]))
         .collect()
+}
+
+/// A short identifier for correlating log lines; unique enough, not a secret.
+pub fn request_id() -> String {
+    base62_from(&mut rand::thread_rng(), 16)
 }
 
 fn checksum(prefix: &str, id: &str, secret: &str) -> String {

@@ -4,11 +4,14 @@
 
 pub mod admin;
 pub mod app;
+pub mod blobs;
 pub mod config;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod images;
 pub mod keys;
+pub mod markdown;
 pub mod metrics;
 pub mod password;
 pub mod rate_limit;

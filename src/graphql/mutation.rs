@@ -2,7 +2,9 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use super::types::{ApiKeyNode, UserNode};
 use super::{ids, request_context, IntoGql};
+use crate::error::ApiError;
 use crate::services::accounts::NewAccount;
+use crate::services::profile::ProfileInput;
 
 pub struct Mutation;
 
@@ -48,8 +50,87 @@ pub struct CreateUserPayload {
     pub client_mutation_id: Option<String>,
 }
 
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    pub name: Option<String>,
+    pub institution: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub website: Option<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateIntroInput {
+    /// Markdown.
+    pub intro: String,
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateUserPayload {
+    pub user: UserNode,
+    pub client_mutation_id: Option<String>,
+}
+
+/// The actor's account as stored now, after a change.
+async fn reloaded(rc: &super::RequestContext, id: i64) -> async_graphql::Result<UserNode> {
+    let user = rc
+        .services
+        .store
+        .user_by_id(id)
+        .await
+        .map_err(ApiError::from)
+        .gql()?;
+    user.map(UserNode::new)
+        .ok_or_else(|| super::gql_error(ApiError::not_found("user_not_found", "no such user")))
+}
+
 #[Object]
 impl Mutation {
+    /// Changes the caller's Profile section fields; absent fields stay as they are.
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProfileInput,
+    ) -> async_graphql::Result<UpdateUserPayload> {
+        let rc = request_context(ctx)?;
+        let actor = rc.actor().gql()?;
+        let profile = ProfileInput {
+            name: input.name,
+            institution: input.institution,
+            bio: input.bio,
+            location: input.location,
+            website: input.website,
+        };
+        rc.services
+            .update_profile(actor, profile, &rc.meta)
+            .await
+            .gql()?;
+        Ok(UpdateUserPayload {
+            user: reloaded(rc, actor.user.id).await?,
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Replaces the caller's intro (Markdown); the server renders and sanitizes it.
+    async fn update_intro(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateIntroInput,
+    ) -> async_graphql::Result<UpdateUserPayload> {
+        let rc = request_context(ctx)?;
+        let actor = rc.actor().gql()?;
+        rc.services
+            .update_intro(actor, &input.intro, &rc.meta)
+            .await
+            .gql()?;
+        Ok(UpdateUserPayload {
+            user: reloaded(rc, actor.user.id).await?,
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
     /// Creates an API key for the caller.
     async fn generate_api_key(
         &self,
@@ -110,7 +191,7 @@ impl Mutation {
             .await
             .gql()?;
         Ok(CreateUserPayload {
-            user: UserNode(user),
+            user: UserNode::new(user),
             client_mutation_id: input.client_mutation_id,
         })
     }

@@ -14,7 +14,7 @@ impl Query {
     /// The account behind the request's credentials; null when anonymous.
     async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserNode>> {
         let rc = request_context(ctx)?;
-        Ok(rc.actor.as_ref().map(|a| UserNode(a.user.clone())))
+        Ok(rc.actor.as_ref().map(|a| UserNode::new(a.user.clone())))
     }
 
     /// Users whose username or email contains `query`; exact matches first.
@@ -45,9 +45,22 @@ impl Query {
         Ok(UserConnection {
             edges: users
                 .into_iter()
-                .map(|u| UserEdge { node: UserNode(u) })
+                .map(|u| UserEdge {
+                    node: UserNode::new(u),
+                })
                 .collect(),
         })
+    }
+
+    /// A person's public profile; null when there is no such user. Needs no sign-in.
+    async fn user(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+    ) -> async_graphql::Result<Option<UserNode>> {
+        let rc = request_context(ctx)?;
+        let user = rc.services.public_user(&username).await.gql()?;
+        Ok(user.map(UserNode::new))
     }
 
     async fn server_info(&self) -> ServerInfo {

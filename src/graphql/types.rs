@@ -3,7 +3,8 @@
 use async_graphql::{Context, Object, SimpleObject, ID};
 
 use super::{ids, request_context, IntoGql};
-use crate::store::{ApiKeyRecord, User};
+use crate::services::profile::photo_url;
+use crate::store::{ApiKeyRecord, Profile, User};
 
 pub(crate) fn iso(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
@@ -11,70 +12,121 @@ pub(crate) fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-pub struct UserNode(pub User);
+pub struct UserNode {
+    user: User,
+    /// Loaded on first use: most SDK queries never ask for profile fields.
+    profile: tokio::sync::OnceCell<Profile>,
+}
 
 impl UserNode {
+    pub fn new(user: User) -> Self {
+        Self {
+            user,
+            profile: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn profile(&self, ctx: &Context<'_>) -> async_graphql::Result<&Profile> {
+        let rc = request_context(ctx)?;
+        self.profile
+            .get_or_try_init(|| async { rc.services.profile_of(&self.user).await })
+            .await
+            .map_err(super::gql_error)
+    }
+
     /// Private fields (email, keys) are visible to the person themselves and to site admins.
     fn visible_to_viewer(&self, ctx: &Context<'_>) -> bool {
         request_context(ctx)
             .ok()
             .and_then(|c| c.actor.as_ref())
-            .is_some_and(|a| a.user.id == self.0.id || a.user.is_admin)
+            .is_some_and(|a| a.user.id == self.user.id || a.user.is_admin)
     }
 }
 
 #[Object(name = "User")]
 impl UserNode {
     async fn id(&self) -> ID {
-        ID(ids::encode("User", self.0.id))
+        ID(ids::encode("User", self.user.id))
     }
 
     /// Display name; the username when none is set.
     async fn name(&self) -> String {
-        if self.0.name.is_empty() {
-            self.0.username.clone()
+        if self.user.name.is_empty() {
+            self.user.username.clone()
         } else {
-            self.0.name.clone()
+            self.user.name.clone()
         }
     }
 
     async fn username(&self) -> Option<String> {
-        Some(self.0.username.clone())
+        Some(self.user.username.clone())
     }
 
     async fn email(&self, ctx: &Context<'_>) -> Option<String> {
-        self.visible_to_viewer(ctx).then(|| self.0.email.clone())
+        self.visible_to_viewer(ctx).then(|| self.user.email.clone())
     }
 
     async fn admin(&self) -> bool {
-        self.0.is_admin
+        self.user.is_admin
     }
 
     /// Per-user feature flags as a JSON object in a string (the SDK reads
     /// `code_saving_enabled`).
     async fn flags(&self) -> String {
-        self.0.flags.clone()
+        self.user.flags.clone()
     }
 
     /// The default entity new runs land in.
     async fn entity(&self) -> String {
-        self.0.username.clone()
+        self.user.username.clone()
     }
 
     async fn account_type(&self) -> String {
-        self.0.account_type.as_str().to_string()
+        self.user.account_type.as_str().to_string()
     }
 
-    async fn photo_url(&self) -> Option<String> {
-        None
+    /// The profile image (256 px square), or null.
+    async fn photo_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self
+            .profile(ctx)
+            .await?
+            .avatar
+            .as_deref()
+            .map(|a| photo_url(a, 256)))
+    }
+
+    async fn institution(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.profile(ctx).await?.institution.clone())
+    }
+
+    async fn bio(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.profile(ctx).await?.bio.clone())
+    }
+
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.profile(ctx).await?.location.clone())
+    }
+
+    async fn website(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.profile(ctx).await?.website.clone())
+    }
+
+    /// The intro as Markdown, as written.
+    async fn intro(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.profile(ctx).await?.intro.clone())
+    }
+
+    /// The intro rendered and sanitized (allow-list), safe to insert into a page.
+    async fn intro_html(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.profile(ctx).await?.intro_html.clone())
     }
 
     async fn created_at(&self) -> String {
-        iso(self.0.created_at)
+        iso(self.user.created_at)
     }
 
     async fn deleted_at(&self) -> Option<String> {
-        self.0.deleted_at.map(iso)
+        self.user.deleted_at.map(iso)
     }
 
     /// The person's active keys, by Key ID. Empty for anyone but the owner and site admins.
@@ -84,7 +136,7 @@ impl UserNode {
         }
         let rc = request_context(ctx)?;
         let actor = rc.actor().gql()?;
-        let keys = rc.services.list_keys(actor, self.0.id).await.gql()?;
+        let keys = rc.services.list_keys(actor, self.user.id).await.gql()?;
         Ok(ApiKeyConnection {
             edges: keys
                 .into_iter()
@@ -100,8 +152,8 @@ impl UserNode {
         EntityConnection {
             edges: vec![EntityEdge {
                 node: EntityNode {
-                    id: ID(ids::encode("Entity", self.0.id)),
-                    name: self.0.username.clone(),
+                    id: ID(ids::encode("Entity", self.user.id)),
+                    name: self.user.username.clone(),
                     is_team: false,
                 },
             }],

@@ -92,6 +92,9 @@ pub async fn graphql(
 /// Errors that came from a service carry their HTTP status; errors without one are the
 /// document's fault (syntax, validation, limits, unknown operation) and become 400.
 fn into_http(response: async_graphql::Response) -> Response {
+    if response.errors.is_empty() {
+        return axum::Json(response).into_response();
+    }
     let mut status = StatusCode::OK;
     let mut body = match serde_json::to_value(&response) {
         Ok(v) => v,

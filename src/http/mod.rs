@@ -1,14 +1,17 @@
 //! HTTP: the router, cross-cutting middleware and the request → actor step.
 
 mod account;
+mod avatar;
 mod credentials;
 mod graphql;
 mod observe;
 mod ops;
+mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -39,12 +42,19 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/logout-everywhere",
             post(account::logout_everywhere),
         )
+        .route(
+            "/api/v1/avatar",
+            post(avatar::upload)
+                .delete(avatar::remove)
+                .layer(DefaultBodyLimit::max(avatar::AVATAR_BODY_LIMIT)),
+        )
+        .route("/avatars/{name}", get(avatar::image))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/sdk/otel/v1/{*signal}", post(ops::otel_sink))
         .route_layer(axum::middleware::from_fn(observe::tag_route))
-        .fallback(ops::not_found)
+        .fallback(ui::fallback)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -39,7 +39,7 @@ fn request_id(request: &Request) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map(str::to_string)
-        .unwrap_or_else(|| crate::keys::random_token()[..16].to_string())
+        .unwrap_or_else(crate::keys::request_id)
 }
 
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {

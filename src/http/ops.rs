@@ -45,10 +45,6 @@ pub async fn otel_sink(request: Request) -> Result<StatusCode, ApiError> {
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn not_found() -> ApiError {
-    ApiError::not_found("not_found", "no such endpoint")
-}
-
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,

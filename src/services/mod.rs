@@ -3,11 +3,13 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod profile;
 pub mod sessions;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::blobs::Blobs;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::keys::KeyHash;
@@ -81,23 +83,27 @@ pub struct Services {
     pub config: Arc<Config>,
     pub usage: Arc<UsageRecorder>,
     pub metrics: Arc<Metrics>,
+    pub blobs: Blobs,
     login_by_ip: RateLimiter,
+    uploads_by_user: RateLimiter,
     login_by_account: RateLimiter,
 }
 
 impl Services {
-    pub fn new(store: DynStore, config: Arc<Config>) -> Arc<Self> {
-        Arc::new(Self {
+    pub fn new(store: DynStore, config: Arc<Config>) -> anyhow::Result<Arc<Self>> {
+        Ok(Arc::new(Self {
             usage: Arc::new(UsageRecorder::new(config.last_used_granularity_secs)),
             metrics: Arc::new(Metrics::default()),
+            blobs: Blobs::new(&config.data_dir.join("blobs"))?,
             login_by_ip: RateLimiter::new(config.login_attempts_per_ip, Duration::from_secs(300)),
             login_by_account: RateLimiter::new(
                 config.login_failures_per_account,
                 Duration::from_secs(900),
             ),
+            uploads_by_user: RateLimiter::new(30, Duration::from_secs(3600)),
             store,
             config,
-        })
+        }))
     }
 
     pub(crate) fn audit_event(

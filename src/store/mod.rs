@@ -175,6 +175,35 @@ pub struct AuditRecord {
     pub detail: String,
 }
 
+/// The public profile of a person, kept apart from `User` so the authentication path never
+/// loads a long intro.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub name: String,
+    pub institution: String,
+    pub bio: String,
+    pub location: String,
+    pub website: String,
+    /// Markdown as written.
+    pub intro: String,
+    /// The intro rendered and sanitized when it was saved.
+    pub intro_html: String,
+    /// Blob name of the profile image.
+    pub avatar: Option<String>,
+    pub language: Option<String>,
+}
+
+/// Profile fields people edit in the Profile section; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    pub name: Option<String>,
+    pub institution: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub website: Option<String>,
+    pub language: Option<String>,
+}
+
 /// A one-time secret (the first-admin setup link) kept as a hash with an expiry.
 #[derive(Debug, Clone)]
 pub struct OneTimeToken {
@@ -211,6 +240,28 @@ pub trait Store: Send + Sync + 'static {
     async fn set_password(&self, user_id: i64, hash: String, audit: AuditEvent) -> StoreResult<()>;
 
     /// Inserts a key unless the owner already has `max_active` active keys.
+    async fn user_profile(&self, user_id: i64) -> StoreResult<Option<Profile>>;
+    async fn update_profile(
+        &self,
+        user_id: i64,
+        update: ProfileUpdate,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
+    async fn update_intro(
+        &self,
+        user_id: i64,
+        intro: String,
+        intro_html: String,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
+    /// Sets or clears the profile image; returns the previous blob name so it can be deleted.
+    async fn set_avatar(
+        &self,
+        user_id: i64,
+        avatar: Option<String>,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<String>>;
+
     async fn insert_api_key(
         &self,
         key: NewApiKey,

@@ -1,0 +1,110 @@
+//! Profile image upload (`POST /api/v1/avatar`, multipart field `file`), removal, and the
+//! images themselves (`GET /avatars/<name>.png`) with a fixed type and a strict policy.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::credentials::resolve_actor;
+use super::{client_meta, AppState};
+use crate::error::ApiError;
+use crate::images::MAX_UPLOAD_BYTES;
+use crate::services::{Actor, RequestMeta};
+
+/// The route's body limit: the image plus the multipart framing.
+pub const AVATAR_BODY_LIMIT: usize = MAX_UPLOAD_BYTES + 64 * 1024;
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "image_too_large",
+        "the profile image may be at most 5 MiB",
+    )
+}
+
+async fn actor_of(
+    state: &AppState,
+    request: Request,
+) -> Result<(Actor, RequestMeta, Request), ApiError> {
+    let (parts, body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let meta = client_meta(&state.services.config, &parts.headers, peer);
+    let actor = resolve_actor(state, &parts.method, &parts.headers, &meta)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    Ok((actor, meta, Request::from_parts(parts, body)))
+}
+
+pub async fn upload(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let (actor, meta, request) = actor_of(&state, request).await?;
+    let mut multipart = Multipart::from_request(request, &state)
+        .await
+        .map_err(|e| {
+            ApiError::bad_request(
+                "multipart_invalid",
+                format!("send the image as multipart/form-data: {e}"),
+            )
+        })?;
+    let mut upload = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(|_| too_large())? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|_| too_large())? {
+            if bytes.len() + chunk.len() > MAX_UPLOAD_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        upload = Some(bytes);
+        break;
+    }
+    let bytes = upload.ok_or_else(|| {
+        ApiError::validation("file", "image_missing", "choose an image file to upload")
+    })?;
+    let url = state.services.set_avatar(&actor, bytes, &meta).await?;
+    Ok(axum::Json(json!({ "photoUrl": url })).into_response())
+}
+
+pub async fn remove(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let (actor, meta, _) = actor_of(&state, request).await?;
+    state.services.remove_avatar(&actor, &meta).await?;
+    Ok(axum::Json(json!({ "photoUrl": null })).into_response())
+}
+
+pub async fn image(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found("not_found", "no such image");
+    if !crate::blobs::valid_name(&name) {
+        return Err(not_found());
+    }
+    let bytes = state
+        .services
+        .blobs
+        .get(&name)
+        .await
+        .map_err(|_| not_found())?
+        .ok_or_else(not_found)?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    // Names are random and never reused, so the bytes behind one never change.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,157 @@
+//! Renders intros: CommonMark (with tables, strikethrough and task lists) to HTML, then an
+//! allow-list sanitizer. Raw `<img width height>` survives so social badges keep their size;
+//! scripts, event handlers, frames, styles and non-http(s)/mailto URLs never do.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use ammonia::{Builder, UrlRelative};
+use pulldown_cmark::{html, Options, Parser};
+
+const TAGS: &[&str] = &[
+    "a",
+    "blockquote",
+    "br",
+    "code",
+    "del",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "img",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+];
+
+fn sanitizer() -> &'static Builder<'static> {
+    static BUILDER: OnceLock<Builder<'static>> = OnceLock::new();
+    BUILDER.get_or_init(|| {
+        let mut attrs: HashMap<&str, HashSet<&str>> = HashMap::new();
+        attrs.insert("a", ["href", "title"].into());
+        attrs.insert("img", ["src", "alt", "title", "width", "height"].into());
+        attrs.insert("ol", ["start"].into());
+        attrs.insert("td", ["align"].into());
+        attrs.insert("th", ["align"].into());
+        let mut b = Builder::default();
+        b.tags(TAGS.iter().copied().collect())
+            .tag_attributes(attrs)
+            .generic_attributes(HashSet::new())
+            .url_schemes(["http", "https", "mailto"].into())
+            .url_relative(UrlRelative::Deny)
+            .link_rel(Some("nofollow noopener noreferrer ugc"))
+            .attribute_filter(|element, attribute, value| match (element, attribute) {
+                ("img", "width" | "height") => is_dimension(value).then(|| value.into()),
+                ("td" | "th", "align") => {
+                    matches!(value, "left" | "right" | "center").then(|| value.into())
+                }
+                _ => Some(value.into()),
+            });
+        b
+    })
+}
+
+/// `120`, `120px` or `50%`: nothing that could smuggle CSS or script.
+fn is_dimension(value: &str) -> bool {
+    let digits = value
+        .strip_suffix("px")
+        .or_else(|| value.strip_suffix('%'))
+        .unwrap_or(value);
+    !digits.is_empty() && digits.len() <= 5 && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Markdown → sanitized HTML, safe to insert into a page.
+pub fn render(markdown: &str) -> String {
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let mut raw = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut raw, Parser::new_ext(markdown, options));
+    sanitizer().clean(&raw).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn social_badge_renders_as_a_linked_image() {
+        let md = "[![X: @weights_biases](https://img.shields.io/twitter/follow/weights_biases?style=social)](https://x.com/intent/follow?screen_name=weights_biases)";
+        let html = render(md);
+        assert!(html.contains("<a href=\"https://x.com/intent/follow?screen_name=weights_biases\" rel=\"nofollow noopener noreferrer ugc\"><img src=\"https://img.shields.io/twitter/follow/weights_biases?style=social\" alt=\"X: @weights_biases\"></a>"), "{html}");
+    }
+
+    #[test]
+    fn raw_img_keeps_only_safe_attributes() {
+        let html = render("<a href=\"https://example.com\"><img src=\"https://example.com/b.svg\" width=\"80\" onerror=\"alert(1)\" style=\"x\"></a>");
+        assert!(
+            html.contains("<img src=\"https://example.com/b.svg\" width=\"80\">"),
+            "{html}"
+        );
+        assert!(!html.contains("onerror") && !html.contains("style"));
+        let html = render(
+            "<img src=\"https://e.com/x.png\" width=\"expression(alert(1))\" height=\"20\">",
+        );
+        assert!(
+            html.contains("height=\"20\"") && !html.contains("expression"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn scripts_frames_and_bad_urls_are_removed() {
+        for attack in [
+            "<script>window.__xss=1</script>",
+            "<iframe src=\"https://evil.example\"></iframe>",
+            "[x](javascript:alert(1))",
+            "<a href=\"javascript:alert(1)\">x</a>",
+            "<img src=\"javascript:alert(1)\">",
+            "<img src=x onerror=alert(1)>",
+            "<svg onload=alert(1)></svg>",
+            "[x](data:text/html;base64,PHNjcmlwdD4=)",
+        ] {
+            let html = render(attack);
+            for bad in [
+                "<script",
+                "<iframe",
+                "javascript:",
+                "onerror",
+                "onload",
+                "<svg",
+                "data:",
+            ] {
+                assert!(
+                    !html.to_ascii_lowercase().contains(bad),
+                    "{attack} → {html}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ordinary_markdown_survives() {
+        let html =
+            render("# Title\n\nSome **bold** and `code`.\n\n- a\n- b\n\n[mail](mailto:a@b.c)");
+        assert!(
+            html.contains("<h1>Title</h1>")
+                && html.contains("<strong>bold</strong>")
+                && html.contains("<code>code</code>")
+        );
+        assert!(html.contains("<li>a</li>") && html.contains("href=\"mailto:a@b.c\""));
+    }
+}

@@ -1,0 +1,286 @@
+//! Profiles: the Profile section's fields, the Markdown intro and the profile image.
+//! Only the person themselves edits their profile; anyone may read the public parts.
+
+use serde_json::json;
+
+use super::{Actor, RequestMeta, Services};
+use crate::error::ApiError;
+use crate::store::{Profile, ProfileUpdate, User};
+use crate::{images, markdown};
+
+pub const INSTITUTION_MAX: usize = 100;
+pub const BIO_MAX: usize = 1000;
+pub const LOCATION_MAX: usize = 100;
+pub const WEBSITE_MAX: usize = 200;
+pub const INTRO_MAX: usize = 20_000;
+
+/// What the Profile section sends; absent fields stay as they are.
+#[derive(Debug, Default)]
+pub struct ProfileInput {
+    pub name: Option<String>,
+    pub institution: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub website: Option<String>,
+}
+
+fn single_line(
+    field: &'static str,
+    code: &'static str,
+    raw: &str,
+    max: usize,
+) -> Result<String, ApiError> {
+    let value = raw.trim();
+    if value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(ApiError::validation(
+            field,
+            code,
+            format!("{field} has at most {max} characters on one line"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+fn bio(raw: &str) -> Result<String, ApiError> {
+    let value = raw.trim();
+    if value.chars().count() > BIO_MAX
+        || value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(ApiError::validation(
+            "bio",
+            "bio_invalid",
+            format!("the bio has at most {BIO_MAX} characters"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// Empty, or an absolute http(s) URL.
+pub fn website(raw: &str) -> Result<String, ApiError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    let invalid = || {
+        ApiError::validation(
+            "website",
+            "website_invalid",
+            "the website must be an http:// or https:// address",
+        )
+    };
+    if value.chars().count() > WEBSITE_MAX || value.chars().any(char::is_whitespace) {
+        return Err(invalid());
+    }
+    let url = url::Url::parse(value).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid());
+    }
+    Ok(value.to_string())
+}
+
+pub fn photo_url(avatar: &str, size: u32) -> String {
+    format!("/avatars/{avatar}-{size}.png")
+}
+
+impl Services {
+    pub async fn profile_of(&self, user: &User) -> Result<Profile, ApiError> {
+        Ok(self.store.user_profile(user.id).await?.unwrap_or_default())
+    }
+
+    /// The person behind a public profile page; deleted accounts have none.
+    pub async fn public_user(&self, username: &str) -> Result<Option<User>, ApiError> {
+        if username.len() > crate::validate::USERNAME_MAX {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .user_by_username(username)
+            .await?
+            .filter(|u| u.deleted_at.is_none()))
+    }
+
+    pub async fn update_profile(
+        &self,
+        actor: &Actor,
+        input: ProfileInput,
+        meta: &RequestMeta,
+    ) -> Result<(), ApiError> {
+        let update = ProfileUpdate {
+            name: input
+                .name
+                .as_deref()
+                .map(crate::validate::display_name)
+                .transpose()?,
+            institution: input
+                .institution
+                .as_deref()
+                .map(|v| single_line("institution", "institution_invalid", v, INSTITUTION_MAX))
+                .transpose()?,
+            bio: input.bio.as_deref().map(bio).transpose()?,
+            location: input
+                .location
+                .as_deref()
+                .map(|v| single_line("location", "location_invalid", v, LOCATION_MAX))
+                .transpose()?,
+            website: input.website.as_deref().map(website).transpose()?,
+            language: None,
+        };
+        let changed: Vec<&str> = [
+            ("name", update.name.is_some()),
+            ("institution", update.institution.is_some()),
+            ("bio", update.bio.is_some()),
+            ("location", update.location.is_some()),
+            ("website", update.website.is_some()),
+        ]
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(f, _)| *f)
+        .collect();
+        let event = Self::audit_event(
+            Some(actor),
+            "profile.update",
+            actor.user.username.clone(),
+            meta,
+            json!({ "fields": changed }),
+        );
+        self.store
+            .update_profile(actor.user.id, update, event)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn update_intro(
+        &self,
+        actor: &Actor,
+        intro: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), ApiError> {
+        let chars = intro.chars().count();
+        if chars > INTRO_MAX {
+            return Err(ApiError::validation(
+                "intro",
+                "intro_too_long",
+                format!("the intro has {chars} characters; at most {INTRO_MAX} are allowed"),
+            ));
+        }
+        let source = intro.to_string();
+        let html = tokio::task::spawn_blocking(move || markdown::render(&source))
+            .await
+            .map_err(|_| ApiError::internal())?;
+        let event = Self::audit_event(
+            Some(actor),
+            "profile.intro",
+            actor.user.username.clone(),
+            meta,
+            json!({ "chars": chars }),
+        );
+        self.store
+            .update_intro(actor.user.id, intro.to_string(), html, event)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a new profile image and deletes the previous one. Returns its URL.
+    pub async fn set_avatar(
+        &self,
+        actor: &Actor,
+        upload: Vec<u8>,
+        meta: &RequestMeta,
+    ) -> Result<String, ApiError> {
+        self.uploads_by_user
+            .check_and_hit(&actor.user.id.to_string())
+            .map_err(ApiError::rate_limited)?;
+        let sizes = tokio::task::spawn_blocking(move || images::process_avatar(&upload))
+            .await
+            .map_err(|_| ApiError::internal())??;
+        let base = crate::keys::random_token()[..24].to_string();
+        for (size, bytes) in sizes {
+            self.blobs
+                .put(&format!("{base}-{size}.png"), bytes)
+                .await
+                .map_err(internal)?;
+        }
+        let event = Self::audit_event(
+            Some(actor),
+            "profile.avatar",
+            actor.user.username.clone(),
+            meta,
+            json!({ "set": true }),
+        );
+        let previous = self
+            .store
+            .set_avatar(actor.user.id, Some(base.clone()), event)
+            .await?;
+        self.delete_avatar_blobs(previous).await;
+        Ok(photo_url(&base, images::SIZES[0]))
+    }
+
+    pub async fn remove_avatar(&self, actor: &Actor, meta: &RequestMeta) -> Result<(), ApiError> {
+        let event = Self::audit_event(
+            Some(actor),
+            "profile.avatar",
+            actor.user.username.clone(),
+            meta,
+            json!({ "set": false }),
+        );
+        let previous = self.store.set_avatar(actor.user.id, None, event).await?;
+        self.delete_avatar_blobs(previous).await;
+        Ok(())
+    }
+
+    async fn delete_avatar_blobs(&self, previous: Option<String>) {
+        let Some(base) = previous else { return };
+        for size in images::SIZES {
+            if let Err(e) = self.blobs.delete(&format!("{base}-{size}.png")).await {
+                tracing::warn!(error = %e, "could not delete an old profile image");
+            }
+        }
+    }
+}
+
+fn internal(e: anyhow::Error) -> ApiError {
+    tracing::error!(error = %format!("{e:#}"), "blob store failure");
+    ApiError::internal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websites_must_be_http_or_https() {
+        assert_eq!(
+            website(" https://example.com/me ").unwrap(),
+            "https://example.com/me"
+        );
+        assert_eq!(website("").unwrap(), "");
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://x.org",
+            "example.com",
+            "http://",
+            "https://a b.com",
+            "data:text/html,x",
+        ] {
+            assert_eq!(website(bad).unwrap_err().code, "website_invalid", "{bad}");
+        }
+    }
+
+    #[test]
+    fn field_lengths() {
+        assert!(bio(&"x".repeat(BIO_MAX)).is_ok());
+        assert_eq!(
+            bio(&"x".repeat(BIO_MAX + 1)).unwrap_err().code,
+            "bio_invalid"
+        );
+        assert!(bio("two\nlines").is_ok());
+        assert_eq!(
+            single_line("location", "location_invalid", "a\nb", 10)
+                .unwrap_err()
+                .code,
+            "location_invalid"
+        );
+    }
+}
