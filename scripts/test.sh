@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit and integration tests (SQLite and PostgreSQL), then the
-# real wandb SDK suites (0.31.0 and 0.19.11) against the built server.
+# Runs every test: Rust unit and integration tests (SQLite and PostgreSQL), the real
+# wandb SDK suites (0.31.0 and 0.19.11) against the built server, then the browser tests
+# (Debian's Chromium driven by playwright-core) against the same binary with the web UI.
 #
 #   TEST_DATABASE_URL  PostgreSQL server the tests create their databases on
 #                      (default postgres://postgres@127.0.0.1:5432/postgres)
@@ -21,6 +22,10 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
 fi
 pg_isready -h 127.0.0.1 -p 5432 >/dev/null || { log "PostgreSQL is not reachable on 127.0.0.1:5432"; exit 1; }
 
+log "building the web UI (embedded into the binary)"
+bash scripts/build-ui.sh
+(cd ui && npm run size --silent)
+
 log "cargo test (unit, integration, store conformance on SQLite and PostgreSQL)"
 cargo test --all-targets --locked
 
@@ -29,3 +34,15 @@ cargo build --locked --bin fulcrum
 
 log "wandb SDK suites"
 FULCRUM_BIN="$PWD/target/debug/fulcrum" bash tests/sdk/run.sh
+
+# Browsers are never downloaded: the tests drive Debian's chromium. The CJK font makes
+# the Korean screenshots (target/browser-artifacts/) readable.
+if [[ ! -x /usr/bin/chromium ]] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then
+    log "installing Debian's chromium and a CJK font"
+    packages=(chromium fonts-noto-cjk)
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null 2>&1) \
+        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null; }
+fi
+
+log "browser tests"
+(cd ui && FULCRUM_BIN="$PWD/../target/debug/fulcrum" npm test --silent)
