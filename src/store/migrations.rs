@@ -17,6 +17,16 @@ pub const SQLITE: &[Migration] = &[
         name: "profile",
         sql: include_str!("../../migrations/sqlite/0002_profile.sql"),
     },
+    Migration {
+        version: 3,
+        name: "teams",
+        sql: include_str!("../../migrations/sqlite/0003_teams.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "jobs",
+        sql: include_str!("../../migrations/sqlite/0004_jobs.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -29,6 +39,16 @@ pub const POSTGRES: &[Migration] = &[
         version: 2,
         name: "profile",
         sql: include_str!("../../migrations/postgres/0002_profile.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "teams",
+        sql: include_str!("../../migrations/postgres/0003_teams.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "jobs",
+        sql: include_str!("../../migrations/postgres/0004_jobs.sql"),
     },
 ];
 

@@ -6,6 +6,7 @@
 //! audited change and its audit row are never separated.
 
 mod migrations;
+pub mod outbox;
 pub mod postgres;
 pub mod sqlite;
 

@@ -23,7 +23,7 @@ const KEY_COLUMNS: &str = "k.id, k.key_id, k.user_id, k.name, k.origin, k.create
 /// Arbitrary constant naming Fulcrum's migration lock.
 const MIGRATION_LOCK: i64 = 0x0046_756c_6372_756d;
 
-fn map_err(e: tokio_postgres::Error) -> StoreError {
+pub(crate) fn map_err(e: tokio_postgres::Error) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         let what = e
             .as_db_error()
@@ -194,7 +194,7 @@ impl PgStore {
         Ok(())
     }
 
-    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+    pub(crate) async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         self.pool.get().await.map_err(pool_err)
     }
 
