@@ -29,9 +29,7 @@ bash scripts/build-ui.sh
 log "cargo test (unit, integration, store conformance on SQLite and PostgreSQL)"
 cargo test --all-targets --locked
 
-log "building the server for the SDK suites"
-cargo build --locked --bin fulcrum
-
+# cargo test built target/debug/fulcrum for the CLI tests; the suites below use it.
 log "wandb SDK suites"
 FULCRUM_BIN="$PWD/target/debug/fulcrum" bash tests/sdk/run.sh
 

@@ -13,7 +13,6 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::http::{router, AppState};
 use crate::services::Services;
-use crate::store;
 
 /// Prepares the data directory (0700) and the server secret (0600) on first start.
 pub fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
@@ -61,8 +60,9 @@ fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
 /// Opens the store and builds the services for a configuration.
 pub async fn services(config: Config, migrate: bool) -> anyhow::Result<Arc<Services>> {
     prepare_data_dir(&config)?;
-    let store = store::open(&config, migrate).await?;
-    Services::new(store, Arc::new(config))
+    // One backend, two views of it: the store the services use and the job queue.
+    let (store, jobs) = crate::jobs::open_store(&config, migrate).await?;
+    Services::new(store, jobs, Arc::new(config))
 }
 
 pub struct RunningServer {
@@ -71,6 +71,7 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     flusher: JoinHandle<()>,
+    worker: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -92,6 +93,8 @@ impl RunningServer {
             Duration::from_millis(config.last_used_flush_ms),
             rx.clone(),
         ));
+        let worker =
+            crate::jobs::worker::Worker::new(services.jobs.clone(), &config)?.spawn(rx.clone());
         let mut server_rx = rx;
         let server = tokio::spawn(async move {
             axum::serve(
@@ -109,14 +112,17 @@ impl RunningServer {
             shutdown,
             server,
             flusher,
+            worker,
         })
     }
 
-    /// Stops accepting, lets requests in flight finish, then flushes pending writes.
+    /// Stops accepting, lets requests in flight finish, then flushes pending writes; the job
+    /// worker finishes the jobs in hand and stops.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         let served = self.server.await.context("server task failed")?;
         self.flusher.await.context("flusher task failed")?;
+        self.worker.await.context("job worker task failed")?;
         served.context("server failed")?;
         Ok(())
     }

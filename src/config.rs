@@ -42,7 +42,31 @@ const KEYS: &[(&str, Kind, bool)] = &[
     ("sqlite_readers", Kind::Int, false),
     ("login_attempts_per_ip", Kind::Int, false),
     ("login_failures_per_account", Kind::Int, false),
+    ("smtp_host", Kind::Str, false),
+    ("smtp_port", Kind::Int, false),
+    ("smtp_tls", Kind::Str, false),
+    ("smtp_username", Kind::Str, false),
+    ("smtp_password", Kind::Str, true),
+    ("smtp_timeout_secs", Kind::Int, false),
+    ("mail_from", Kind::Str, false),
+    ("job_poll_ms", Kind::Int, false),
+    ("job_lease_ms", Kind::Int, false),
+    ("job_batch_size", Kind::Int, false),
+    ("job_max_attempts", Kind::Int, false),
+    ("job_backoff_base_ms", Kind::Int, false),
+    ("job_backoff_max_ms", Kind::Int, false),
 ];
+
+/// How the mailer secures its SMTP connection (`smtp_tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP; only when configured explicitly.
+    None,
+    /// Upgrade with STARTTLS and refuse to send when the server cannot (the default).
+    Starttls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+}
 
 /// The resolved settings. `Debug` masks secrets.
 #[derive(Clone)]
@@ -68,6 +92,21 @@ pub struct Config {
     pub sqlite_readers: usize,
     pub login_attempts_per_ip: u32,
     pub login_failures_per_account: u32,
+    /// SMTP relay for outgoing mail; mail jobs fail (and retry) while it is unset.
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    pub smtp_timeout_secs: u64,
+    /// The `From` of every mail, as `Name <address>` or a bare address.
+    pub mail_from: String,
+    pub job_poll_ms: u64,
+    pub job_lease_ms: i64,
+    pub job_batch_size: i64,
+    pub job_max_attempts: i64,
+    pub job_backoff_base_ms: i64,
+    pub job_backoff_max_ms: i64,
 }
 
 impl std::fmt::Debug for Config {
@@ -78,6 +117,8 @@ impl std::fmt::Debug for Config {
             .field("database", &self.database_kind())
             .field("public_url", &self.public_url.as_str())
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_password", &self.smtp_password.as_ref().map(|_| "***"))
             .finish_non_exhaustive()
     }
 }
@@ -345,6 +386,23 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
     if !matches!(log_format.as_str(), "text" | "json") {
         bail!("configuration key `log_format` must be text or json");
     }
+    let smtp_tls = match r.string("smtp_tls")?.as_deref() {
+        None | Some("starttls") => SmtpTls::Starttls,
+        Some("tls") => SmtpTls::Tls,
+        Some("none") => SmtpTls::None,
+        Some(other) => {
+            bail!("configuration key `smtp_tls` must be none, starttls or tls, got {other:?}")
+        }
+    };
+    let smtp_host = r.string("smtp_host")?.filter(|s| !s.trim().is_empty());
+    let default_port = if smtp_tls == SmtpTls::Tls { 465 } else { 25 };
+    let mail_from = r
+        .string("mail_from")?
+        .unwrap_or_else(|| "Fulcrum <fulcrum@localhost>".into());
+    if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+        bail!("configuration key `mail_from` must be an address like `Fulcrum <fulcrum@example.com>`, got {mail_from:?}");
+    }
+    let job_backoff_base_ms = r.int("job_backoff_base_ms", 10_000, 1, 86_400_000)?;
     Ok(Config {
         listen,
         data_dir,
@@ -367,6 +425,24 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
         sqlite_readers: r.int("sqlite_readers", 4, 1, 64)? as usize,
         login_attempts_per_ip: r.int("login_attempts_per_ip", 30, 1, 100_000)? as u32,
         login_failures_per_account: r.int("login_failures_per_account", 10, 1, 100_000)? as u32,
+        smtp_host,
+        smtp_port: r.int("smtp_port", default_port, 1, 65_535)? as u16,
+        smtp_tls,
+        smtp_username: r.string("smtp_username")?.filter(|s| !s.is_empty()),
+        smtp_password: r.string("smtp_password")?.filter(|s| !s.is_empty()),
+        smtp_timeout_secs: r.int("smtp_timeout_secs", 30, 1, 600)? as u64,
+        mail_from,
+        job_poll_ms: r.int("job_poll_ms", 500, 10, 600_000)? as u64,
+        job_lease_ms: r.int("job_lease_ms", 60_000, 100, 86_400_000)?,
+        job_batch_size: r.int("job_batch_size", 4, 1, 100)?,
+        job_max_attempts: r.int("job_max_attempts", 8, 1, 100)?,
+        job_backoff_base_ms,
+        job_backoff_max_ms: r.int(
+            "job_backoff_max_ms",
+            3_600_000,
+            job_backoff_base_ms,
+            7 * 86_400_000,
+        )?,
     })
 }
 
@@ -418,6 +494,42 @@ mod tests {
         assert_eq!(c.max_keys_per_user, 7);
         assert_eq!(c.database_url.as_deref(), Some("postgres://u@h/db"));
         assert!(!format!("{c:?}").contains("u@h"));
+    }
+
+    #[test]
+    fn mail_settings() {
+        let c = Config::load_from(&Overrides::default(), &[]).unwrap();
+        assert_eq!(c.smtp_host, None);
+        assert_eq!(c.smtp_tls, SmtpTls::Starttls);
+        assert_eq!(c.smtp_port, 25);
+        assert_eq!(c.mail_from, "Fulcrum <fulcrum@localhost>");
+        assert_eq!(c.job_max_attempts, 8);
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("smtp");
+        std::fs::write(&secret, "hunter2\n").unwrap();
+        let c = Config::load_from(
+            &Overrides::default(),
+            &env(&[
+                ("FULCRUM_SMTP_HOST", "mail.example.com"),
+                ("FULCRUM_SMTP_TLS", "tls"),
+                ("FULCRUM_SMTP_USERNAME", "fulcrum"),
+                ("FULCRUM_SMTP_PASSWORD_FILE", secret.to_str().unwrap()),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.smtp_port, 465);
+        assert_eq!(c.smtp_tls, SmtpTls::Tls);
+        assert_eq!(c.smtp_password.as_deref(), Some("hunter2"));
+        assert!(!format!("{c:?}").contains("hunter2"));
+        for (key, value) in [
+            ("FULCRUM_SMTP_TLS", "ssl"),
+            ("FULCRUM_MAIL_FROM", "not an address"),
+            ("FULCRUM_SMTP_PORT", "70000"),
+        ] {
+            let err = Config::load_from(&Overrides::default(), &env(&[(key, value)])).unwrap_err();
+            let name = key.trim_start_matches("FULCRUM_").to_ascii_lowercase();
+            assert!(err.to_string().contains(&name), "{err}");
+        }
     }
 
     #[test]

@@ -136,6 +136,9 @@ pub enum StoreError {
     Conflict(&'static str),
     #[error("limit reached")]
     LimitReached,
+    /// An invariant refused the change; the payload is the stable code.
+    #[error("refused: {0}")]
+    Refused(&'static str),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -149,6 +152,11 @@ impl From<StoreError> for ApiError {
                 format!("that {field} is already taken"),
             ),
             StoreError::LimitReached => ApiError::bad_request("limit_reached", "limit reached"),
+            StoreError::Refused(code) => ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                code,
+                code.replace('_', " "),
+            ),
             StoreError::Other(cause) => {
                 tracing::error!(error = %format!("{cause:#}"), "store failure");
                 ApiError::internal()

@@ -10,6 +10,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod images;
+pub mod jobs;
 pub mod keys;
 pub mod markdown;
 pub mod metrics;

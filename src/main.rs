@@ -100,6 +100,11 @@ enum AdminCommand {
         #[arg(long)]
         username: String,
     },
+    /// Mark a user's email address as verified.
+    VerifyEmail {
+        #[arg(long)]
+        username: String,
+    },
     /// Show or change a server setting (allow_key_minting_with_key).
     Setting { name: String, value: Option<String> },
 }
@@ -226,6 +231,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     admin::import_key(&services, &username, &name).await?
                 }
                 AdminCommand::ListUsers => admin::list_users(&services).await?,
+                AdminCommand::VerifyEmail { username } => {
+                    admin::verify_email(&services, &username).await?
+                }
                 AdminCommand::ResetPassword { username } => {
                     admin::reset_password(&services, &username).await?
                 }

@@ -3,98 +3,9 @@
 
 mod common;
 
-use common::Backend;
-use fulcrum::app::RunningServer;
+use common::{code, Backend, ORIGIN, PASSWORD, T};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-const PASSWORD: &str = "correct horse battery";
-const ORIGIN: &str = "http://127.0.0.1:8080";
-
-struct T {
-    server: RunningServer,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl T {
-    async fn start(backend: &Backend, extra: &[(&str, &str)]) -> T {
-        let server = common::server(backend, extra).await;
-        let base = format!("http://{}", server.addr);
-        T {
-            server,
-            base,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn user(&self, username: &str, admin: bool) -> String {
-        let actor = console();
-        let account = fulcrum::services::accounts::NewAccount {
-            username: username.into(),
-            email: format!("{username}@example.com"),
-            name: String::new(),
-            admin,
-            password: Some(zeroize::Zeroizing::new(PASSWORD.into())),
-        };
-        let meta = Default::default();
-        let services = &self.server.services;
-        let user = services.create_user(&actor, account, &meta).await.unwrap();
-        let mut owner = actor;
-        owner.user = user;
-        let (_, key) = services
-            .generate_key(&owner, "test", None, &meta)
-            .await
-            .unwrap();
-        key.to_string()
-    }
-
-    async fn gql(
-        &self,
-        key: Option<&str>,
-        query: &str,
-        op: Option<&str>,
-        vars: Value,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "operationName": op, "variables": vars }));
-        if let Some(k) = key {
-            req = req.basic_auth("api", Some(k));
-        }
-        let resp = req.send().await.unwrap();
-        (resp.status(), resp.json().await.unwrap())
-    }
-}
-
-fn console() -> fulcrum::services::Actor {
-    fulcrum::services::Actor {
-        user: fulcrum::store::User {
-            id: 0,
-            username: "console".into(),
-            email: String::new(),
-            name: String::new(),
-            is_admin: true,
-            account_type: fulcrum::store::AccountType::User,
-            password_hash: None,
-            flags: "{}".into(),
-            created_at: 0,
-            deleted_at: None,
-        },
-        auth: fulcrum::services::AuthMethod::Console,
-    }
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("")
-}
 
 const VIEWER: &str = "query Viewer { viewer { id entity username email flags admin teams { edges { node { name } } } apiKeys { edges { node { id name description } } } } }";
 

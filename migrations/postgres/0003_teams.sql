@@ -41,3 +41,11 @@ ALTER TABLE users ADD COLUMN hide_teams BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE users ADD COLUMN email_verified_at BIGINT;
 ALTER TABLE users ADD COLUMN service_team_id BIGINT REFERENCES entities (id) ON DELETE CASCADE;
 ALTER TABLE users ADD COLUMN description TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE email_tokens (
+    token_hash  BYTEA  PRIMARY KEY,
+    user_id     BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    email_lower TEXT   NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);

@@ -41,3 +41,11 @@ ALTER TABLE users ADD COLUMN hide_teams INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN email_verified_at INTEGER;
 ALTER TABLE users ADD COLUMN service_team_id INTEGER REFERENCES entities (id) ON DELETE CASCADE;
 ALTER TABLE users ADD COLUMN description TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE email_tokens (
+    token_hash  BLOB    PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    email_lower TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+);

@@ -6,6 +6,7 @@ mod cache;
 mod ids;
 mod mutation;
 mod query;
+mod teams;
 mod types;
 
 use std::sync::Arc;
@@ -16,8 +17,15 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::services::{Actor, RequestMeta, Services};
 
-pub use mutation::Mutation;
-pub use query::Query;
+/// Every query field; split by area.
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(query::AccountQuery, teams::TeamQuery);
+
+/// Every mutation; split by area.
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(mutation::AccountMutation, teams::TeamMutation);
 
 pub type FulcrumSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -38,7 +46,7 @@ impl RequestContext {
 const MAX_RECURSIVE_DEPTH: usize = 64;
 
 pub fn build_schema(config: &Config) -> FulcrumSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(config.graphql_max_depth)
         .limit_complexity(config.graphql_max_complexity)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
@@ -49,7 +57,7 @@ pub fn build_schema(config: &Config) -> FulcrumSchema {
 
 /// The SDL the checked-in schema file must match.
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .finish()
         .sdl()
 }

@@ -6,7 +6,8 @@ use crate::error::ApiError;
 use crate::services::accounts::NewAccount;
 use crate::services::profile::ProfileInput;
 
-pub struct Mutation;
+#[derive(Default)]
+pub struct AccountMutation;
 
 #[derive(InputObject)]
 pub struct GenerateApiKeyInput {
@@ -87,7 +88,7 @@ async fn reloaded(rc: &super::RequestContext, id: i64) -> async_graphql::Result<
 }
 
 #[Object]
-impl Mutation {
+impl AccountMutation {
     /// Changes the caller's Profile section fields; absent fields stay as they are.
     async fn update_profile(
         &self,

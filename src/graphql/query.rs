@@ -4,13 +4,14 @@ use super::types::{UserConnection, UserEdge, UserNode};
 use super::{request_context, IntoGql};
 use crate::error::ApiError;
 
-pub struct Query;
+#[derive(Default)]
+pub struct AccountQuery;
 
 const MAX_SEARCH_RESULTS: i32 = 100;
 const MAX_QUERY_LEN: usize = 256;
 
 #[Object]
-impl Query {
+impl AccountQuery {
     /// The account behind the request's credentials; null when anonymous.
     async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserNode>> {
         let rc = request_context(ctx)?;

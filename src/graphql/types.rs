@@ -76,11 +76,6 @@ impl UserNode {
         self.user.flags.clone()
     }
 
-    /// The default entity new runs land in.
-    async fn entity(&self) -> String {
-        self.user.username.clone()
-    }
-
     async fn account_type(&self) -> String {
         self.user.account_type.as_str().to_string()
     }
@@ -147,17 +142,118 @@ impl UserNode {
         })
     }
 
-    /// Entities the person can log runs to: the personal entity first, then teams.
-    async fn teams(&self) -> EntityConnection {
-        EntityConnection {
-            edges: vec![EntityEdge {
-                node: EntityNode {
-                    id: ID(ids::encode("Entity", self.user.id)),
-                    name: self.user.username.clone(),
-                    is_team: false,
-                },
-            }],
+    /// The personal entity first, then teams. On other people's profiles, teams are
+    /// hidden when they chose "Hide teams in public profile".
+    async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<EntityConnection> {
+        let rc = request_context(ctx)?;
+        let nodes =
+            super::teams::user_entities(rc, &self.user, !self.visible_to_viewer(ctx)).await?;
+        Ok(EntityConnection {
+            edges: nodes.into_iter().map(|node| EntityEdge { node }).collect(),
+        })
+    }
+
+    /// The default entity new runs land in, as resolved now.
+    async fn entity(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let rc = request_context(ctx)?;
+        let as_actor = crate::services::Actor {
+            user: self.user.clone(),
+            auth: crate::services::AuthMethod::Console,
+            on_behalf_of: None,
+        };
+        match rc.services.resolve_entity(&as_actor, None).await {
+            Ok(e) => Ok(e.name),
+            Err(_) => Ok(self.user.username.clone()),
         }
+    }
+
+    async fn team_memberships(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::teams::TeamMembership>> {
+        super::teams::memberships(ctx, &self.user, self.visible_to_viewer(ctx)).await
+    }
+
+    /// Pending invitations to this person (only they and site admins see them).
+    async fn invites(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::teams::InviteNode>> {
+        if !self.visible_to_viewer(ctx) {
+            return Ok(vec![]);
+        }
+        let rc = request_context(ctx)?;
+        let invites = rc
+            .services
+            .store
+            .pending_user_invites(self.user.id, crate::now_ms())
+            .await
+            .map_err(crate::error::ApiError::from)
+            .gql()?;
+        Ok(invites.into_iter().map(super::teams::InviteNode).collect())
+    }
+
+    /// Teams this person may join because of their verified email domain.
+    async fn joinable_teams(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::teams::EntityNode>> {
+        if !self.visible_to_viewer(ctx) {
+            return Ok(vec![]);
+        }
+        let rc = request_context(ctx)?;
+        let teams = rc.services.joinable_teams(&self.user).await.gql()?;
+        Ok(teams
+            .into_iter()
+            .map(super::teams::EntityNode::from_team)
+            .collect())
+    }
+
+    /// Where this person can create projects (the Default team choices).
+    async fn project_entities(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::teams::EntityNode>> {
+        if !self.visible_to_viewer(ctx) {
+            return Ok(vec![]);
+        }
+        let rc = request_context(ctx)?;
+        let entities = rc.services.project_entities(&self.user).await.gql()?;
+        Ok(entities
+            .into_iter()
+            .map(super::teams::EntityNode::new)
+            .collect())
+    }
+
+    /// The chosen default team, or null for the personal entity.
+    async fn default_entity(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::teams::EntityNode>> {
+        let Some(id) = self
+            .user
+            .default_entity_id
+            .filter(|_| self.visible_to_viewer(ctx))
+        else {
+            return Ok(None);
+        };
+        let rc = request_context(ctx)?;
+        let entity = rc
+            .services
+            .store
+            .entity_by_id(id)
+            .await
+            .map_err(crate::error::ApiError::from)
+            .gql()?;
+        Ok(entity.map(super::teams::EntityNode::new))
+    }
+
+    async fn hide_teams_in_profile(&self) -> bool {
+        self.user.hide_teams
+    }
+
+    async fn email_verified(&self) -> bool {
+        self.user.email_verified_at.is_some()
     }
 }
 
@@ -205,15 +301,7 @@ pub struct EntityConnection {
 
 #[derive(SimpleObject)]
 pub struct EntityEdge {
-    pub node: EntityNode,
-}
-
-#[derive(SimpleObject)]
-#[graphql(name = "Entity")]
-pub struct EntityNode {
-    pub id: ID,
-    pub name: String,
-    pub is_team: bool,
+    pub node: super::teams::EntityNode,
 }
 
 #[derive(SimpleObject)]

@@ -128,7 +128,14 @@ pub(crate) async fn resolve_actor(
     if let Some(value) = headers.get("authorization") {
         let key = presented_key(value)
             .inspect_err(|_| services.metrics.record_auth_failure("malformed_header"))?;
-        return services.authenticate_key(&key, meta).await.map(Some);
+        let mut actor = services.authenticate_key(&key, meta).await?;
+        if let Some(name) = headers
+            .get("x-wandb-username")
+            .and_then(|v| v.to_str().ok())
+        {
+            services.attribute(&mut actor, name).await?;
+        }
+        return Ok(Some(actor));
     }
     let Some(token) = cookie_value(headers, session_cookie_name(&services.config)) else {
         return Ok(None);

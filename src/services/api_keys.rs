@@ -55,6 +55,7 @@ impl Services {
                         key_pk: k.key.id,
                         key_id: k.key.key_id,
                     },
+                    on_behalf_of: None,
                 })
             }
             (_, reason) => {
@@ -69,6 +70,20 @@ impl Services {
     /// Creates a key for the actor. Returns the record and the only copy of the full key.
     pub async fn generate_key(
         &self,
+        actor: &Actor,
+        name: &str,
+        expires_in_days: Option<i64>,
+        meta: &RequestMeta,
+    ) -> Result<(ApiKeyRecord, Zeroizing<String>), ApiError> {
+        self.mint_key(&actor.user, actor, name, expires_in_days, meta)
+            .await
+    }
+
+    /// Creates a key owned by `owner` on `author`'s behalf (the same person, or a team admin
+    /// minting a service account's key).
+    pub(crate) async fn mint_key(
+        &self,
+        owner: &User,
         actor: &Actor,
         name: &str,
         expires_in_days: Option<i64>,
@@ -94,7 +109,7 @@ impl Services {
                 ))
             }
         };
-        let kind = if actor.user.account_type == crate::store::AccountType::Service {
+        let kind = if owner.account_type == crate::store::AccountType::Service {
             KeyKind::Service
         } else {
             KeyKind::Personal
@@ -105,7 +120,7 @@ impl Services {
             "api_key.create",
             generated.key_id.clone(),
             meta,
-            json!({ "owner": actor.user.username, "name": name, "expires_at": expires_at }),
+            json!({ "owner": owner.username, "name": name, "expires_at": expires_at }),
         );
         let record = self
             .store
@@ -113,7 +128,7 @@ impl Services {
                 NewApiKey {
                     key_id: generated.key_id.clone(),
                     secret_hash: generated.hash,
-                    user_id: actor.user.id,
+                    user_id: owner.id,
                     name,
                     origin: KeyOrigin::Generated,
                     created_by: actor.recorded_id(),
@@ -197,7 +212,10 @@ impl Services {
         actor: &Actor,
         owner_id: i64,
     ) -> Result<Vec<ApiKeyRecord>, ApiError> {
-        if actor.user.id != owner_id && !actor.user.is_admin {
+        if actor.user.id != owner_id
+            && !actor.user.is_admin
+            && !self.manages_service_account(actor, owner_id).await?
+        {
             return Err(ApiError::forbidden(
                 "not_your_keys",
                 "you can only list your own API keys",
@@ -220,7 +238,10 @@ impl Services {
             .api_key_by_id(key_pk)
             .await?
             .ok_or_else(not_found)?;
-        if key.user_id != actor.user.id && !actor.user.is_admin {
+        if key.user_id != actor.user.id
+            && !actor.user.is_admin
+            && !self.manages_service_account(actor, key.user_id).await?
+        {
             return Err(not_found());
         }
         let event = Self::audit_event(
@@ -238,6 +259,26 @@ impl Services {
             return Err(not_found());
         }
         Ok(key)
+    }
+
+    /// Team admins manage the keys of their team's service accounts.
+    async fn manages_service_account(
+        &self,
+        actor: &Actor,
+        owner_id: i64,
+    ) -> Result<bool, ApiError> {
+        let Some(owner) = self.store.user_by_id(owner_id).await? else {
+            return Ok(false);
+        };
+        let Some(team_id) = owner.service_team_id else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .member_role(team_id, actor.user.id)
+            .await?
+            .as_deref()
+            == Some("admin"))
     }
 
     pub async fn key_minting_with_key_allowed(&self) -> Result<bool, ApiError> {

@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod entities;
 pub mod profile;
 pub mod sessions;
+pub mod teams;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +25,9 @@ use crate::usage::UsageRecorder;
 pub struct Actor {
     pub user: User,
     pub auth: AuthMethod,
+    /// A member of a service account's team that the request is made for
+    /// (`X-Wandb-Username`), checked when the actor is resolved.
+    pub on_behalf_of: Option<User>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +85,8 @@ pub struct RequestMeta {
 
 pub struct Services {
     pub store: DynStore,
+    /// The job queue view of the same store (`crate::jobs`).
+    pub jobs: crate::jobs::DynJobStore,
     pub config: Arc<Config>,
     pub usage: Arc<UsageRecorder>,
     pub metrics: Arc<Metrics>,
@@ -90,7 +97,11 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(store: DynStore, config: Arc<Config>) -> anyhow::Result<Arc<Self>> {
+    pub fn new(
+        store: DynStore,
+        jobs: crate::jobs::DynJobStore,
+        config: Arc<Config>,
+    ) -> anyhow::Result<Arc<Self>> {
         Ok(Arc::new(Self {
             usage: Arc::new(UsageRecorder::new(config.last_used_granularity_secs)),
             metrics: Arc::new(Metrics::default()),
@@ -102,6 +113,7 @@ impl Services {
             ),
             uploads_by_user: RateLimiter::new(30, Duration::from_secs(3600)),
             store,
+            jobs,
             config,
         }))
     }

@@ -68,6 +68,7 @@ impl Services {
                 session_id: session.id,
                 token_hash: hash,
             },
+            on_behalf_of: None,
         }))
     }
 

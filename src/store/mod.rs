@@ -8,7 +8,10 @@
 mod migrations;
 pub mod outbox;
 pub mod postgres;
+mod postgres_teams;
 pub mod sqlite;
+mod sqlite_teams;
+pub mod teams;
 
 use std::sync::Arc;
 
@@ -19,6 +22,7 @@ use crate::error::StoreResult;
 use crate::keys::KeyHash;
 
 pub use migrations::Migration;
+pub use teams::{Entity, Invite, Membership, NewInvite, Team, TeamStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountType {
@@ -56,6 +60,12 @@ pub struct User {
     pub flags: String,
     pub created_at: i64,
     pub deleted_at: Option<i64>,
+    /// The chosen default team (an entity id), if any.
+    pub default_entity_id: Option<i64>,
+    pub hide_teams: bool,
+    pub email_verified_at: Option<i64>,
+    /// For service accounts: the team that owns them.
+    pub service_team_id: Option<i64>,
 }
 
 impl std::fmt::Debug for User {
@@ -213,7 +223,7 @@ pub struct OneTimeToken {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: teams::TeamStore + Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
     /// Tables and columns as `(table, column, type family, nullable)`, for the drift test.
@@ -351,3 +361,6 @@ pub(crate) fn setup_token_matches(stored: &str, presented: &KeyHash, now: i64) -
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+mod postgres_jobs;
+mod sqlite_jobs;

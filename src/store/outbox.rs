@@ -17,7 +17,11 @@ pub struct NewJob {
     pub run_after: i64,
 }
 
-pub(crate) fn enqueue_sqlite(conn: &rusqlite::Connection, job: &NewJob, now: i64) -> rusqlite::Result<()> {
+pub(crate) fn enqueue_sqlite(
+    conn: &rusqlite::Connection,
+    job: &NewJob,
+    now: i64,
+) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO jobs (kind, payload, dedup_key, status, attempts, max_attempts, run_after, created_at)
          VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5, ?6) ON CONFLICT (dedup_key) DO NOTHING",
@@ -26,7 +30,11 @@ pub(crate) fn enqueue_sqlite(conn: &rusqlite::Connection, job: &NewJob, now: i64
     Ok(())
 }
 
-pub(crate) async fn enqueue_pg(c: &impl deadpool_postgres::GenericClient, job: &NewJob, now: i64) -> StoreResult<()> {
+pub(crate) async fn enqueue_pg(
+    c: &impl deadpool_postgres::GenericClient,
+    job: &NewJob,
+    now: i64,
+) -> StoreResult<()> {
     c.execute(
         "INSERT INTO jobs (kind, payload, dedup_key, status, attempts, max_attempts, run_after, created_at)
          VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6) ON CONFLICT (dedup_key) DO NOTHING",

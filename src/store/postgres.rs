@@ -17,8 +17,8 @@ pub struct PgStore {
     pool: Pool,
 }
 
-const USER_COLUMNS: &str =
-    "u.id, u.username, u.email, u.name, u.is_admin, u.account_type, u.password_hash, u.flags, u.created_at, u.deleted_at";
+pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.email, u.name, u.is_admin, u.account_type, u.password_hash, u.flags, \
+     u.created_at, u.deleted_at, u.default_entity_id, u.hide_teams, u.email_verified_at, u.service_team_id";
 const KEY_COLUMNS: &str = "k.id, k.key_id, k.user_id, k.name, k.origin, k.created_at, k.expires_at, k.last_used_at, k.last_used_ip, k.last_used_ua, k.revoked_at";
 /// Arbitrary constant naming Fulcrum's migration lock.
 const MIGRATION_LOCK: i64 = 0x0046_756c_6372_756d;
@@ -38,7 +38,7 @@ fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
     StoreError::Other(anyhow::anyhow!("PostgreSQL pool: {e}"))
 }
 
-fn user_from(row: &Row, at: usize) -> User {
+pub(crate) fn user_from(row: &Row, at: usize) -> User {
     User {
         id: row.get(at),
         username: row.get(at + 1),
@@ -50,6 +50,10 @@ fn user_from(row: &Row, at: usize) -> User {
         flags: row.get(at + 7),
         created_at: row.get(at + 8),
         deleted_at: row.get(at + 9),
+        default_entity_id: row.get(at + 10),
+        hide_teams: row.get(at + 11),
+        email_verified_at: row.get(at + 12),
+        service_team_id: row.get(at + 13),
     }
 }
 
@@ -69,7 +73,11 @@ fn key_from(row: &Row, at: usize) -> ApiKeyRecord {
     }
 }
 
-async fn insert_audit(c: &impl GenericClient, e: &AuditEvent, now: i64) -> StoreResult<()> {
+pub(crate) async fn insert_audit(
+    c: &impl GenericClient,
+    e: &AuditEvent,
+    now: i64,
+) -> StoreResult<()> {
     let stmt = c
         .prepare_cached("INSERT INTO audit_log (at, actor_user_id, action, target, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)")
         .await

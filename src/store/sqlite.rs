@@ -24,8 +24,8 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
 }
 
-const USER_COLUMNS: &str =
-    "u.id, u.username, u.email, u.name, u.is_admin, u.account_type, u.password_hash, u.flags, u.created_at, u.deleted_at";
+pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.email, u.name, u.is_admin, u.account_type, u.password_hash, u.flags, \
+     u.created_at, u.deleted_at, u.default_entity_id, u.hide_teams, u.email_verified_at, u.service_team_id";
 const KEY_COLUMNS: &str = "k.id, k.key_id, k.user_id, k.name, k.origin, k.created_at, k.expires_at, k.last_used_at, k.last_used_ip, k.last_used_ua, k.revoked_at";
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -50,7 +50,7 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
     StoreError::Other(anyhow::Error::new(e))
 }
 
-fn user_from(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
+pub(crate) fn user_from(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
     Ok(User {
         id: row.get(at)?,
         username: row.get(at + 1)?,
@@ -62,6 +62,10 @@ fn user_from(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
         flags: row.get(at + 7)?,
         created_at: row.get(at + 8)?,
         deleted_at: row.get(at + 9)?,
+        default_entity_id: row.get(at + 10)?,
+        hide_teams: row.get(at + 11)?,
+        email_verified_at: row.get(at + 12)?,
+        service_team_id: row.get(at + 13)?,
     })
 }
 
@@ -81,7 +85,7 @@ fn key_from(row: &Row<'_>, at: usize) -> rusqlite::Result<ApiKeyRecord> {
     })
 }
 
-fn insert_audit(conn: &Connection, e: &AuditEvent, now: i64) -> rusqlite::Result<()> {
+pub(crate) fn insert_audit(conn: &Connection, e: &AuditEvent, now: i64) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO audit_log (at, actor_user_id, action, target, ip, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -165,7 +169,10 @@ impl SqliteStore {
     }
 
     /// Runs a short read on one of the read connections, inline.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
         let n = self.readers.len();
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use fulcrum::app::RunningServer;
 use fulcrum::config::{Config, Overrides};
 use fulcrum::services::Services;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
 
 /// The server every PostgreSQL test connects to for creating its own database.
 pub fn pg_admin_url() -> String {
@@ -114,4 +116,98 @@ pub async fn server(backend: &Backend, extra: &[(&str, &str)]) -> RunningServer 
     RunningServer::start(services(backend, extra).await)
         .await
         .unwrap()
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const ORIGIN: &str = "http://127.0.0.1:8080";
+
+/// A running server plus an HTTP client, with shortcuts for the tests.
+pub struct T {
+    pub server: RunningServer,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl T {
+    pub async fn start(backend: &Backend, extra: &[(&str, &str)]) -> T {
+        let server = server(backend, extra).await;
+        let base = format!("http://{}", server.addr);
+        T {
+            server,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn user(&self, username: &str, admin: bool) -> String {
+        let actor = console();
+        let account = fulcrum::services::accounts::NewAccount {
+            username: username.into(),
+            email: format!("{username}@example.com"),
+            name: String::new(),
+            admin,
+            password: Some(zeroize::Zeroizing::new(PASSWORD.into())),
+        };
+        let meta = Default::default();
+        let services = &self.server.services;
+        let user = services.create_user(&actor, account, &meta).await.unwrap();
+        let mut owner = actor;
+        owner.user = user;
+        let (_, key) = services
+            .generate_key(&owner, "test", None, &meta)
+            .await
+            .unwrap();
+        key.to_string()
+    }
+
+    pub async fn gql(
+        &self,
+        key: Option<&str>,
+        query: &str,
+        op: Option<&str>,
+        vars: Value,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "operationName": op, "variables": vars }));
+        if let Some(k) = key {
+            req = req.basic_auth("api", Some(k));
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status(), resp.json().await.unwrap())
+    }
+}
+
+pub fn console() -> fulcrum::services::Actor {
+    fulcrum::services::Actor {
+        user: fulcrum::store::User {
+            id: 0,
+            username: "console".into(),
+            email: String::new(),
+            name: String::new(),
+            is_admin: true,
+            account_type: fulcrum::store::AccountType::User,
+            password_hash: None,
+            flags: "{}".into(),
+            created_at: 0,
+            deleted_at: None,
+            default_entity_id: None,
+            hide_teams: false,
+            email_verified_at: None,
+            service_team_id: None,
+        },
+        auth: fulcrum::services::AuthMethod::Console,
+        on_behalf_of: None,
+    }
+}
+
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
 }

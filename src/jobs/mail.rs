@@ -1,0 +1,357 @@
+//! Outgoing mail: SMTP through lettre (rustls), and the templates of each mail.
+//!
+//! Templates are minijinja files embedded from `src/jobs/templates/`: per mail a subject, a
+//! text part and an HTML part (which extends `layout.html`), in English and Korean. HTML
+//! templates are auto-escaped, so names people chose (team, inviter) cannot inject markup;
+//! subjects have control characters removed so they cannot inject headers.
+//!
+//! Without `smtp_host` mail jobs fail with "mail is not configured" and are retried on the
+//! usual schedule (so a server configured soon after still delivers them) until they run
+//! out of attempts.
+
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use minijinja::{context, Environment};
+
+use super::{JobError, TeamInviteMail};
+use crate::config::{Config, SmtpTls};
+
+/// Every embedded template, by name. The extension picks the escaping: `.html` is
+/// HTML-escaped, `.txt` and `.subject` are not.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("templates/layout.html")),
+    (
+        "team_invite.en.subject",
+        include_str!("templates/team_invite.en.subject"),
+    ),
+    (
+        "team_invite.en.txt",
+        include_str!("templates/team_invite.en.txt"),
+    ),
+    (
+        "team_invite.en.html",
+        include_str!("templates/team_invite.en.html"),
+    ),
+    (
+        "team_invite.ko.subject",
+        include_str!("templates/team_invite.ko.subject"),
+    ),
+    (
+        "team_invite.ko.txt",
+        include_str!("templates/team_invite.ko.txt"),
+    ),
+    (
+        "team_invite.ko.html",
+        include_str!("templates/team_invite.ko.html"),
+    ),
+];
+
+pub const NOT_CONFIGURED: &str = "mail is not configured (set smtp_host)";
+
+/// A rendered mail: subject, text part and HTML part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedMail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The mail languages; the recipient's language picks one, English by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ko,
+}
+
+impl Lang {
+    pub fn pick(language: Option<&str>) -> Lang {
+        match language.map(|l| l.trim().to_ascii_lowercase()) {
+            Some(l) if l == "ko" || l.starts_with("ko-") || l.starts_with("ko_") => Lang::Ko,
+            _ => Lang::En,
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ko => "ko",
+        }
+    }
+}
+
+pub struct Mailer {
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    from: Mailbox,
+    templates: Templates,
+}
+
+impl Mailer {
+    pub fn from_config(config: &Config) -> anyhow::Result<Mailer> {
+        let from: Mailbox = config.mail_from.parse().map_err(|e| {
+            anyhow::anyhow!("configuration key `mail_from` is not a valid address: {e}")
+        })?;
+        let transport = match &config.smtp_host {
+            None => None,
+            Some(host) => {
+                let tls = match config.smtp_tls {
+                    SmtpTls::None => Tls::None,
+                    SmtpTls::Starttls => Tls::Required(TlsParameters::new(host.clone())?),
+                    SmtpTls::Tls => Tls::Wrapper(TlsParameters::new(host.clone())?),
+                };
+                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                    .port(config.smtp_port)
+                    .tls(tls)
+                    .timeout(Some(Duration::from_secs(config.smtp_timeout_secs)));
+                if let Some(user) = &config.smtp_username {
+                    builder = builder.credentials(Credentials::new(
+                        user.clone(),
+                        config.smtp_password.clone().unwrap_or_default(),
+                    ));
+                }
+                Some(builder.build())
+            }
+        };
+        Ok(Mailer {
+            transport,
+            from,
+            templates: Templates::new()?,
+        })
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.transport.is_some()
+    }
+
+    /// Sends a multipart (text + HTML) mail to one recipient.
+    pub async fn send(&self, to: Mailbox, mail: RenderedMail) -> Result<(), JobError> {
+        let Some(transport) = &self.transport else {
+            return Err(JobError::retry(NOT_CONFIGURED));
+        };
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject)
+            .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
+            .map_err(|e| JobError::permanent(format!("cannot build the mail: {e}")))?;
+        transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(smtp_error)
+    }
+
+    /// Runs a [`TEAM_INVITE`](super::TEAM_INVITE) job.
+    pub async fn send_team_invite(
+        &self,
+        payload: &serde_json::Value,
+        now: i64,
+    ) -> Result<(), JobError> {
+        let invite: TeamInviteMail = serde_json::from_value(payload.clone())
+            .map_err(|e| JobError::permanent(format!("bad invitation payload: {e}")))?;
+        if invite.expires_at <= now {
+            return Err(JobError::permanent(
+                "the invitation expired before it could be sent",
+            ));
+        }
+        let to = recipient(&invite.to)?;
+        let mail = self.templates.team_invite(&invite)?;
+        self.send(to, mail).await
+    }
+
+    /// Renders the invitation mail without sending it.
+    pub fn render_team_invite(&self, invite: &TeamInviteMail) -> Result<RenderedMail, JobError> {
+        self.templates.team_invite(invite)
+    }
+}
+
+fn recipient(to: &str) -> Result<Mailbox, JobError> {
+    let address: Address = to
+        .trim()
+        .parse()
+        .map_err(|_| JobError::permanent("the recipient is not a valid email address"))?;
+    Ok(Mailbox::new(None, address))
+}
+
+/// Permanent SMTP answers (5xx) about the message or recipient are not retried; failures to
+/// reach the server, temporary answers and authentication problems (which an operator can
+/// fix) are.
+fn smtp_error(e: lettre::transport::smtp::Error) -> JobError {
+    let message = format!("SMTP: {e}");
+    if e.is_permanent() {
+        let auth = e.status().is_some_and(|code| {
+            let code = code.to_string();
+            matches!(code.as_str(), "530" | "534" | "535" | "538")
+        });
+        if !auth {
+            return JobError::permanent(message);
+        }
+    }
+    JobError::retry(message)
+}
+
+struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    fn new() -> anyhow::Result<Templates> {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .map_err(|e| anyhow::anyhow!("mail template {name}: {e}"))?;
+        }
+        Ok(Templates { env })
+    }
+
+    fn render(
+        &self,
+        name: &str,
+        lang: Lang,
+        ctx: minijinja::Value,
+    ) -> Result<RenderedMail, JobError> {
+        let ctx = context! { lang => lang.code(), ..ctx };
+        let subject = single_line(&self.part(name, lang, "subject", &ctx)?);
+        let ctx = context! { subject => subject.clone(), ..ctx };
+        Ok(RenderedMail {
+            text: self.part(name, lang, "txt", &ctx)?,
+            html: self.part(name, lang, "html", &ctx)?,
+            subject,
+        })
+    }
+
+    fn part(
+        &self,
+        name: &str,
+        lang: Lang,
+        part: &str,
+        ctx: &minijinja::Value,
+    ) -> Result<String, JobError> {
+        let template = format!("{name}.{}.{part}", lang.code());
+        self.env
+            .get_template(&template)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| JobError::permanent(format!("mail template {template}: {e}")))
+    }
+
+    fn team_invite(&self, invite: &TeamInviteMail) -> Result<RenderedMail, JobError> {
+        let accept_url = url::Url::parse(&invite.accept_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| JobError::permanent("the accept link is not an http(s) URL"))?;
+        let lang = Lang::pick(invite.language.as_deref());
+        let ctx = context! {
+            inviter => single_line(&invite.inviter),
+            team => single_line(&invite.team),
+            role => role_label(lang, &invite.role),
+            accept_url => accept_url.as_str(),
+            expires => format_time(lang, invite.expires_at),
+        };
+        self.render("team_invite", lang, ctx)
+    }
+}
+
+fn role_label(lang: Lang, role: &str) -> String {
+    match (lang, role) {
+        (Lang::En, "admin") => "an admin".into(),
+        (Lang::En, "member") => "a member".into(),
+        (Lang::En, "viewer") => "a viewer".into(),
+        (Lang::Ko, "admin") => "관리자".into(),
+        (Lang::Ko, "member") => "멤버".into(),
+        (Lang::Ko, "viewer") => "뷰어".into(),
+        (_, other) => single_line(other),
+    }
+}
+
+/// Unix milliseconds as a UTC date and time people read.
+fn format_time(lang: Lang, ms: i64) -> String {
+    let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {
+        return String::new();
+    };
+    match lang {
+        Lang::En => t.format("%B %-d, %Y at %H:%M UTC").to_string(),
+        Lang::Ko => t.format("%Y년 %-m월 %-d일 %H:%M (UTC)").to_string(),
+    }
+}
+
+/// Control characters (line breaks above all) become spaces: the text may go into a header.
+fn single_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invite(language: Option<&str>) -> TeamInviteMail {
+        TeamInviteMail {
+            to: "kim@example.com".into(),
+            language: language.map(str::to_string),
+            team: "<b>ml</b> & co".into(),
+            inviter: "Ada \"Lovelace\"\r\nBcc: x@y".into(),
+            role: "member".into(),
+            accept_url: "https://fulcrum.example/invites/abc?x=1&y=2".into(),
+            expires_at: 1_798_761_600_000,
+        }
+    }
+
+    #[test]
+    fn english_is_the_default_and_html_is_escaped() {
+        let t = Templates::new().unwrap();
+        for lang in [None, Some("en"), Some("de"), Some("")] {
+            let m = t.team_invite(&invite(lang)).unwrap();
+            assert_eq!(
+                m.subject,
+                "Ada \"Lovelace\"  Bcc: x@y invited you to join <b>ml</b> & co on Fulcrum"
+            );
+            assert!(
+                m.html.contains("&lt;b&gt;ml&lt;&#x2f;b&gt; &amp; co"),
+                "{}",
+                m.html
+            );
+            assert!(!m.html.contains("<b>ml"));
+            assert!(m.html.contains("href=\"https:&#x2f;&#x2f;fulcrum.example"));
+            assert!(m.html.contains("lang=\"en\""));
+            assert!(m.text.contains("<b>ml</b> & co"));
+            assert!(m
+                .text
+                .contains("\nhttps://fulcrum.example/invites/abc?x=1&y=2\n"));
+            assert!(m.text.contains("as a member"));
+            assert!(
+                m.text.contains("January 1, 2027 at 00:00 UTC"),
+                "{}",
+                m.text
+            );
+        }
+    }
+
+    #[test]
+    fn korean_when_asked() {
+        let t = Templates::new().unwrap();
+        for lang in ["ko", "KO", "ko-KR"] {
+            let m = t.team_invite(&invite(Some(lang))).unwrap();
+            assert!(m
+                .subject
+                .ends_with("님이 Fulcrum의 <b>ml</b> & co 팀에 초대했습니다"));
+            assert!(m.text.contains("멤버로 초대했습니다"));
+            assert!(m.text.contains("2027년 1월 1일 00:00 (UTC)"));
+            assert!(m.html.contains("초대 수락하기"));
+            assert!(m.html.contains("lang=\"ko\""));
+        }
+    }
+
+    #[test]
+    fn bad_links_are_refused() {
+        let t = Templates::new().unwrap();
+        let mut i = invite(None);
+        i.accept_url = "javascript:alert(1)".into();
+        assert!(t.team_invite(&i).unwrap_err().permanent);
+    }
+}

@@ -1,0 +1,204 @@
+//! The durable job queue and what runs its jobs.
+//!
+//! A change that must have an effect later (an invitation mail, later alerts) writes a job
+//! row in its own transaction (`store::outbox`). A [`Worker`](worker::Worker) runs in every
+//! instance: it claims due jobs with a lease (`UPDATE … RETURNING` on SQLite,
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL), runs them, records every attempt, retries with
+//! exponential backoff and jitter, and gives up visibly (status `failed`) after the job's
+//! maximum number of attempts. Delivery is at least once; enqueueing is deduplicated by the
+//! job's `dedup_key`.
+
+pub mod mail;
+pub mod store;
+pub mod worker;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::store::outbox::NewJob;
+use crate::store::postgres::PgStore;
+use crate::store::sqlite::SqliteStore;
+use crate::store::DynStore;
+
+pub use self::store::{DynJobStore, JobStore};
+
+/// Job kind of an invitation mail (payload: [`TeamInviteMail`]).
+pub const TEAM_INVITE: &str = "mail.team_invite";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    /// Waiting for `run_after`.
+    Pending,
+    /// Claimed by a worker until `locked_until`.
+    Running,
+    Done,
+    /// Gave up: attempts exhausted or a permanent error; `last_error` says why.
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => JobStatus::Pending,
+            "running" => JobStatus::Running,
+            "done" => JobStatus::Done,
+            "failed" => JobStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A row of the `jobs` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub dedup_key: Option<String>,
+    /// `None` for a status this build does not know.
+    pub status: Option<JobStatus>,
+    /// Attempts started so far, including the one in hand while `Running`.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub run_after: i64,
+    pub locked_until: Option<i64>,
+    pub locked_by: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// A row of the `job_attempts` table: one run of a job by one worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobAttempt {
+    pub id: i64,
+    pub job_id: i64,
+    pub attempt: i64,
+    pub worker: String,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+/// Why a job did not succeed, and whether trying again could help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobError {
+    pub message: String,
+    /// No retry: the job is marked failed at once.
+    pub permanent: bool,
+}
+
+impl JobError {
+    pub fn retry(message: impl Into<String>) -> Self {
+        JobError {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> Self {
+        JobError {
+            message: message.into(),
+            permanent: true,
+        }
+    }
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Payload of a [`TEAM_INVITE`] job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamInviteMail {
+    /// Recipient address.
+    pub to: String,
+    /// `"ko"` for Korean; anything else (or nothing) for English.
+    #[serde(default)]
+    pub language: Option<String>,
+    pub team: String,
+    /// Display name of the person who invited.
+    pub inviter: String,
+    /// `admin`, `member` or `viewer`.
+    pub role: String,
+    /// Absolute http(s) URL that accepts the invitation.
+    pub accept_url: String,
+    /// Unix milliseconds; an invitation that expired before it could be sent is not sent.
+    pub expires_at: i64,
+}
+
+/// The job that mails invitation `invite_id`. Enqueue it in the transaction that creates the
+/// invitation (`store::outbox`); the dedup key `invite:<id>` makes a repeated enqueue of the
+/// same invitation a no-op.
+pub fn invite_job(config: &Config, invite_id: i64, mail: &TeamInviteMail, now: i64) -> NewJob {
+    NewJob {
+        kind: TEAM_INVITE,
+        payload: serde_json::json!({
+            "to": mail.to,
+            "language": mail.language,
+            "team": mail.team,
+            "inviter": mail.inviter,
+            "role": mail.role,
+            "accept_url": mail.accept_url,
+            "expires_at": mail.expires_at,
+        }),
+        dedup_key: Some(format!("invite:{invite_id}")),
+        max_attempts: config.job_max_attempts,
+        run_after: now,
+    }
+}
+
+/// Opens the configured store once and returns both of its views: the [`Store`] the
+/// services use and the [`JobStore`] the worker uses. Same behaviour as `store::open`
+/// (PostgreSQL migrates unless told not to; SQLite always migrates).
+///
+/// [`Store`]: crate::store::Store
+pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<(DynStore, DynJobStore)> {
+    if config.is_postgres() {
+        let url = config.database_url.clone().unwrap_or_default();
+        let store = PgStore::connect(&url, config.pg_pool_size).await?;
+        if migrate {
+            store.migrate().await?;
+        } else {
+            store.check_migrated().await?;
+        }
+        let store = Arc::new(store);
+        Ok((store.clone(), store))
+    } else {
+        let store = SqliteStore::open(&config.sqlite_path(), config.sqlite_readers)?;
+        store.migrate().await?;
+        let store = Arc::new(store);
+        Ok((store.clone(), store))
+    }
+}
+
+/// A worker id unique to this process: host name, process id and a random suffix.
+pub fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+        })
+        .unwrap_or_else(|| "host".into());
+    let random = crate::keys::random_token();
+    let suffix: String = random.chars().take(8).collect();
+    format!("{host}:{}:{suffix}", std::process::id())
+}

@@ -1,0 +1,77 @@
+//! The queue operations, implemented by both store backends
+//! (`store/sqlite_jobs.rs`, `store/postgres_jobs.rs`).
+//!
+//! A claim is a lease: the worker that claimed a job (`locked_by`) owns it until
+//! `locked_until`. Only that worker, for that attempt, can complete or fail it; once the lease
+//! has expired another worker may claim the job again (the first one is presumed dead).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{Job, JobAttempt, JobStatus};
+use crate::error::StoreResult;
+use crate::store::outbox::NewJob;
+
+pub type DynJobStore = Arc<dyn JobStore>;
+
+/// Columns read into a [`Job`], in this order, on both backends.
+pub(crate) const JOB_COLUMNS: &str = "id, kind, payload, dedup_key, status, attempts, max_attempts, run_after, locked_until, locked_by, last_error, created_at, finished_at";
+
+/// Columns read into a [`JobAttempt`], in this order, on both backends.
+pub(crate) const ATTEMPT_COLUMNS: &str =
+    "id, job_id, attempt, worker, started_at, finished_at, ok, error";
+
+/// The stored payload text as JSON (`null` if it is not JSON, which the handlers refuse).
+pub(crate) fn parse_payload(raw: &str) -> serde_json::Value {
+    serde_json::from_str(raw).unwrap_or(serde_json::Value::Null)
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync + 'static {
+    /// Writes a pending job outside any other change; `None` when a job with the same
+    /// `dedup_key` already exists (nothing is written), else the new job's id.
+    async fn enqueue(&self, job: NewJob) -> StoreResult<Option<i64>>;
+
+    /// Claims up to `limit` jobs for `worker`: pending jobs with `run_after <= now` and
+    /// running jobs whose lease expired (`locked_until < now`), oldest due first. Each is
+    /// marked running, locked by `worker` until `now + lease_ms`, with `attempts` + 1.
+    async fn claim(
+        &self,
+        worker: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Job>>;
+
+    /// Marks a claimed job done and records a successful attempt. False (and nothing is
+    /// written) when `worker` no longer holds this attempt's lease.
+    async fn complete(
+        &self,
+        job: &Job,
+        worker: &str,
+        started_at: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
+
+    /// Records a failed attempt. With `retry_at` the job goes back to pending, due then;
+    /// without it the job is marked failed for good. `last_error` keeps `error` either way.
+    /// False (and nothing is written) when `worker` no longer holds this attempt's lease.
+    async fn fail(
+        &self,
+        job: &Job,
+        worker: &str,
+        error: &str,
+        started_at: i64,
+        now: i64,
+        retry_at: Option<i64>,
+    ) -> StoreResult<bool>;
+
+    /// Jobs, newest first, optionally only those with one status.
+    async fn list_jobs(&self, status: Option<JobStatus>, limit: i64) -> StoreResult<Vec<Job>>;
+
+    async fn job(&self, id: i64) -> StoreResult<Option<Job>>;
+
+    /// Every recorded attempt of a job, in order.
+    async fn attempts(&self, job_id: i64) -> StoreResult<Vec<JobAttempt>>;
+}

@@ -1,0 +1,829 @@
+//! The job queue and the mailer against a real SMTP server on loopback, on SQLite and on a
+//! fresh PostgreSQL database: invitation mail (English and Korean), retry with backoff while
+//! the SMTP server is down, giving up visibly, idempotent enqueue, lease expiry, graceful
+//! shutdown, and two instances sharing one PostgreSQL queue without double delivery.
+//!
+//! The SMTP server is a small sink written here (a tokio TCP server speaking just enough
+//! SMTP) that records every message it accepts.
+//!
+//! Run with `cargo test --test jobs`; PostgreSQL must run on 127.0.0.1:5432 (or set
+//! TEST_DATABASE_URL).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use common::Backend;
+use fulcrum::jobs::mail::NOT_CONFIGURED;
+use fulcrum::jobs::{invite_job, Job, JobStatus, TeamInviteMail, TEAM_INVITE};
+use fulcrum::services::Services;
+use fulcrum::store::outbox::NewJob;
+use parking_lot::Mutex;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+
+// ---------------------------------------------------------------------------------------
+// An SMTP sink
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+struct Received {
+    mail_from: String,
+    rcpt_to: Vec<String>,
+    data: String,
+}
+
+struct Sink {
+    addr: SocketAddr,
+    messages: Arc<Mutex<Vec<Received>>>,
+    accept: JoinHandle<()>,
+}
+
+impl Sink {
+    async fn start() -> Sink {
+        Self::start_on(0, Duration::ZERO).await
+    }
+
+    /// Listens on `port` (0: any free port); waits `delay` before accepting each message.
+    async fn start_on(port: u16, delay: Duration) -> Sink {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let store = messages.clone();
+        let accept = tokio::spawn(async move {
+            // Dropped (and so aborted) with the accept task when the sink stops.
+            let mut sessions = JoinSet::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    break;
+                };
+                sessions.spawn(session(stream, store.clone(), delay));
+            }
+        });
+        Sink {
+            addr,
+            messages,
+            accept,
+        }
+    }
+
+    fn port(&self) -> String {
+        self.addr.port().to_string()
+    }
+
+    fn messages(&self) -> Vec<Received> {
+        self.messages.lock().clone()
+    }
+
+    /// Stops listening and drops every open session.
+    async fn stop(self) {
+        self.accept.abort();
+        let _ = self.accept.await;
+    }
+}
+
+async fn session(stream: TcpStream, store: Arc<Mutex<Vec<Received>>>, delay: Duration) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    if write.write_all(b"220 sink.test ESMTP\r\n").await.is_err() {
+        return;
+    }
+    let mut mail_from = String::new();
+    let mut rcpt_to = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match lines.read_line(&mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let command = line.trim_end().to_string();
+        let upper = command.to_ascii_uppercase();
+        let answer: &[u8] = if upper.starts_with("EHLO") {
+            b"250-sink.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+        } else if upper.starts_with("HELO") {
+            b"250 sink.test\r\n"
+        } else if upper.starts_with("MAIL FROM:") {
+            mail_from = address(&command[10..]);
+            rcpt_to.clear();
+            b"250 OK\r\n"
+        } else if upper.starts_with("RCPT TO:") {
+            rcpt_to.push(address(&command[8..]));
+            b"250 OK\r\n"
+        } else if upper == "DATA" {
+            if write.write_all(b"354 end with .\r\n").await.is_err() {
+                return;
+            }
+            let mut data = String::new();
+            loop {
+                line.clear();
+                match lines.read_line(&mut line).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                if line == ".\r\n" || line == ".\n" {
+                    break;
+                }
+                // Dot-stuffing.
+                let l = line.strip_prefix('.').unwrap_or(&line);
+                data.push_str(l);
+            }
+            tokio::time::sleep(delay).await;
+            store.lock().push(Received {
+                mail_from: mail_from.clone(),
+                rcpt_to: std::mem::take(&mut rcpt_to),
+                data,
+            });
+            b"250 queued\r\n"
+        } else if upper == "QUIT" {
+            let _ = write.write_all(b"221 bye\r\n").await;
+            return;
+        } else if upper == "RSET" || upper == "NOOP" {
+            b"250 OK\r\n"
+        } else {
+            b"502 not implemented\r\n"
+        };
+        if write.write_all(answer).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// `<a@b> BODY=8BITMIME` → `a@b`.
+fn address(arg: &str) -> String {
+    let arg = arg.trim();
+    let end = arg.find('>').map(|i| i + 1).unwrap_or(arg.len());
+    arg[..end]
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_string()
+}
+
+/// A port nothing listens on (for "the SMTP server is down").
+async fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap().port()
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading the received MIME message
+// ---------------------------------------------------------------------------------------
+
+struct Mime {
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Mime {
+    fn parse(raw: &str) -> Mime {
+        let raw = raw.replace("\r\n", "\n");
+        let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
+        let mut headers: Vec<(String, String)> = Vec::new();
+        for line in head.lines() {
+            if line.starts_with([' ', '\t']) {
+                if let Some(last) = headers.last_mut() {
+                    last.1.push(' ');
+                    last.1.push_str(line.trim());
+                }
+            } else if let Some((k, v)) = line.split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
+        }
+        Mime {
+            headers,
+            body: body.to_string(),
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body with its transfer encoding undone.
+    fn decoded_body(&self) -> String {
+        let cte = self
+            .header("content-transfer-encoding")
+            .unwrap_or("7bit")
+            .to_ascii_lowercase();
+        match cte.as_str() {
+            "base64" => {
+                let clean: String = self.body.split_whitespace().collect();
+                String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(clean)
+                        .unwrap(),
+                )
+                .unwrap()
+            }
+            "quoted-printable" => quoted_printable(&self.body),
+            _ => self.body.clone(),
+        }
+    }
+
+    /// The parts of a multipart body.
+    fn parts(&self) -> Vec<Mime> {
+        let ct = self.header("content-type").unwrap_or_default();
+        let boundary = ct
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("boundary="))
+            .expect("multipart boundary")
+            .trim_matches('"')
+            .to_string();
+        let delimiter = format!("--{boundary}");
+        self.body
+            .split(&delimiter)
+            .skip(1)
+            .filter(|p| !p.starts_with("--"))
+            .map(|p| Mime::parse(p.trim_start_matches('\n')))
+            .collect()
+    }
+
+    fn part(&self, content_type: &str) -> Mime {
+        self.parts()
+            .into_iter()
+            .find(|p| {
+                p.header("content-type")
+                    .is_some_and(|ct| ct.starts_with(content_type))
+            })
+            .unwrap_or_else(|| panic!("no {content_type} part"))
+    }
+}
+
+fn quoted_printable(s: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = s.replace("=\n", "").into_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+            if let Ok(b) = u8::from_str_radix(hex, 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Decodes RFC 2047 encoded words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`) in a header value;
+/// white space between two encoded words is dropped.
+fn decode_header(value: &str) -> String {
+    let mut out = String::new();
+    let mut pending_space = String::new();
+    let mut last_was_word = false;
+    for token in value.split_inclusive([' ', '\t']) {
+        let word = token.trim_end_matches([' ', '\t']);
+        let space = &token[word.len()..];
+        match decode_word(word) {
+            Some(text) => {
+                if !last_was_word {
+                    out.push_str(&pending_space);
+                }
+                out.push_str(&text);
+                last_was_word = true;
+            }
+            None => {
+                out.push_str(&pending_space);
+                out.push_str(word);
+                last_was_word = false;
+            }
+        }
+        pending_space = space.to_string();
+    }
+    out
+}
+
+fn decode_word(word: &str) -> Option<String> {
+    let inner = word.strip_prefix("=?")?.strip_suffix("?=")?;
+    let mut it = inner.splitn(3, '?');
+    let (_charset, enc, text) = (it.next()?, it.next()?, it.next()?);
+    match enc {
+        "b" | "B" => String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .ok()?,
+        )
+        .ok(),
+        "q" | "Q" => Some(quoted_printable(&text.replace('_', " "))),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// Fast timings so retries happen within a test: poll every 50 ms, back off from 200 ms.
+fn settings<'a>(smtp_port: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut v = vec![
+        ("FULCRUM_SMTP_HOST", "127.0.0.1"),
+        ("FULCRUM_SMTP_PORT", smtp_port),
+        ("FULCRUM_SMTP_TLS", "none"),
+        ("FULCRUM_SMTP_TIMEOUT_SECS", "5"),
+        ("FULCRUM_MAIL_FROM", "Fulcrum Test <noreply@fulcrum.test>"),
+        ("FULCRUM_JOB_POLL_MS", "50"),
+        ("FULCRUM_JOB_BACKOFF_BASE_MS", "200"),
+        ("FULCRUM_JOB_BACKOFF_MAX_MS", "1000"),
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+fn invite(to: &str, language: Option<&str>) -> TeamInviteMail {
+    TeamInviteMail {
+        to: to.into(),
+        language: language.map(str::to_string),
+        team: "vision<lab> & co".into(),
+        inviter: "Ada Lovelace".into(),
+        role: "admin".into(),
+        accept_url: "http://127.0.0.1:8080/invites/accept?token=abc&x=1".into(),
+        expires_at: fulcrum::now_ms() + 7 * 86_400_000,
+    }
+}
+
+async fn enqueue_invite(services: &Services, invite_id: i64, mail: &TeamInviteMail) -> i64 {
+    let job = invite_job(&services.config, invite_id, mail, fulcrum::now_ms());
+    assert_eq!(job.kind, TEAM_INVITE);
+    services
+        .jobs
+        .enqueue(job)
+        .await
+        .unwrap()
+        .expect("a new job")
+}
+
+/// Polls `check` until it returns `Some`, for at most `secs` seconds.
+async fn wait_for<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn job(services: &Services, id: i64) -> Job {
+    services.jobs.job(id).await.unwrap().expect("job exists")
+}
+
+async fn wait_status(services: &Services, id: i64, status: JobStatus, secs: u64) -> Job {
+    wait_for(&format!("job {id} to be {status:?}"), secs, || async {
+        let j = job(services, id).await;
+        (j.status == Some(status)).then_some(j)
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// The tests (each runs on SQLite and PostgreSQL, see the bottom)
+// ---------------------------------------------------------------------------------------
+
+/// (a) An invitation job becomes a multipart mail to the right recipient, in English or in
+/// Korean, with one successful attempt recorded.
+async fn delivers_invitation_mail(backend: Backend) {
+    let sink = Sink::start().await;
+    let port = sink.port();
+    let server = common::server(&backend, &settings(&port, &[])).await;
+    let s = &server.services;
+
+    let en = enqueue_invite(s, 1, &invite("kim@example.com", Some("en"))).await;
+    let ko = enqueue_invite(s, 2, &invite("lee@example.com", Some("ko"))).await;
+    let none = enqueue_invite(s, 3, &invite("park@example.com", None)).await;
+    for id in [en, ko, none] {
+        let j = wait_status(s, id, JobStatus::Done, 20).await;
+        assert_eq!(j.attempts, 1);
+        assert!(j.finished_at.is_some());
+        assert!(j.locked_by.is_none() && j.locked_until.is_none());
+        let attempts = s.jobs.attempts(id).await.unwrap();
+        assert_eq!(attempts.len(), 1, "{attempts:?}");
+        assert!(attempts[0].ok && attempts[0].error.is_none());
+        assert_eq!(attempts[0].attempt, 1);
+    }
+
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    let by_rcpt = |to: &str| {
+        let found: Vec<&Received> = messages
+            .iter()
+            .filter(|m| m.rcpt_to == [to.to_string()])
+            .collect();
+        assert_eq!(found.len(), 1, "one mail to {to}");
+        Mime::parse(&found[0].data)
+    };
+    for m in &messages {
+        assert_eq!(m.mail_from, "noreply@fulcrum.test");
+    }
+
+    for to in ["kim@example.com", "park@example.com"] {
+        let mail = by_rcpt(to);
+        assert_eq!(
+            decode_header(mail.header("subject").unwrap()),
+            "Ada Lovelace invited you to join vision<lab> & co on Fulcrum"
+        );
+        assert!(mail.header("to").unwrap().contains(to));
+        assert!(mail
+            .header("from")
+            .unwrap()
+            .contains("noreply@fulcrum.test"));
+        assert!(mail
+            .header("content-type")
+            .unwrap()
+            .starts_with("multipart/alternative"));
+        let text = mail.part("text/plain").decoded_body();
+        assert!(text.contains("Ada Lovelace invited you to join the team vision<lab> & co on Fulcrum as an admin."), "{text}");
+        assert!(text.contains("http://127.0.0.1:8080/invites/accept?token=abc&x=1"));
+        let html = mail.part("text/html").decoded_body();
+        assert!(
+            html.contains("<strong>vision&lt;lab&gt; &amp; co</strong>"),
+            "{html}"
+        );
+        assert!(!html.contains("vision<lab>"));
+        assert!(html.contains("Accept invitation"));
+        assert!(html.contains("token=abc&amp;x=1"));
+    }
+
+    let mail = by_rcpt("lee@example.com");
+    assert_eq!(
+        decode_header(mail.header("subject").unwrap()),
+        "Ada Lovelace님이 Fulcrum의 vision<lab> & co 팀에 초대했습니다"
+    );
+    let text = mail.part("text/plain").decoded_body();
+    assert!(text.contains("관리자로 초대했습니다"), "{text}");
+    assert!(text.contains("http://127.0.0.1:8080/invites/accept?token=abc&x=1"));
+    let html = mail.part("text/html").decoded_body();
+    assert!(html.contains("lang=\"ko\""));
+    assert!(html.contains("초대 수락하기"));
+    assert!(html.contains("<strong>vision&lt;lab&gt; &amp; co</strong>"));
+
+    server.shutdown().await.unwrap();
+    sink.stop().await;
+}
+
+/// (b) Mail sent while the SMTP server is down is retried with backoff and delivered once
+/// it comes back, exactly once.
+async fn retries_until_the_server_is_back(backend: Backend) {
+    let port = closed_port().await;
+    let port_s = port.to_string();
+    let server = common::server(&backend, &settings(&port_s, &[])).await;
+    let s = &server.services;
+    let id = enqueue_invite(s, 7, &invite("kim@example.com", None)).await;
+
+    // At least two failed attempts while nothing listens.
+    let failed = wait_for("two failed attempts", 20, || async {
+        let a = s.jobs.attempts(id).await.unwrap();
+        (a.len() >= 2).then_some(a)
+    })
+    .await;
+    assert!(failed.iter().all(|a| !a.ok));
+    assert!(failed[0].error.as_deref().unwrap().starts_with("SMTP"));
+    let j = job(s, id).await;
+    assert!(
+        j.last_error.as_deref().unwrap().starts_with("SMTP"),
+        "{j:?}"
+    );
+    assert_ne!(j.status, Some(JobStatus::Failed));
+
+    let sink = Sink::start_on(port, Duration::ZERO).await;
+    let j = wait_status(s, id, JobStatus::Done, 20).await;
+    assert!(j.last_error.is_none());
+    // Give a duplicate every chance to show up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "exactly one delivery: {messages:?}");
+    assert_eq!(messages[0].rcpt_to, ["kim@example.com"]);
+
+    let attempts = s.jobs.attempts(id).await.unwrap();
+    assert_eq!(attempts.len() as i64, j.attempts);
+    let (last, before) = attempts.split_last().unwrap();
+    assert!(last.ok);
+    assert!(before.iter().all(|a| !a.ok));
+    for (n, a) in attempts.iter().enumerate() {
+        assert_eq!(a.attempt, n as i64 + 1);
+    }
+    // Backoff: the wait after failed attempt k is at least half of 200 ms × 2^(k-1).
+    for pair in attempts.windows(2) {
+        let k = pair[0].attempt;
+        let min_wait = (200_i64 << (k - 1)).min(1000) / 2;
+        let waited = pair[1].started_at - pair[0].finished_at;
+        assert!(
+            waited >= min_wait - 5,
+            "attempt {k}: waited {waited} ms, backoff at least {min_wait}"
+        );
+    }
+
+    server.shutdown().await.unwrap();
+    sink.stop().await;
+}
+
+/// (c) After the maximum number of attempts the job is failed, with its last error, and
+/// shows up in `list_jobs`; unknown kinds fail at once.
+async fn gives_up_after_max_attempts(backend: Backend) {
+    let port = closed_port().await.to_string();
+    let server = common::server(
+        &backend,
+        &settings(&port, &[("FULCRUM_JOB_MAX_ATTEMPTS", "3")]),
+    )
+    .await;
+    let s = &server.services;
+    let id = enqueue_invite(s, 9, &invite("kim@example.com", None)).await;
+    let unknown = s
+        .jobs
+        .enqueue(NewJob {
+            kind: "carrier.pigeon",
+            payload: serde_json::json!({}),
+            dedup_key: None,
+            max_attempts: 5,
+            run_after: fulcrum::now_ms(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+
+    let j = wait_status(s, id, JobStatus::Failed, 30).await;
+    assert_eq!(j.attempts, 3);
+    assert_eq!(j.max_attempts, 3);
+    assert!(j.finished_at.is_some());
+    assert!(
+        j.last_error.as_deref().unwrap().starts_with("SMTP"),
+        "{j:?}"
+    );
+    let attempts = s.jobs.attempts(id).await.unwrap();
+    assert_eq!(attempts.len(), 3);
+    assert!(attempts.iter().all(|a| !a.ok && a.error.is_some()));
+
+    let u = wait_status(s, unknown, JobStatus::Failed, 10).await;
+    assert_eq!(u.attempts, 1);
+    assert_eq!(
+        u.last_error.as_deref(),
+        Some("unknown job kind \"carrier.pigeon\"")
+    );
+
+    let failed = s
+        .jobs
+        .list_jobs(Some(JobStatus::Failed), 100)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = failed.iter().map(|j| j.id).collect();
+    assert_eq!(ids, [unknown, id], "newest first");
+    assert!(s
+        .jobs
+        .list_jobs(Some(JobStatus::Done), 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(s.jobs.list_jobs(None, 100).await.unwrap().len(), 2);
+    assert_eq!(s.jobs.list_jobs(None, 1).await.unwrap().len(), 1);
+
+    // Nothing more happens to a failed job.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.jobs.attempts(id).await.unwrap().len(), 3);
+
+    server.shutdown().await.unwrap();
+}
+
+/// Without `smtp_host`, mail jobs fail with a clear error and stay pending for a retry.
+async fn unconfigured_mail_waits(backend: Backend) {
+    let server = common::server(
+        &backend,
+        &[
+            ("FULCRUM_JOB_POLL_MS", "50"),
+            ("FULCRUM_JOB_BACKOFF_BASE_MS", "60000"),
+        ],
+    )
+    .await;
+    let s = &server.services;
+    let id = enqueue_invite(s, 11, &invite("kim@example.com", None)).await;
+    let attempts = wait_for("a first attempt", 10, || async {
+        let a = s.jobs.attempts(id).await.unwrap();
+        (!a.is_empty()).then_some(a)
+    })
+    .await;
+    assert_eq!(attempts[0].error.as_deref(), Some(NOT_CONFIGURED));
+    let j = job(s, id).await;
+    assert_eq!(j.status, Some(JobStatus::Pending));
+    assert_eq!(j.last_error.as_deref(), Some(NOT_CONFIGURED));
+    assert!(j.run_after >= attempts[0].finished_at + 30_000, "{j:?}");
+    server.shutdown().await.unwrap();
+}
+
+/// (d) The same dedup key enqueues once, even after the job ran.
+async fn dedup_key_enqueues_once(backend: Backend) {
+    let sink = Sink::start().await;
+    let port = sink.port();
+    let server = common::server(&backend, &settings(&port, &[])).await;
+    let s = &server.services;
+    let mail = invite("kim@example.com", None);
+    let first = enqueue_invite(s, 42, &mail).await;
+    let job42 = || invite_job(&s.config, 42, &mail, fulcrum::now_ms());
+    assert_eq!(s.jobs.enqueue(job42()).await.unwrap(), None);
+    assert_eq!(job(s, first).await.dedup_key.as_deref(), Some("invite:42"));
+    wait_status(s, first, JobStatus::Done, 20).await;
+    assert_eq!(s.jobs.enqueue(job42()).await.unwrap(), None);
+    // A job without a key is never deduplicated.
+    let keyless = || NewJob {
+        dedup_key: None,
+        ..job42()
+    };
+    let a = s.jobs.enqueue(keyless()).await.unwrap().unwrap();
+    let b = s.jobs.enqueue(keyless()).await.unwrap().unwrap();
+    assert_ne!(a, b);
+    wait_status(s, a, JobStatus::Done, 20).await;
+    wait_status(s, b, JobStatus::Done, 20).await;
+    assert_eq!(s.jobs.list_jobs(None, 100).await.unwrap().len(), 3);
+    assert_eq!(sink.messages().len(), 3);
+    server.shutdown().await.unwrap();
+    sink.stop().await;
+}
+
+/// (f) A job claimed by a worker that died is claimed again once its lease expired; the
+/// dead worker can no longer record an outcome. A job abandoned on its last allowed
+/// attempt is failed instead of run again.
+async fn expired_lease_is_claimed_again(backend: Backend) {
+    let sink = Sink::start().await;
+    let port = sink.port();
+    let extra = settings(&port, &[]);
+    let s = common::services(&backend, &extra).await;
+    let id = enqueue_invite(&s, 5, &invite("kim@example.com", None)).await;
+    let mut last = invite_job(
+        &s.config,
+        6,
+        &invite("lee@example.com", None),
+        fulcrum::now_ms(),
+    );
+    last.max_attempts = 1;
+    let last = s.jobs.enqueue(last).await.unwrap().unwrap();
+
+    let now = fulcrum::now_ms();
+    let claimed = s.jobs.claim("dead-worker", now, 400, 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), [id, last]);
+    let stale = claimed[0].clone();
+    assert_eq!(stale.status, Some(JobStatus::Running));
+    assert_eq!(stale.attempts, 1);
+    assert_eq!(stale.locked_by.as_deref(), Some("dead-worker"));
+    assert_eq!(stale.locked_until, Some(now + 400));
+    // Still leased: nobody else gets it, and only the holder may finish it.
+    assert!(s
+        .jobs
+        .claim("other", now + 100, 400, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(!s.jobs.complete(&stale, "other", now, now).await.unwrap());
+    assert!(!s
+        .jobs
+        .fail(&stale, "other", "x", now, now, None)
+        .await
+        .unwrap());
+    assert!(s.jobs.attempts(id).await.unwrap().is_empty());
+    drop(s);
+
+    // The worker "dies" (never completes); a live instance takes over after the lease.
+    let server = common::server(&backend, &extra).await;
+    let s = &server.services;
+    let j = wait_status(s, id, JobStatus::Done, 20).await;
+    assert_eq!(j.attempts, 2);
+    let attempts = s.jobs.attempts(id).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].attempt, 2);
+    assert!(attempts[0].ok);
+    assert_ne!(attempts[0].worker, "dead-worker");
+    assert!(attempts[0].started_at >= now + 400);
+    assert_eq!(sink.messages().len(), 1);
+
+    let l = wait_status(s, last, JobStatus::Failed, 20).await;
+    assert!(
+        l.last_error.as_deref().unwrap().contains("abandoned"),
+        "{l:?}"
+    );
+
+    // The dead worker comes back: its outcome is refused and nothing is recorded.
+    assert!(!s
+        .jobs
+        .complete(&stale, "dead-worker", now, fulcrum::now_ms())
+        .await
+        .unwrap());
+    assert_eq!(s.jobs.attempts(id).await.unwrap().len(), 1);
+    assert_eq!(job(s, id).await.status, Some(JobStatus::Done));
+
+    server.shutdown().await.unwrap();
+    sink.stop().await;
+}
+
+/// Shutting down lets the worker finish the job in hand.
+async fn shutdown_finishes_the_job_in_hand(backend: Backend) {
+    let sink = Sink::start_on(0, Duration::from_millis(800)).await;
+    let port = sink.port();
+    let server = common::server(&backend, &settings(&port, &[])).await;
+    let services = server.services.clone();
+    let id = enqueue_invite(&services, 3, &invite("kim@example.com", None)).await;
+    wait_status(&services, id, JobStatus::Running, 10).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.shutdown().await.unwrap();
+    let j = job(&services, id).await;
+    assert_eq!(j.status, Some(JobStatus::Done), "{j:?}");
+    assert_eq!(sink.messages().len(), 1);
+    sink.stop().await;
+}
+
+/// (e) Two instances on one PostgreSQL database share the queue: 40 jobs, each delivered
+/// exactly once, both instances working.
+async fn two_instances_share_the_queue(backend: Backend) {
+    let sink = Sink::start_on(0, Duration::from_millis(20)).await;
+    let port = sink.port();
+    let extra = settings(&port, &[("FULCRUM_JOB_BATCH_SIZE", "2")]);
+    let a = common::server(&backend, &extra).await;
+    let b = common::server(&backend, &extra).await;
+    let mut ids = Vec::new();
+    for n in 0..40 {
+        let to = format!("user{n}@example.com");
+        ids.push(enqueue_invite(&a.services, 100 + n, &invite(&to, None)).await);
+    }
+    wait_for("40 jobs done", 60, || async {
+        let done = a
+            .services
+            .jobs
+            .list_jobs(Some(JobStatus::Done), 100)
+            .await
+            .unwrap();
+        (done.len() == 40).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut per_rcpt: BTreeMap<String, usize> = BTreeMap::new();
+    for m in sink.messages() {
+        for r in m.rcpt_to {
+            *per_rcpt.entry(r).or_default() += 1;
+        }
+    }
+    assert_eq!(per_rcpt.len(), 40);
+    assert!(per_rcpt.values().all(|&n| n == 1), "{per_rcpt:?}");
+
+    let mut workers = BTreeMap::new();
+    for id in ids {
+        let attempts = b.services.jobs.attempts(id).await.unwrap();
+        assert_eq!(attempts.len(), 1, "job {id}: {attempts:?}");
+        assert!(attempts[0].ok);
+        *workers.entry(attempts[0].worker.clone()).or_insert(0) += 1;
+    }
+    assert_eq!(workers.len(), 2, "both instances worked: {workers:?}");
+
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+    sink.stop().await;
+}
+
+macro_rules! on_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(Backend::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(Backend::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_backends!(
+    delivers_invitation_mail,
+    retries_until_the_server_is_back,
+    gives_up_after_max_attempts,
+    unconfigured_mail_waits,
+    dedup_key_enqueues_once,
+    expired_lease_is_claimed_again,
+    shutdown_finishes_the_job_in_hand,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_instances_share_the_queue() {
+    two_instances_share_the_queue(Backend::postgres().await).await;
+}
