@@ -459,6 +459,13 @@ async fn delivers_invitation_mail(backend: Backend) {
         assert!(html.contains("token=abc&amp;x=1"));
     }
 
+    // The Message-ID is stable for a job (retries carry the same one).
+    let j = job(s, en).await;
+    assert_eq!(
+        by_rcpt("kim@example.com").header("message-id"),
+        Some(format!("<fulcrum.job.{en}.{}@fulcrum.test>", j.created_at).as_str())
+    );
+
     let mail = by_rcpt("lee@example.com");
     assert_eq!(
         decode_header(mail.header("subject").unwrap()),
@@ -813,7 +820,62 @@ macro_rules! on_backends {
     };
 }
 
+/// The mailed verification link verifies the address once; the delivered job keeps no token.
+async fn verification_link_round_trip(backend: Backend) {
+    let sink = Sink::start().await;
+    let port = sink.port();
+    let server = common::server(&backend, &settings(&port, &[])).await;
+    let s = &server.services;
+    let account = fulcrum::services::accounts::NewAccount {
+        username: "min".into(),
+        email: "min@example.com".into(),
+        name: "Min".into(),
+        admin: false,
+        password: None,
+    };
+    let user = s
+        .create_user(&common::console(), account, &Default::default())
+        .await
+        .unwrap();
+    let actor = fulcrum::services::Actor {
+        user,
+        auth: fulcrum::services::AuthMethod::Console,
+        on_behalf_of: None,
+    };
+    s.request_email_verification(&actor, &Default::default())
+        .await
+        .unwrap();
+    wait_for("the verification mail", 20, || async {
+        (!sink.messages().is_empty()).then_some(())
+    })
+    .await;
+    let messages = sink.messages();
+    assert_eq!(messages[0].rcpt_to, ["min@example.com".to_string()]);
+    let flat = quoted_printable(&messages[0].data.replace("\r\n", "\n"));
+    let at = flat
+        .find("/verify-email#token=")
+        .expect("a verification link");
+    let token: String = flat[at + 20..].chars().take(43).collect();
+    assert_eq!(token.len(), 43);
+    s.verify_email(&token).await.unwrap();
+    let user = s.store.user_by_username("min").await.unwrap().unwrap();
+    assert!(user.email_verified_at.is_some());
+    assert_eq!(
+        s.verify_email(&token).await.unwrap_err().code,
+        "email_token_invalid",
+        "links work once"
+    );
+    let done = s.jobs.list_jobs(None, 10).await.unwrap();
+    assert!(
+        done.iter()
+            .all(|j| !j.payload.to_string().contains("token=")),
+        "delivered mail jobs keep no token"
+    );
+    server.shutdown().await.unwrap();
+}
+
 on_backends!(
+    verification_link_round_trip,
     delivers_invitation_mail,
     retries_until_the_server_is_back,
     gives_up_after_max_attempts,

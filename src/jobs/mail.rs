@@ -17,13 +17,37 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use minijinja::{context, Environment};
 
-use super::{JobError, TeamInviteMail};
+use super::{Job, JobError, TeamInviteMail};
 use crate::config::{Config, SmtpTls};
 
 /// Every embedded template, by name. The extension picks the escaping: `.html` is
 /// HTML-escaped, `.txt` and `.subject` are not.
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("templates/layout.html")),
+    (
+        "verify_email.en.subject",
+        include_str!("templates/verify_email.en.subject"),
+    ),
+    (
+        "verify_email.en.txt",
+        include_str!("templates/verify_email.en.txt"),
+    ),
+    (
+        "verify_email.en.html",
+        include_str!("templates/verify_email.en.html"),
+    ),
+    (
+        "verify_email.ko.subject",
+        include_str!("templates/verify_email.ko.subject"),
+    ),
+    (
+        "verify_email.ko.txt",
+        include_str!("templates/verify_email.ko.txt"),
+    ),
+    (
+        "verify_email.ko.html",
+        include_str!("templates/verify_email.ko.html"),
+    ),
     (
         "team_invite.en.subject",
         include_str!("templates/team_invite.en.subject"),
@@ -126,12 +150,15 @@ impl Mailer {
         self.transport.is_some()
     }
 
-    /// Sends a multipart (text + HTML) mail to one recipient.
-    pub async fn send(&self, to: Mailbox, mail: RenderedMail) -> Result<(), JobError> {
+    /// Sends a multipart (text + HTML) mail to one recipient. `key` names what is sent
+    /// (a job): every retry carries the same `Message-ID`, so a mail delivered twice (at
+    /// least once delivery) shows once in most mail clients.
+    pub async fn send(&self, key: &str, to: Mailbox, mail: RenderedMail) -> Result<(), JobError> {
         let Some(transport) = &self.transport else {
             return Err(JobError::retry(NOT_CONFIGURED));
         };
         let message = Message::builder()
+            .message_id(Some(format!("<{key}@{}>", self.from.email.domain())))
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject)
@@ -145,12 +172,8 @@ impl Mailer {
     }
 
     /// Runs a [`TEAM_INVITE`](super::TEAM_INVITE) job.
-    pub async fn send_team_invite(
-        &self,
-        payload: &serde_json::Value,
-        now: i64,
-    ) -> Result<(), JobError> {
-        let invite: TeamInviteMail = serde_json::from_value(payload.clone())
+    pub async fn send_team_invite(&self, job: &Job, now: i64) -> Result<(), JobError> {
+        let invite: TeamInviteMail = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobError::permanent(format!("bad invitation payload: {e}")))?;
         if invite.expires_at <= now {
             return Err(JobError::permanent(
@@ -159,13 +182,27 @@ impl Mailer {
         }
         let to = recipient(&invite.to)?;
         let mail = self.templates.team_invite(&invite)?;
-        self.send(to, mail).await
+        self.send(&message_key(job), to, mail).await
+    }
+
+    /// Runs a [`VERIFY_EMAIL`](super::VERIFY_EMAIL) job: the link proving a mailbox.
+    pub async fn send_verify_email(&self, job: &Job) -> Result<(), JobError> {
+        let mail: super::VerifyEmailMail = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobError::permanent(format!("bad verification payload: {e}")))?;
+        let to = recipient(&mail.to)?;
+        let rendered = self.templates.verify_email(&mail)?;
+        self.send(&message_key(job), to, rendered).await
     }
 
     /// Renders the invitation mail without sending it.
     pub fn render_team_invite(&self, invite: &TeamInviteMail) -> Result<RenderedMail, JobError> {
         self.templates.team_invite(invite)
     }
+}
+
+/// Stable for a job across its retries, unique across databases in practice.
+fn message_key(job: &Job) -> String {
+    format!("fulcrum.job.{}.{}", job.id, job.created_at)
 }
 
 fn recipient(to: &str) -> Result<Mailbox, JobError> {
@@ -235,6 +272,16 @@ impl Templates {
             .get_template(&template)
             .and_then(|t| t.render(ctx))
             .map_err(|e| JobError::permanent(format!("mail template {template}: {e}")))
+    }
+
+    fn verify_email(&self, mail: &super::VerifyEmailMail) -> Result<RenderedMail, JobError> {
+        let url = url::Url::parse(&mail.verify_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| JobError::permanent("the verification link is not an http(s) URL"))?;
+        let lang = Lang::pick(mail.language.as_deref());
+        let ctx = context! { name => single_line(&mail.name), verify_url => url.as_str() };
+        self.render("verify_email", lang, ctx)
     }
 
     fn team_invite(&self, invite: &TeamInviteMail) -> Result<RenderedMail, JobError> {

@@ -26,6 +26,19 @@ pub use self::store::{DynJobStore, JobStore};
 
 /// Job kind of an invitation mail (payload: [`TeamInviteMail`]).
 pub const TEAM_INVITE: &str = "mail.team_invite";
+/// Mails the link that verifies a person's email address.
+pub const VERIFY_EMAIL: &str = "mail.verify_email";
+
+/// Payload of a [`VERIFY_EMAIL`] job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyEmailMail {
+    pub to: String,
+    #[serde(default)]
+    pub language: Option<String>,
+    pub name: String,
+    /// Absolute http(s) URL with the one-time token in its fragment.
+    pub verify_url: String,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobStatus {

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::mail::Mailer;
-use super::{DynJobStore, Job, JobError, TEAM_INVITE};
+use super::{DynJobStore, Job, JobError, TEAM_INVITE, VERIFY_EMAIL};
 use crate::config::Config;
 use crate::error::StoreResult;
 
@@ -194,11 +194,8 @@ impl Worker {
 
     async fn dispatch(&self, job: &Job) -> Result<(), JobError> {
         match job.kind.as_str() {
-            TEAM_INVITE => {
-                self.mailer
-                    .send_team_invite(&job.payload, crate::now_ms())
-                    .await
-            }
+            TEAM_INVITE => self.mailer.send_team_invite(job, crate::now_ms()).await,
+            VERIFY_EMAIL => self.mailer.send_verify_email(job).await,
             other => Err(JobError::permanent(format!("unknown job kind {other:?}"))),
         }
     }

@@ -15,8 +15,6 @@ pub const ROLES: [&str; 3] = ["admin", "member", "viewer"];
 pub const JOIN_POLICIES: [&str; 3] = ["INVITE", "DOMAIN_DIRECT", "DOMAIN_REQUEST"];
 const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
 const DESCRIPTION_MAX: usize = 500;
-/// Attempts before an invitation mail is given up (visible in the jobs table).
-const MAIL_MAX_ATTEMPTS: i64 = 8;
 
 fn team_not_found(name: &str) -> ApiError {
     ApiError::not_found("entity_not_found", format!("there is no team named {name}"))
@@ -308,21 +306,21 @@ impl Services {
         let mut accept_url = self.config.public_url.clone();
         accept_url.set_path("/invites");
         accept_url.set_fragment(Some(&format!("token={}", token.as_str())));
-        let job = NewJob {
-            kind: "mail.team_invite",
-            payload: json!({
-                "to": invitee.email,
-                "language": language,
-                "team": team.name,
-                "inviter": if actor.user.name.is_empty() { &actor.user.username } else { &actor.user.name },
-                "role": role,
-                "accept_url": accept_url.to_string(),
-                "expires_at": expires_at,
-            }),
-            dedup_key: None,
-            max_attempts: MAIL_MAX_ATTEMPTS,
-            run_after: now,
+        let mail = crate::jobs::TeamInviteMail {
+            to: invitee.email.clone(),
+            language,
+            team: team.name.clone(),
+            inviter: if actor.user.name.is_empty() {
+                actor.user.username.clone()
+            } else {
+                actor.user.name.clone()
+            },
+            role: role.clone(),
+            accept_url: accept_url.to_string(),
+            expires_at,
         };
+        // The store sets the dedup key from the invitation's id once it has one.
+        let job = crate::jobs::invite_job(&self.config, 0, &mail, now);
         let event = Self::audit_event(
             Some(actor),
             "team.invite",
@@ -786,10 +784,10 @@ impl Services {
         url.set_path("/verify-email");
         url.set_fragment(Some(&format!("token={}", token.as_str())));
         let job = NewJob {
-            kind: "mail.verify_email",
+            kind: crate::jobs::VERIFY_EMAIL,
             payload: json!({ "to": actor.user.email, "language": language, "name": actor.user.name, "verify_url": url.to_string() }),
             dedup_key: None,
-            max_attempts: MAIL_MAX_ATTEMPTS,
+            max_attempts: self.config.job_max_attempts,
             run_after: now,
         };
         self.store

@@ -166,7 +166,7 @@ impl JobStore for PgStore {
         now: i64,
     ) -> StoreResult<bool> {
         self.finish_job(
-            "UPDATE jobs SET status = 'done', finished_at = $1, last_error = NULL,
+            "UPDATE jobs SET status = 'done', payload = CASE WHEN kind LIKE 'mail.%' THEN '{}' ELSE payload END, finished_at = $1, last_error = NULL,
                     locked_by = NULL, locked_until = NULL
              WHERE id = $2 AND status = 'running' AND locked_by = $3 AND attempts = $4",
             &[&now, &job.id, &worker, &job.attempts],
