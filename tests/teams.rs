@@ -355,6 +355,19 @@ async fn invitations_roles_and_the_last_admin(backend: Backend) {
         "bob is admin now"
     );
 
+    // The mailed link's invitation is visible to its invitee only.
+    let (status, body) = t
+        .gql(
+            Some(&bob),
+            "query I($t: String!) { invite(token: $t) { role } }",
+            None,
+            json!({ "t": "x".repeat(43) }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::NOT_FOUND, "invite_not_found")
+    );
     // Expired invitations are refused.
     let carol = t.user("carol", false).await;
     let (_, body) = t

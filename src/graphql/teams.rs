@@ -475,6 +475,17 @@ pub struct TeamQuery;
 
 #[Object]
 impl TeamQuery {
+    /// The pending invitation behind a mailed link, for its invitee only.
+    async fn invite(&self, ctx: &Context<'_>, token: String) -> async_graphql::Result<InviteNode> {
+        let rc = request_context(ctx)?;
+        let invite = rc
+            .services
+            .own_invite(actor(rc)?, None, Some(&token))
+            .await
+            .gql()?;
+        Ok(InviteNode(invite))
+    }
+
     /// A team (members and site admins) or a personal entity (its person and site admins).
     async fn entity(
         &self,

@@ -345,7 +345,7 @@ impl Services {
     }
 
     /// The pending invitation addressed to the actor, by id or by mailed token.
-    async fn own_invite(
+    pub async fn own_invite(
         &self,
         actor: &Actor,
         id: Option<i64>,

@@ -36,15 +36,15 @@ async function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-/** Start `fulcrum serve` on a free port with a fresh data directory. */
-export async function startServer() {
+/** Start `fulcrum serve` on a free port with a fresh data directory (`env`: extra FULCRUM_* settings). */
+export async function startServer({ env = {} } = {}) {
   if (!existsSync(BIN)) throw new Error(`fulcrum binary not found at ${BIN} (build it with cargo build, or set FULCRUM_BIN)`)
   const dataDir = mkdtempSync(join(tmpdir(), 'fulcrum-ui-test-'))
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const child = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--public-url', url], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FULCRUM_LOG_LEVEL: process.env.FULCRUM_LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, FULCRUM_LOG_LEVEL: process.env.FULCRUM_LOG_LEVEL ?? 'warn', ...env },
   })
   let output = ''
   child.stdout.on('data', (d) => (output += d))
@@ -108,6 +108,26 @@ export function createUser(server, username, { admin: isAdmin = false, name, pas
   if (name) args.push('--name', name)
   if (isAdmin) args.push('--admin')
   return admin(server, args, `${password}\n`)
+}
+
+/** Mark a user's email address verified (as the verification link would). */
+export function verifyEmail(server, username) {
+  return admin(server, ['verify-email', '--username', username])
+}
+
+/** A GraphQL call from outside the browser with an API key (Basic api:<key>, as the SDK sends it). */
+export async function gqlWithKey(server, key, query, variables = {}, headers = {}) {
+  const r = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      Authorization: `Basic ${Buffer.from(`api:${key}`).toString('base64')}`,
+      ...headers,
+    },
+    body: JSON.stringify({ query, variables }),
+  })
+  const body = await r.json().catch(() => null)
+  return { status: r.status, body }
 }
 
 /** A browser context on a fresh profile; every request to a non-loopback host is answered locally. */
