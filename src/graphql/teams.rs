@@ -72,8 +72,20 @@ impl EntityNode {
 
 #[Object(name = "Entity")]
 impl EntityNode {
-    async fn id(&self) -> ID {
-        ID(ids::encode("Entity", self.entity.id))
+    async fn id(&self, ctx: &Context<'_>) -> async_graphql::Result<ID> {
+        // A personal entity built from its user carries no id until someone asks for it.
+        if self.entity.id == 0 {
+            let rc = request_context(ctx)?;
+            let found = rc
+                .services
+                .store
+                .entity_by_name(&self.entity.name)
+                .await
+                .map_err(ApiError::from)
+                .gql()?;
+            return Ok(ID(ids::encode("Entity", found.map_or(0, |e| e.id))));
+        }
+        Ok(ID(ids::encode("Entity", self.entity.id)))
     }
 
     async fn name(&self) -> &str {

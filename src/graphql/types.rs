@@ -155,6 +155,10 @@ impl UserNode {
 
     /// The default entity new runs land in, as resolved now.
     async fn entity(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        // The common case needs no lookup: a person without a chosen default team.
+        if self.user.default_entity_id.is_none() && self.user.service_team_id.is_none() {
+            return Ok(self.user.username.clone());
+        }
         let rc = request_context(ctx)?;
         let as_actor = crate::services::Actor {
             user: self.user.clone(),
