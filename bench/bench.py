@@ -6,6 +6,16 @@ Subcommands
   spawn  --pidfile F --log F --port P --timeout S -- CMD...
                                  start the server (detached from this helper), poll
                                  GET /healthz every 5 ms, print {"pid":..,"cold_start_ms":..}
+  check-viewer --port P --username U
+                                 one authenticated Viewer request (BENCH_AUTH); must answer
+                                 200 with that username
+  intro                          print the deterministic ~10 kB Markdown intro on stdout
+                                 (its byte length and SHA-256 on stderr)
+  set-intro --port P             store that intro for the BENCH_AUTH user through the
+                                 updateIntro mutation; check the rendered HTML; print sizes
+  check-profile --port P --username U
+                                 one anonymous public-profile request (the web UI's query);
+                                 must answer 200 with the rendered intro; print its size
   rss    --pid P                 print {"vm_rss_kib":..,"vm_hwm_kib":..}
   wrk    --pid P --out F --backend B --pass c32 --target T --round R [--warmup] -- WRKARGS...
                                  run wrk, account the server's CPU (utime+stime from
@@ -153,6 +163,212 @@ def cmd_check_viewer(args):
     if doc.get("errors") or not viewer or viewer.get("username") != args.username:
         die(f"viewer check: unexpected response: {body[:300]}")
     print(body)
+
+
+# ---------------------------------------------------------------- profile page target
+
+# The web UI's public profile page (ui/src/pages/PublicProfile.svelte) sends exactly this,
+# anonymously, with Accept and Content-Type application/json. bench/wrk.lua has the same body.
+PROFILE_QUERY = ("query PublicUser($username: String!) { user(username: $username) { username "
+                 "name photoUrl institution bio location website intro introHtml } }")
+INTRO_MUTATION = ("mutation ($intro: String!) { updateIntro(input: {intro: $intro}) "
+                  "{ user { introHtml } } }")
+# What the stored intro must render to (checked here and, per response, in bench/wrk.lua).
+INTRO_HTML_START = "<h1>Ada Bench"
+
+INTRO_BADGES = [
+    ("X: @weights_biases", "https://img.shields.io/twitter/follow/weights_biases?style=social",
+     "https://x.com/intent/follow?screen_name=weights_biases"),
+    ("GitHub followers", "https://img.shields.io/github/followers/wandb?style=social",
+     "https://github.com/wandb"),
+    ("GitHub stars", "https://img.shields.io/github/stars/wandb/wandb?style=social",
+     "https://github.com/wandb/wandb"),
+    ("LinkedIn", "https://img.shields.io/badge/LinkedIn-follow-blue?style=social&logo=linkedin",
+     "https://www.linkedin.com/company/wandb/"),
+    ("YouTube",
+     "https://img.shields.io/youtube/channel/subscribers/UCBp3w4DCEC64FZr4k9ROxig?style=social",
+     "https://www.youtube.com/@WeightsBiases"),
+]
+INTRO_RAW_BADGES = [
+    ("python", "3.12", "blue"), ("pytorch", "2.5", "orange"), ("jax", "0.4", "9cf"),
+    ("license", "Apache--2.0", "green"), ("papers", "7", "informational"),
+    ("status", "open%20to%20collabs", "brightgreen"),
+]
+INTRO_TOPICS = [
+    ("Learning-rate warm-up", "warm-up"), ("Mixed precision", "bf16"),
+    ("Data loader stalls", "dataloader"), ("Sweeps on a budget", "sweeps"),
+    ("Evaluation drift", "eval"), ("Checkpoint sizes", "checkpoints"),
+]
+INTRO_MODELS = ["resnet-50", "vit-b/16", "convnext-t", "deit-s", "efficientnet-b3",
+                "mobilenet-v3", "swin-t", "regnety-8gf"]
+INTRO_MIN_BYTES, INTRO_MAX_BYTES = 10_000, 10_500
+
+
+def intro_markdown():
+    """A realistic ~10 kB profile intro, the same every time: a heading, social badges (Markdown
+    image links and raw <img width>), paragraphs with bold/italic/links, a list, a table, a
+    code block, a task list, repeated note sections (added until the next one would pass
+    INTRO_MAX_BYTES), a blockquote, a badge list and a footer.
+
+    benches/markdown.rs builds the byte-identical text (same SHA-256); keep the two in step."""
+    out = []
+    out.append("# Ada Bench \u2014 machine learning engineer\n\n")
+    out.append(" ".join(f"[![{a}]({i})]({h})" for a, i, h in INTRO_BADGES) + "\n\n")
+    out.append('<p align="left">\n')
+    for n, (label, msg, color) in enumerate(INTRO_RAW_BADGES):
+        out.append(f'  <img src="https://img.shields.io/badge/{label}-{msg}-{color}" '
+                   f'width="{100 + 20 * (n % 3)}" alt="{label}">\n')
+    out.append("</p>\n\n")
+    out.append(
+        "I train **vision and language models** at a small lab and write about the boring parts "
+        "that decide whether an experiment is worth anything: *data*, *evaluation* and "
+        "**reproducibility**. Most of my public work lives on "
+        "[GitHub](https://github.com/wandb) and in reports on "
+        "[Weights & Biases](https://wandb.ai/site). Before that I spent four years on "
+        "recommendation systems, where I learned to distrust any metric I had not plotted "
+        "myself.\n\n")
+    out.append("## About me\n\n")
+    out.append(
+        "- \U0001F52D Currently: scaling laws for **small** models (under 300M parameters)\n"
+        "- \U0001F331 Learning: [JAX](https://jax.readthedocs.io) and `pjit` sharding\n"
+        "- \U0001F4AC Ask me about: sweeps, `wandb.log` hygiene, mixed precision\n"
+        "- \U0001F4EB Reach me: [ada@example.com](mailto:ada@example.com) or on "
+        "[X](https://x.com/weights_biases)\n"
+        "- \u26A1 Fun fact: my first model was a ~~perceptron~~ logistic regression in Excel\n\n")
+    out.append("## Selected results\n\n")
+    out.append("| model | dataset | top-1 (%) | params (M) | epochs | report |\n")
+    out.append("|:---|:---|---:|---:|---:|:---:|\n")
+    for n, m in enumerate(INTRO_MODELS):
+        top1 = 7600 + (n * 137) % 900
+        params = 5 + (n * 11) % 80
+        out.append(f"| `{m}` | ImageNet-1k | {top1 // 100}.{top1 % 100:02d} | {params} | "
+                   f"{90 + 10 * (n % 4)} | "
+                   f"[run](https://wandb.ai/ada/scaling/runs/{n * 7919 % 100000:05d}) |\n")
+    out.append("\n")
+    out.append("## Reproduce a run\n\n")
+    out.append(
+        "```python\n"
+        "import wandb\n"
+        "\n"
+        "config = {\"lr\": 3e-4, \"batch_size\": 256, \"epochs\": 90, \"warmup\": 5}\n"
+        "with wandb.init(project=\"scaling\", entity=\"ada\", config=config) as run:\n"
+        "    model = build_model(run.config)\n"
+        "    for epoch in range(run.config.epochs):\n"
+        "        loss = train_one_epoch(model, epoch)\n"
+        "        acc = evaluate(model)\n"
+        "        run.log({\"loss\": loss, \"val/acc\": acc, \"epoch\": epoch})\n"
+        "    run.log_artifact(save_checkpoint(model), type=\"model\")\n"
+        "```\n\n")
+    out.append("## Things I would like to do\n\n")
+    out.append("- [x] Publish the data-loader benchmark\n"
+               "- [x] Write up the bf16 loss-scale notes\n"
+               "- [ ] Open-source the sweep scheduler\n"
+               "- [ ] Give a talk that has no slides with tables on them\n\n")
+    out.append("## Notes from recent experiments\n\n")
+    footer = (
+        "## Elsewhere\n\n"
+        "> \u201CIf it is not logged, it did not happen.\u201D \u2014 every lab notebook, ever\n\n"
+        + "\n".join(f"- [![{a}]({i})]({h})" for a, i, h in INTRO_BADGES) + "\n\n"
+        "---\n\n"
+        "<sub>Made with \u2764\uFE0F and too many GPU hours. "
+        "<img src=\"https://img.shields.io/badge/visitors-1337-lightgrey\" width=\"90\"></sub>\n")
+    body = "".join(out)
+    n = 0
+    while True:
+        title, tag = INTRO_TOPICS[n % len(INTRO_TOPICS)]
+        run = (n * 7919 + 17) % 100000
+        sec = (
+            f"### {n + 1}. {title}\n\n"
+            f"Run [`{tag}-{run:05d}`](https://wandb.ai/ada/scaling/runs/{run:05d}) changed one "
+            f"thing against its parent: **{title.lower()}**. Validation accuracy moved by "
+            f"{(n * 37) % 90 + 10} basis points and the step time by {(n * 13) % 40 + 5} ms. "
+            "The effect held over three seeds, which is more than I can say for most of my "
+            "ideas. See the [report](https://wandb.ai/ada/scaling/reports/"
+            f"{tag}--Vmlldzo{run:05d}) for the curves.\n\n"
+            f"1. Baseline: **{INTRO_MODELS[n % len(INTRO_MODELS)]}**, "
+            f"batch size {128 << (n % 3)}\n"
+            f"2. Change: `{tag}` only, everything else pinned\n"
+            "3. Verdict: _keep it_ if the gain survives the next data refresh\n\n")
+        if len((body + sec + footer).encode()) > INTRO_MAX_BYTES:
+            break
+        body += sec
+        n += 1
+    doc = body + footer
+    size = len(doc.encode())
+    if not INTRO_MIN_BYTES <= size <= INTRO_MAX_BYTES:
+        die(f"the generated intro is {size} bytes, expected "
+            f"{INTRO_MIN_BYTES:,}..{INTRO_MAX_BYTES:,}")
+    return doc
+
+
+def cmd_intro(_args):
+    import hashlib
+    doc = intro_markdown()
+    sys.stdout.write(doc)
+    print(f"{len(doc.encode())} bytes, sha256 {hashlib.sha256(doc.encode()).hexdigest()}",
+          file=sys.stderr)
+
+
+def post_graphql(port, payload, auth=None, what="request"):
+    """POST /graphql like the web UI; returns (status, body text, parsed JSON or None)."""
+    import urllib.request
+    import urllib.error
+    headers = {"Accept": "application/json", "Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = auth
+    # Compact, UTF-8 as JSON.stringify writes it (the profile body is then byte-identical
+    # to the one in bench/wrk.lua).
+    data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=data, method="POST",
+                                 headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            status, raw = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    except OSError as e:
+        die(f"{what}: request failed: {e}")
+    body = raw.decode("utf-8", "replace")
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    return status, body, doc
+
+
+def cmd_set_intro(args):
+    import hashlib
+    auth = os.environ.get("BENCH_AUTH", "")
+    if not auth:
+        die("set-intro: BENCH_AUTH is not set")
+    intro = intro_markdown()
+    status, body, doc = post_graphql(args.port, {"query": INTRO_MUTATION,
+                                                 "variables": {"intro": intro}},
+                                     auth=auth, what="set-intro")
+    html = ((((doc or {}).get("data") or {}).get("updateIntro") or {}).get("user") or {}) \
+        .get("introHtml")
+    if status != 200 or (doc or {}).get("errors") or not isinstance(html, str) \
+            or not html.startswith(INTRO_HTML_START) or "<table>" not in html:
+        die(f"set-intro: unexpected response (HTTP {status}): {body[:300]}")
+    print(json.dumps({"intro_bytes": len(intro.encode()),
+                      "intro_sha256": hashlib.sha256(intro.encode()).hexdigest(),
+                      "intro_html_bytes": len(html.encode())}))
+
+
+def cmd_check_profile(args):
+    payload = {"query": PROFILE_QUERY, "variables": {"username": args.username}}
+    lua = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk.lua")
+    with open(lua, encoding="utf-8") as f:
+        if json.dumps(payload, separators=(",", ":")) not in f.read():
+            die(f"profile check: {lua} does not send the same body as PROFILE_QUERY here")
+    status, body, doc = post_graphql(args.port, payload, what="profile check")
+    user = ((doc or {}).get("data") or {}).get("user") or {}
+    html = user.get("introHtml")
+    if status != 200 or (doc or {}).get("errors") or user.get("username") != args.username \
+            or not isinstance(html, str) or not html.startswith(INTRO_HTML_START) \
+            or user.get("intro") != intro_markdown():
+        die(f"profile check: unexpected response (HTTP {status}): {body[:300]}")
+    print(json.dumps({"profile_response_bytes": len(body.encode())}))
 
 
 def cmd_rss(args):
@@ -361,6 +577,13 @@ def pct(x):
     return "-" if x is None else f"{x:.0%}"
 
 
+TARGET_TITLES = {
+    "viewer": "Viewer: POST /graphql, the wandb SDK's Viewer query with an API key",
+    "profile": "Public profile page: anonymous POST /graphql, the web UI's user(username) query, "
+               "~10 kB intro",
+}
+
+
 def cmd_summarise(args):
     recs = []
     with open(args.in_) as f:
@@ -390,6 +613,9 @@ def cmd_summarise(args):
 
     out = {"meta": meta, "backends": {}}
     all_valid = True
+    # the targets load.sh was asked to measure (older records: baseline and viewer only)
+    wanted = str(meta.get("targets") or "baseline viewer").split()
+    others = [t for t in wanted if t != "baseline"]
     for b in order:
         d = backends[b]
         runs = d.pop("runs")
@@ -397,7 +623,7 @@ def cmd_summarise(args):
         for pname in sorted({r["pass"] for r in runs}, key=lambda p: -int(p.lstrip("c"))):
             pr = [r for r in runs if r["pass"] == pname]
             p = {"warmup": {}, "targets": {}}
-            for tname in ("baseline", "viewer"):
+            for tname in wanted:
                 tr = [r for r in pr if r["target"] == tname and not r["warmup"]]
                 wr = [r for r in pr if r["target"] == tname and r["warmup"]]
                 if tr:
@@ -405,22 +631,25 @@ def cmd_summarise(args):
                 if wr:
                     p["warmup"][tname] = {"rps": wr[0]["rps"], "valid": wr[0]["valid"],
                                           "errors": wr[0]["errors"]}
-            tb, tv = p["targets"].get("baseline"), p["targets"].get("viewer")
-            if tb and tv:
-                p["ratio_rps_viewer_over_baseline"] = round(tv["rps_median"] / tb["rps_median"], 3)
-                p["ratio_cpu_viewer_over_baseline"] = round(
-                    tv["cpu_us_per_req"] / tb["cpu_us_per_req"], 2)
-                p["cpu_us_per_req_viewer_minus_baseline"] = round(
-                    tv["cpu_us_per_req"] - tb["cpu_us_per_req"], 1)
+            tb = p["targets"].get("baseline")
+            for tname in others:
+                tt = p["targets"].get(tname)
+                if tb and tt:
+                    p[f"ratio_rps_{tname}_over_baseline"] = round(
+                        tt["rps_median"] / tb["rps_median"], 3)
+                    p[f"ratio_cpu_{tname}_over_baseline"] = round(
+                        tt["cpu_us_per_req"] / tb["cpu_us_per_req"], 2)
+                    p[f"cpu_us_per_req_{tname}_minus_baseline"] = round(
+                        tt["cpu_us_per_req"] - tb["cpu_us_per_req"], 1)
             # Warm-up runs are discarded from the figures but their errors still count.
             p["valid"] = all(t["valid"] for t in p["targets"].values()) and \
                 all(w["valid"] for w in p["warmup"].values())
             passes[pname] = p
         d["passes"] = passes
-        # complete = the backend finished (its summary record exists) with both targets
-        # measured in every pass
+        # complete = the backend finished (its summary record exists) with every wanted
+        # target measured in every pass
         d["complete"] = "cold_start_ms" in d and bool(passes) and all(
-            {"baseline", "viewer"} <= set(p["targets"]) for p in passes.values())
+            set(wanted) <= set(p["targets"]) for p in passes.values())
         d["valid"] = d["complete"] and all(p["valid"] for p in passes.values()) \
             and not d.get("error")
         all_valid = all_valid and d["valid"]
@@ -448,36 +677,42 @@ def cmd_summarise(args):
     L.append(f"Machine: {meta.get('nproc', '?')} CPUs, {meta.get('mem_gib', '?')} GiB RAM, "
              f"{meta.get('kernel', '?')}, load average at start {meta.get('loadavg_start', '?')}; wrk {meta.get('wrk_version', '?')} on the same cores. "
              f"Commit {meta.get('git_commit', '?')}"
-             f"{' + uncommitted changes in src/' if meta.get('git_dirty_src') else ''}. "
+             + (f" + uncommitted changes in {meta.get('git_dirty_paths') or 'src/'}"
+                if meta.get('git_dirty_src') else '') + ". "
+             f"Targets: {' '.join(wanted)}. "
              f"wrk -t2 -d{meta.get('duration_s', '?')}s --timeout 10s, "
              f"{meta.get('rounds', '?')} interleaved rounds after a "
              f"{meta.get('warmup_s', '?')} s warm-up per target; medians.")
     L.append("")
-    L.append("| backend | conns | baseline req/s (min..max) | viewer req/s (min..max) | "
-             "**viewer/baseline** | baseline p50/p99 ms | viewer p50/p99 ms | "
-             "CPU µs/req baseline | CPU µs/req viewer | CPU ratio | + PG backends µs/req viewer "
-             "| all 200 |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for b, d in out["backends"].items():
-        if d.get("error") and not d["passes"]:
-            L.append(f"| {b} | - | FAILED: {d['error']} | | | | | | | | | no |")
-            continue
-        for pname, p in d["passes"].items():
-            tb, tv = p["targets"].get("baseline"), p["targets"].get("viewer")
-            if not (tb and tv):
-                L.append(f"| {b} | {pname} | incomplete | | | | | | | | | no |")
+    for tname in others:
+        L.append("")
+        L.append(f"**{TARGET_TITLES.get(tname, tname)}**")
+        L.append("")
+        L.append(f"| backend | conns | baseline req/s (min..max) | {tname} req/s (min..max) | "
+                 f"**{tname}/baseline** | baseline p50/p99 ms | {tname} p50/p99 ms | "
+                 f"CPU µs/req baseline | CPU µs/req {tname} | CPU ratio | "
+                 f"+ PG backends µs/req {tname} | all 200 |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for b, d in out["backends"].items():
+            if d.get("error") and not d["passes"]:
+                L.append(f"| {b} | - | FAILED: {d['error']} | | | | | | | | | no |")
                 continue
-            L.append(
-                f"| {b} | {pname.lstrip('c')} "
-                f"| {fmt(tb['rps_median'])} ({fmt(tb['rps_min'])}..{fmt(tb['rps_max'])}) "
-                f"| {fmt(tv['rps_median'])} ({fmt(tv['rps_min'])}..{fmt(tv['rps_max'])}) "
-                f"| **{p['ratio_rps_viewer_over_baseline']:.2f}** "
-                f"| {fmt(tb['p50_ms'], 3)} / {fmt(tb['p99_ms'], 2)} "
-                f"| {fmt(tv['p50_ms'], 3)} / {fmt(tv['p99_ms'], 2)} "
-                f"| {fmt(tb['cpu_us_per_req'], 1)} | {fmt(tv['cpu_us_per_req'], 1)} "
-                f"| {p['ratio_cpu_viewer_over_baseline']:.2f}x "
-                f"| {fmt(tv.get('db_cpu_us_per_req'), 1)} "
-                f"| {'yes' if p['valid'] else '**NO — INVALID**'} |")
+            for pname, p in d["passes"].items():
+                tb, tv = p["targets"].get("baseline"), p["targets"].get(tname)
+                if not (tb and tv):
+                    L.append(f"| {b} | {pname} | incomplete | | | | | | | | | no |")
+                    continue
+                L.append(
+                    f"| {b} | {pname.lstrip('c')} "
+                    f"| {fmt(tb['rps_median'])} ({fmt(tb['rps_min'])}..{fmt(tb['rps_max'])}) "
+                    f"| {fmt(tv['rps_median'])} ({fmt(tv['rps_min'])}..{fmt(tv['rps_max'])}) "
+                    f"| **{p[f'ratio_rps_{tname}_over_baseline']:.2f}** "
+                    f"| {fmt(tb['p50_ms'], 3)} / {fmt(tb['p99_ms'], 2)} "
+                    f"| {fmt(tv['p50_ms'], 3)} / {fmt(tv['p99_ms'], 2)} "
+                    f"| {fmt(tb['cpu_us_per_req'], 1)} | {fmt(tv['cpu_us_per_req'], 1)} "
+                    f"| {p[f'ratio_cpu_{tname}_over_baseline']:.2f}x "
+                    f"| {fmt(tv.get('db_cpu_us_per_req'), 1)} "
+                    f"| {'yes' if p['valid'] else '**NO — INVALID**'} |")
     L.append("")
     L.append("| backend | cold start ms | idle RSS MiB | peak RSS MiB (VmHWM after load) | "
              "API keys in table | seeding s | other procs' CPU share med/max | steal med | valid |")
@@ -493,6 +728,13 @@ def cmd_summarise(args):
                  f"{pct((d.get('noise') or {}).get('foreign_share_max'))} "
                  f"| {pct((d.get('noise') or {}).get('steal_median'))} "
                  f"| {'yes' if d['valid'] else '**NO**'} |")
+    sizes = [f"{b}: {fmt(d['intro_bytes'])} bytes of Markdown -> {fmt(d.get('intro_html_bytes'))} "
+             f"bytes of HTML, {fmt(d.get('profile_response_bytes'))} bytes per profile response"
+             for b, d in out["backends"].items() if d.get("intro_bytes")]
+    if sizes:
+        L.append("")
+        L.append("Profile intro (set once through updateIntro before the load): "
+                 + "; ".join(sizes) + ".")
     notes = []
     for b, d in out["backends"].items():
         if d.get("error"):
@@ -555,6 +797,18 @@ def main():
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--username", required=True)
     s.set_defaults(fn=cmd_check_viewer)
+
+    s = sub.add_parser("intro")
+    s.set_defaults(fn=cmd_intro)
+
+    s = sub.add_parser("set-intro")
+    s.add_argument("--port", type=int, required=True)
+    s.set_defaults(fn=cmd_set_intro)
+
+    s = sub.add_parser("check-profile")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--username", required=True)
+    s.set_defaults(fn=cmd_check_profile)
 
     s = sub.add_parser("rss")
     s.add_argument("--pid", type=int, required=True)

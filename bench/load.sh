@@ -5,19 +5,27 @@
 #   bench/load.sh                      build (cargo build --release) and run everything
 #   FULCRUM_BIN=/path/fulcrum bench/load.sh   use that binary, no build
 #
+# Targets, interleaved in every round (baseline, viewer, profile, baseline, ...):
+#   baseline  GET /healthz
+#   viewer    POST /graphql, the wandb SDK's Viewer query, authenticated with the bench key
+#   profile   POST /graphql, anonymous: the web UI's public profile query for the bench user,
+#             whose intro is first set to a ~10 kB Markdown document (bench.py intro)
+#
 # Tunables (defaults are the documented method; change them only for a quick smoke test):
-#   BENCH_BACKENDS="sqlite postgres"  BENCH_DURATION=10  BENCH_WARMUP=3  BENCH_ROUNDS=3
-#   BENCH_CONNS="32 4"  BENCH_EXTRA_KEYS=200  BENCH_SEED_BUDGET_S=20  BENCH_DEADLINE_S=360
+#   BENCH_BACKENDS="sqlite postgres"  BENCH_TARGETS="baseline viewer profile"
+#   BENCH_DURATION=10  BENCH_WARMUP=3  BENCH_ROUNDS=3  BENCH_CONNS="32 4"
+#   BENCH_EXTRA_KEYS=200  BENCH_SEED_BUDGET_S=20  BENCH_DEADLINE_S=480
 #   BENCH_PG_HOST=127.0.0.1  BENCH_PG_PORT=5432  BENCH_PG_USER=postgres
 #
 # BENCH_SEED_BUDGET_S caps the extra-key seeding per backend (observed: ~5-6 s for 200 keys) so
-# that the whole measured part stays under BENCH_DEADLINE_S (360 s, enforced with `timeout`;
-# the build before it is not counted).
+# that the whole measured part stays under BENCH_DEADLINE_S (480 s, enforced with `timeout`;
+# the build before it is not counted; a full run takes ~7 min of wrk plus ~40 s of set-up).
 #
 # Output: progress and a Markdown summary on stdout, log lines on stderr;
 # bench/results/latest.json (+ the raw per-run records in bench/results/latest.jsonl).
 # Exit status: 0 only if every request of every run (warm-ups included) got HTTP 200 with the
-# expected viewer and wrk saw no socket errors; 2 if some run or backend was invalid; 1 on
+# expected body (the bench viewer; the bench user with its rendered intro) and wrk saw no
+# socket errors; 2 if some run or backend was invalid; 1 on
 # failure; 124 if the deadline was hit (partial results are still written).
 # Everything listens on / connects to 127.0.0.1 only. Servers are stopped by pid and the
 # PostgreSQL database is dropped on every exit path (trap).
@@ -35,9 +43,10 @@ WARMUP=${BENCH_WARMUP:-3}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-"32 4"}
 BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
+TARGETS=${BENCH_TARGETS:-"baseline viewer profile"}
 EXTRA_KEYS=${BENCH_EXTRA_KEYS:-200}
 SEED_BUDGET_S=${BENCH_SEED_BUDGET_S:-20}
-DEADLINE_S=${BENCH_DEADLINE_S:-360}
+DEADLINE_S=${BENCH_DEADLINE_S:-480}
 PG_HOST=${BENCH_PG_HOST:-127.0.0.1}
 PG_PORT=${BENCH_PG_PORT:-5432}
 PG_USER=${BENCH_PG_USER:-postgres}
@@ -48,6 +57,10 @@ fail() { log "ERROR: $*"; exit 1; }
 [[ $PG_HOST == 127.0.0.1 ]] || fail "BENCH_PG_HOST must be 127.0.0.1 (everything stays local)"
 for n in "$DURATION" "$WARMUP" "$ROUNDS" "$EXTRA_KEYS" "$SEED_BUDGET_S" "$DEADLINE_S"; do
   [[ $n =~ ^[0-9]+$ ]] || fail "numeric BENCH_* setting expected, got '$n'"
+done
+[[ " $TARGETS " == " baseline "* ]] || fail "BENCH_TARGETS must start with baseline, got '$TARGETS'"
+for t in $TARGETS; do
+  [[ $t == baseline || $t == viewer || $t == profile ]] || fail "unknown target '$t' in BENCH_TARGETS (baseline viewer profile)"
 done
 command -v python3 >/dev/null || fail "python3 is required"
 command -v timeout >/dev/null || fail "timeout (coreutils) is required"
@@ -204,14 +217,18 @@ mem_gib=$(awk '/^MemTotal:/ {printf "%.1f", $2/1048576}' /proc/meminfo)
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 git_commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git_dirty_src=false
-[[ -n $(git -C "$REPO" status --porcelain -- src migrations Cargo.toml Cargo.lock 2>/dev/null) ]] && git_dirty_src=true
+git_dirty_paths=$(git -C "$REPO" status --porcelain -- src migrations Cargo.toml Cargo.lock 2>/dev/null \
+  | awk '{print $NF}' | head -n 20 | paste -sd' ' - || true)
+[[ -n $git_dirty_paths ]] && git_dirty_src=true
 emit type=meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "nproc=$(nproc)" "mem_gib=$mem_gib" \
   "cpu_model=$cpu_model" "kernel=$(uname -sr)" "wrk_version=$(wrk -v 2>&1 | head -n1 | awk '{print $2}')" \
   "fulcrum_version=$("$BIN" --version 2>/dev/null || echo unknown)" "binary=$BIN" \
-  "git_commit=$git_commit" "git_dirty_src=$git_dirty_src" "duration_s=$DURATION" \
+  "git_commit=$git_commit" "git_dirty_src=$git_dirty_src" "git_dirty_paths=$git_dirty_paths" \
+  "targets=$TARGETS" "duration_s=$DURATION" \
   "warmup_s=$WARMUP" "rounds=$ROUNDS" "conns=$CONNS" "extra_keys_target=$EXTRA_KEYS" \
   "loadavg_start=$(cut -d" " -f1-3 /proc/loadavg)"
-log "binary $BIN ($("$BIN" --version 2>/dev/null || echo '?')), commit $git_commit, src dirty: $git_dirty_src"
+log "binary $BIN ($("$BIN" --version 2>/dev/null || echo '?')), commit $git_commit, uncommitted: ${git_dirty_paths:-none}"
+log "targets: $TARGETS"
 log "machine: $(nproc) CPUs ($cpu_model), ${mem_gib} GiB; deadline ${DEADLINE_S} s"
 
 # ------------------------------------------------------------------ one backend
@@ -285,13 +302,27 @@ run_backend() {
   python3 "$HELPER" check-viewer --port "$port" --username bench >/dev/null \
     || fail "$backend: the Viewer query did not answer as expected"
 
+  # --- the profile page: store the ~10 kB intro with the bench key (updateIntro renders and
+  # sanitizes it once), then one checked anonymous request before the load
+  local intro_fields=()
+  if [[ " $TARGETS " == *" profile "* ]]; then
+    out=$(python3 "$HELPER" set-intro --port "$port") || fail "$backend: updateIntro failed"
+    [[ $out =~ \"intro_bytes\":\ ([0-9]+) ]] && intro_fields+=("intro_bytes=${BASH_REMATCH[1]}")
+    [[ $out =~ \"intro_html_bytes\":\ ([0-9]+) ]] && intro_fields+=("intro_html_bytes=${BASH_REMATCH[1]}")
+    [[ $out =~ \"intro_sha256\":\ \"([0-9a-f]+)\" ]] && intro_fields+=("intro_sha256=${BASH_REMATCH[1]}")
+    out=$(python3 "$HELPER" check-profile --port "$port" --username bench) \
+      || fail "$backend: the public profile query did not answer as expected"
+    [[ $out =~ \"profile_response_bytes\":\ ([0-9]+) ]] && intro_fields+=("profile_response_bytes=${BASH_REMATCH[1]}")
+    log "$backend: intro set (${intro_fields[*]})"
+  fi
+
   # --- load
   local base_url="http://127.0.0.1:$port/healthz" gql_url="http://127.0.0.1:$port/graphql"
   local tmo=$(( DURATION > WARMUP ? DURATION : WARMUP )); tmo=$(( tmo + 25 ))
   wrk_run() { # target conns seconds round [--warmup]
     local target=$1 c=$2 secs=$3 round=$4; shift 4
     local url=$base_url
-    [[ $target == viewer ]] && url=$gql_url
+    [[ $target != baseline ]] && url=$gql_url
     # On PostgreSQL also account the CPU of the database's backend processes (local server).
     [[ -n $PG_DB ]] && set -- "$@" --pg-db "$PG_DB"
     BENCH_MODE=$target python3 "$HELPER" wrk --pid "$pid" --out "$RAW" --backend "$backend" \
@@ -300,11 +331,9 @@ run_backend() {
   }
   for conns in $CONNS; do
     log "$backend: -t2 -c$conns: ${WARMUP} s warm-up per target, then $ROUNDS interleaved rounds of ${DURATION} s"
-    wrk_run baseline "$conns" "$WARMUP" 0 --warmup
-    wrk_run viewer "$conns" "$WARMUP" 0 --warmup
+    for t in $TARGETS; do wrk_run "$t" "$conns" "$WARMUP" 0 --warmup; done
     for (( r = 1; r <= ROUNDS; r++ )); do
-      wrk_run baseline "$conns" "$DURATION" "$r"
-      wrk_run viewer "$conns" "$DURATION" "$r"
+      for t in $TARGETS; do wrk_run "$t" "$conns" "$DURATION" "$r"; done
     done
   done
 
@@ -314,7 +343,8 @@ run_backend() {
 
   emit type=backend "backend=$backend" "cold_start_ms=$cold" "idle_rss_kib=$idle_rss" \
     "peak_rss_kib=$hwm" "keys_total=$(( created + 1 ))" "seeding_s=$seeding_s" \
-    "seeding_note=$seed_note" "database=${PG_DB:-sqlite file in a fresh temp data dir}"
+    "seeding_note=$seed_note" "database=${PG_DB:-sqlite file in a fresh temp data dir}" \
+    ${intro_fields[@]+"${intro_fields[@]}"}
   stop_server
   drop_db
   unset BENCH_AUTH

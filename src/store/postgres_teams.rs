@@ -111,11 +111,12 @@ async fn insert_member(
 impl TeamStore for PgStore {
     async fn entity_by_name(&self, name: &str) -> StoreResult<Option<Entity>> {
         let c = self.client().await?;
+        let stmt = c
+            .prepare_cached("SELECT id, name, kind, user_id FROM entities WHERE name_lower = $1")
+            .await
+            .map_err(map_err)?;
         let row = c
-            .query_opt(
-                "SELECT id, name, kind, user_id FROM entities WHERE name_lower = $1",
-                &[&name.to_lowercase()],
-            )
+            .query_opt(&stmt, &[&name.to_lowercase()])
             .await
             .map_err(map_err)?;
         Ok(row.map(|r| entity_from(&r)))
@@ -233,16 +234,15 @@ impl TeamStore for PgStore {
 
     async fn user_teams(&self, user_id: i64) -> StoreResult<Vec<(Team, String)>> {
         let c = self.client().await?;
-        let rows = c
-            .query(
-                &format!(
-                    "SELECT {TEAM_COLUMNS}, m.role FROM team_members m JOIN teams t ON t.entity_id = m.team_id
-                     JOIN entities e ON e.id = t.entity_id WHERE m.user_id = $1 ORDER BY e.name_lower COLLATE \"C\""
-                ),
-                &[&user_id],
-            )
+        // On every SDK Viewer: prepared once per connection.
+        let stmt = c
+            .prepare_cached(&format!(
+                "SELECT {TEAM_COLUMNS}, m.role FROM team_members m JOIN teams t ON t.entity_id = m.team_id
+                 JOIN entities e ON e.id = t.entity_id WHERE m.user_id = $1 ORDER BY e.name_lower COLLATE \"C\""
+            ))
             .await
             .map_err(map_err)?;
+        let rows = c.query(&stmt, &[&user_id]).await.map_err(map_err)?;
         Ok(rows.iter().map(|r| (team_from(r), r.get(6))).collect())
     }
 
