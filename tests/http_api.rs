@@ -1,6 +1,7 @@
 //! End-to-end tests of the HTTP surface: the real server on 127.0.0.1:0, driven over TCP,
 //! against SQLite and against a fresh PostgreSQL database.
 
+#[macro_use]
 mod common;
 
 use common::{code, Backend, ORIGIN, PASSWORD, T};
@@ -8,19 +9,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const VIEWER: &str = "query Viewer { viewer { id entity username email flags admin teams { edges { node { name } } } apiKeys { edges { node { id name description } } } } }";
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::sqlite().await).await }) *
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::postgres().await).await }) *
-        }
-    };
-}
 
 on_both_backends!(
     health_readiness_and_metrics,

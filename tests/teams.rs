@@ -2,6 +2,7 @@
 //! (with their mail job), roles and the last-admin rule, join policies, the default team,
 //! service accounts with `X-Wandb-Username`, and an authorization matrix.
 
+#[macro_use]
 mod common;
 
 use common::{code, Backend, T};
@@ -18,19 +19,6 @@ const ACCEPT: &str =
     "mutation A($id: String) { acceptInvite(input: {id: $id}) { entity { name } } }";
 const VIEWER_ENTITY: &str =
     "{ viewer { entity teams { edges { node { name isTeam } } } projectEntities { name } } }";
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::sqlite().await).await }) *
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::postgres().await).await }) *
-        }
-    };
-}
 
 on_both_backends!(
     sdk_team_documents,

@@ -211,3 +211,18 @@ pub fn code(body: &Value) -> &str {
         .as_str()
         .unwrap_or("")
 }
+
+/// Generates `sqlite::<test>` and `postgres::<test>` from `async fn <test>(Backend)`.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::sqlite().await).await }) *
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::postgres().await).await }) *
+        }
+    };
+}
