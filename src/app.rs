@@ -95,16 +95,13 @@ impl RunningServer {
         ));
         let worker =
             crate::jobs::worker::Worker::new(services.jobs.clone(), &config)?.spawn(rx.clone());
-        let mut server_rx = rx;
+        let server_rx = rx;
+        let options = crate::http::serve::ServeOptions {
+            max_connections: config.max_connections,
+            header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+        };
         let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = server_rx.wait_for(|stop| *stop).await;
-            })
-            .await
+            crate::http::serve::serve(listener, app, options, server_rx).await
         });
         Ok(Self {
             addr,

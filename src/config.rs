@@ -55,6 +55,11 @@ const KEYS: &[(&str, Kind, bool)] = &[
     ("job_max_attempts", Kind::Int, false),
     ("job_backoff_base_ms", Kind::Int, false),
     ("job_backoff_max_ms", Kind::Int, false),
+    ("max_connections", Kind::Int, false),
+    ("header_read_timeout_secs", Kind::Int, false),
+    ("metrics_token", Kind::Str, true),
+    ("metrics_public", Kind::Bool, false),
+    ("graphql_anonymous_introspection", Kind::Bool, false),
 ];
 
 /// How the mailer secures its SMTP connection (`smtp_tls`).
@@ -107,6 +112,15 @@ pub struct Config {
     pub job_max_attempts: i64,
     pub job_backoff_base_ms: i64,
     pub job_backoff_max_ms: i64,
+    /// Open connections beyond this wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// A client that has not sent a whole request head within this is disconnected.
+    pub header_read_timeout_secs: u64,
+    /// `GET /metrics` needs `Authorization: Bearer <metrics_token>` unless `metrics_public`.
+    pub metrics_token: Option<String>,
+    pub metrics_public: bool,
+    /// Whether callers without credentials may introspect the GraphQL schema.
+    pub graphql_anonymous_introspection: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -119,6 +133,7 @@ impl std::fmt::Debug for Config {
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("smtp_host", &self.smtp_host)
             .field("smtp_password", &self.smtp_password.as_ref().map(|_| "***"))
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish_non_exhaustive()
     }
 }
@@ -164,6 +179,21 @@ impl Config {
     /// over https; browsers drop `Secure` cookies on plain-http LAN installs.
     pub fn cookies_secure(&self) -> bool {
         self.public_url.scheme() == "https"
+    }
+
+    /// The tracing filter. A bare level (`debug`) applies to Fulcrum only: third-party
+    /// crates stay at `info` (html5ever at debug logs every token of every intro). Full
+    /// directives (`info,ammonia=debug`) are taken as written.
+    pub fn log_filter(&self) -> String {
+        let level = self.log_level.trim();
+        if level.contains('=') || level.contains(',') {
+            return level.to_string();
+        }
+        let quieter = match level.to_ascii_lowercase().as_str() {
+            "error" | "warn" | "off" => level.to_ascii_lowercase(),
+            _ => "info".into(),
+        };
+        format!("{quieter},fulcrum={level}")
     }
 
     pub fn public_origin(&self) -> String {
@@ -443,6 +473,11 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
             job_backoff_base_ms,
             7 * 86_400_000,
         )?,
+        max_connections: r.int("max_connections", 1024, 1, 1_000_000)? as usize,
+        header_read_timeout_secs: r.int("header_read_timeout_secs", 10, 1, 600)? as u64,
+        metrics_token: r.string("metrics_token")?.filter(|s| !s.is_empty()),
+        metrics_public: r.boolean("metrics_public", false)?,
+        graphql_anonymous_introspection: r.boolean("graphql_anonymous_introspection", false)?,
     })
 }
 
@@ -455,6 +490,21 @@ mod tests {
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn bare_log_levels_leave_other_crates_at_info() {
+        let with = |level: &str| Config {
+            log_level: level.into(),
+            ..build(&BTreeMap::new()).unwrap()
+        };
+        assert_eq!(with("debug").log_filter(), "info,fulcrum=debug");
+        assert_eq!(with("trace").log_filter(), "info,fulcrum=trace");
+        assert_eq!(with("warn").log_filter(), "warn,fulcrum=warn");
+        assert_eq!(
+            with("info,html5ever=debug").log_filter(),
+            "info,html5ever=debug"
+        );
     }
 
     #[test]

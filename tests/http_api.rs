@@ -288,7 +288,7 @@ async fn expired_keys_are_refused(backend: Backend) {
 }
 
 async fn health_readiness_and_metrics(backend: Backend) {
-    let t = T::start(&backend, &[]).await;
+    let t = T::start(&backend, &[("FULCRUM_METRICS_TOKEN", "scrape-token-1234")]).await;
     let r = t.http.get(t.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let r = t.http.get(t.url("/readyz")).send().await.unwrap();
@@ -311,9 +311,23 @@ async fn health_readiness_and_metrics(backend: Backend) {
         .send()
         .await
         .unwrap();
+    // Only with the token (security review: request counts are nobody else's business).
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Basic c2NyYXBlLXRva2VuLTEyMzQ="),
+    ] {
+        let mut r = t.http.get(t.url("/metrics"));
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), 401, "{auth:?}");
+    }
     let metrics = t
         .http
         .get(t.url("/metrics"))
+        .bearer_auth("scrape-token-1234")
         .send()
         .await
         .unwrap()

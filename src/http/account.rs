@@ -19,7 +19,7 @@ use crate::services::{Actor, RequestMeta};
 use crate::store::User;
 
 /// Sign-in forms are tiny.
-const MAX_FORM_BODY: usize = 16 * 1024;
+const MAX_FORM_BODY: usize = super::body_guard::FORM_LIMIT;
 
 #[derive(Deserialize)]
 struct SetupForm {

@@ -17,7 +17,7 @@ use crate::services::{Actor, RequestMeta};
 /// The route's body limit: the image plus the multipart framing.
 pub const AVATAR_BODY_LIMIT: usize = MAX_UPLOAD_BYTES + 64 * 1024;
 
-fn too_large() -> ApiError {
+pub(super) fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "image_too_large",

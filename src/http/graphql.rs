@@ -74,6 +74,7 @@ pub async fn graphql(
             ))
         }
     };
+    let anonymous = actor.is_none();
     let mut gql = async_graphql::Request::new(parsed.query)
         .variables(variables)
         .data(RequestContext {
@@ -81,6 +82,10 @@ pub async fn graphql(
             actor,
             meta,
         });
+    // Old SDKs probe the schema, with credentials; strangers need no map of it.
+    if anonymous && !state.services.config.graphql_anonymous_introspection {
+        gql = gql.disable_introspection();
+    }
     // Public API clients send `operationName: ""`: that means "the only operation".
     if let Some(name) = parsed.operation_name.filter(|n| !n.is_empty()) {
         gql = gql.operation_name(name);

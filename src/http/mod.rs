@@ -2,10 +2,12 @@
 
 mod account;
 mod avatar;
+mod body_guard;
 mod credentials;
 mod graphql;
 mod observe;
 mod ops;
+pub mod serve;
 mod ui;
 
 use std::sync::Arc;
@@ -56,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(observe::tag_route))
         .fallback(ui::fallback)
         .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body_guard::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::observe,

@@ -74,6 +74,24 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     );
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        "permissions-policy",
+        HeaderValue::from_static(
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+        ),
+    );
+    // Only over https: on a plain-http LAN install the header would be ignored anyway, and
+    // it must never pin a host that has no certificate.
+    if state.services.config.cookies_secure() {
+        headers.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     headers
         .entry("content-security-policy")
         .or_insert(HeaderValue::from_static(

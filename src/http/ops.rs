@@ -9,7 +9,7 @@ use super::{read_body, AppState};
 use crate::error::ApiError;
 
 /// The SDK's own telemetry posts are small; anything larger is refused.
-const MAX_OTEL_BODY: usize = 1024 * 1024;
+const MAX_OTEL_BODY: usize = super::body_guard::OTEL_LIMIT;
 
 pub async fn healthz() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))
@@ -32,11 +32,43 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
+/// Prometheus text. Request counts by route tell an outsider too much about who uses the
+/// server, so it is served only with `metrics_token` as a Bearer token, or to anyone when
+/// the operator set `metrics_public`.
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let config = &state.services.config;
+    if !config.metrics_public {
+        let Some(expected) = config.metrics_token.as_deref() else {
+            return Err(ApiError::not_found(
+                "metrics_disabled",
+                "metrics are not served; set metrics_token (or metrics_public = true)",
+            ));
+        };
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let ok = crate::keys::hashes_equal(
+            &crate::keys::hash_key(expected),
+            crate::keys::hash_key(presented).as_slice(),
+        );
+        if !ok {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "metrics_token_invalid",
+                "send the metrics token as Authorization: Bearer <metrics_token>",
+            ));
+        }
+    }
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.services.metrics.render(),
     )
+        .into_response())
 }
 
 /// `wandb-core` forwards its OpenTelemetry data here; we accept and drop it.
