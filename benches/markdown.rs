@@ -268,7 +268,7 @@ fn main() {
     let digest = Sha256::digest(text.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
 
-    let full = |s: &str| fulcrum::markdown::render(s);
+    let full = |s: &str| fulcrum::markdown::render(s).unwrap_or_default();
     let base = |s: &str| pulldown_only(s);
     let full_html = full(&text);
     let base_html = base(&text);

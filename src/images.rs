@@ -11,8 +11,15 @@ use crate::error::ApiError;
 pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 /// Sizes every avatar is stored at, largest first.
 pub const SIZES: [u32; 2] = [256, 64];
+/// The pixel budget: a 16-megapixel photo (4096 × 4096, or a 12 MP phone photo) is plenty
+/// for a 256 px avatar. Checked from the header, before a single pixel is decoded.
+pub const MAX_PIXELS: u64 = 4096 * 4096;
 const MAX_SIDE: u32 = 8192;
-const MAX_ALLOC: u64 = 256 * 1024 * 1024;
+/// What decoding the largest allowed image may allocate: 16 MP of 8-bit RGBA is 64 MiB, so
+/// 16-bit images that large are refused rather than decoded into 128 MiB.
+const MAX_ALLOC: u64 = 80 * 1024 * 1024;
+/// Decodes that run at once, server-wide; more uploads wait for a turn.
+pub const MAX_CONCURRENT_DECODES: usize = 2;
 
 fn unsupported() -> ApiError {
     ApiError::new(
@@ -30,7 +37,20 @@ fn invalid(detail: impl std::fmt::Display) -> ApiError {
     )
 }
 
-/// Decodes an upload into square PNGs of `SIZES`. CPU-heavy: call on the blocking pool.
+fn too_many_pixels(w: u32, h: u32) -> ApiError {
+    ApiError::validation(
+        "file",
+        "image_too_many_pixels",
+        format!(
+            "the image is {w} × {h} pixels; a profile image may have at most {} megapixels and {MAX_SIDE} pixels a side",
+            MAX_PIXELS / 1_000_000
+        ),
+    )
+}
+
+/// Decodes an upload into square PNGs of `SIZES`. CPU-heavy: call on the blocking pool,
+/// holding one of the `MAX_CONCURRENT_DECODES` permits. Peak memory is the decoded image
+/// (at most `MAX_ALLOC`) plus small buffers: resizing happens before any rotation or copy.
 pub fn process_avatar(bytes: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, ApiError> {
     if bytes.len() > MAX_UPLOAD_BYTES {
         return Err(ApiError::new(
@@ -52,23 +72,38 @@ pub fn process_avatar(bytes: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, ApiError> {
     limits.max_alloc = Some(MAX_ALLOC);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(invalid)?;
-    let orientation = decoder.orientation().map_err(invalid)?;
-    // For a GIF this is the first frame.
-    let mut img = DynamicImage::from_decoder(decoder).map_err(invalid)?;
-    img.apply_orientation(orientation);
-    let (w, h) = (img.width(), img.height());
+    let mut decoder = reader.into_decoder().map_err(|e| match e {
+        image::ImageError::Limits(_) => too_many_pixels(0, 0),
+        other => invalid(other),
+    })?;
+    let (w, h) = decoder.dimensions();
     if w == 0 || h == 0 {
         return Err(invalid("it has no pixels"));
     }
-    let side = w.min(h);
-    let square = img.crop_imm((w - side) / 2, (h - side) / 2, side, side);
+    if u64::from(w) * u64::from(h) > MAX_PIXELS || w > MAX_SIDE || h > MAX_SIDE {
+        return Err(too_many_pixels(w, h));
+    }
+    let orientation = decoder.orientation().map_err(invalid)?;
+    // For a GIF this is the first frame.
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        image::ImageError::Limits(_) => too_many_pixels(w, h),
+        other => invalid(other),
+    })?;
+    // Fill-and-crop to the largest size straight from the decoded image (no full-size copy),
+    // then turn the small square the way the camera meant it.
+    let mut square = img.resize_to_fill(SIZES[0], SIZES[0], FilterType::Triangle);
+    drop(img);
+    square.apply_orientation(orientation);
     SIZES
         .iter()
         .map(|&size| {
-            let resized = square
-                .resize_exact(size, size, FilterType::Triangle)
-                .to_rgba8();
+            let resized = if size == SIZES[0] {
+                square.to_rgba8()
+            } else {
+                square
+                    .resize_exact(size, size, FilterType::Triangle)
+                    .to_rgba8()
+            };
             let mut out = Vec::new();
             resized
                 .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
@@ -88,6 +123,16 @@ mod tests {
         img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
             .unwrap();
         out
+    }
+
+    /// A 1 × 1 PNG whose header claims `w` × `h` pixels, with a valid header checksum.
+    fn claims(w: u32, h: u32) -> Vec<u8> {
+        let mut fake = png(1, 1);
+        fake[16..20].copy_from_slice(&w.to_be_bytes());
+        fake[20..24].copy_from_slice(&h.to_be_bytes());
+        let crc = crc32fast::hash(&fake[12..29]);
+        fake[29..33].copy_from_slice(&crc.to_be_bytes());
+        fake
     }
 
     #[test]
@@ -130,9 +175,27 @@ mod tests {
     #[test]
     fn refuses_decompression_bombs_before_decoding() {
         // A valid PNG header claiming 100000 x 100000 pixels.
-        let mut bomb = png(1, 1);
-        bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
-        bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
-        assert_eq!(process_avatar(&bomb).unwrap_err().code, "image_invalid");
+        let bomb = claims(100_000, 100_000);
+        assert_eq!(
+            process_avatar(&bomb).unwrap_err().code,
+            "image_too_many_pixels"
+        );
+    }
+
+    #[test]
+    fn the_pixel_budget_is_checked_before_decoding() {
+        // 8000 × 8000 compresses to a few hundred kB but would decode to 256 MB.
+        let big = claims(8000, 8000);
+        let err = process_avatar(&big).unwrap_err();
+        assert_eq!(err.code, "image_too_many_pixels", "{}", err.message);
+        // A long panorama within the side limit but over the pixel budget.
+        let wide = claims(8192, 2100);
+        assert_eq!(
+            process_avatar(&wide).unwrap_err().code,
+            "image_too_many_pixels"
+        );
+        // The largest allowed image is still accepted.
+        let out = process_avatar(&png(4096, 4096)).unwrap();
+        assert_eq!(out.len(), 2);
     }
 }

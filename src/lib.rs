@@ -12,6 +12,7 @@ pub mod http;
 pub mod images;
 pub mod jobs;
 pub mod keys;
+pub mod links;
 pub mod markdown;
 pub mod metrics;
 pub mod password;

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use ammonia::{Builder, UrlRelative};
-use pulldown_cmark::{html, Options, Parser};
+use pulldown_cmark::{html, Event, Options, Parser};
 
 const TAGS: &[&str] = &[
     "a",
@@ -76,37 +76,92 @@ fn is_dimension(value: &str) -> bool {
     !digits.is_empty() && digits.len() <= 5 && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Markdown → sanitized HTML, safe to insert into a page.
-pub fn render(markdown: &str) -> String {
+/// Deepest nesting of blocks and inlines (lists in lists, quotes in quotes, emphasis in
+/// links) an intro may have. Real profiles stay under ten; `"1. " × 6600` is one list in
+/// another six thousand times and took a second to sanitize.
+pub const MAX_NESTING: usize = 32;
+/// Raw HTML tags an intro may carry (badges are a few dozen). Each one costs the sanitizer's
+/// HTML parser work, and misnested ones cost it more.
+pub const MAX_HTML_TAGS: usize = 1000;
+
+/// Why an intro is refused before it is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TooComplex {
+    Nesting,
+    HtmlTags,
+}
+
+/// Markdown → sanitized HTML, safe to insert into a page. Refuses documents whose shape
+/// would make rendering slow, so every accepted intro renders in milliseconds.
+pub fn render(markdown: &str) -> Result<String, TooComplex> {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let mut depth = 0usize;
+    let mut tags = 0usize;
+    let mut events = Vec::new();
+    for event in Parser::new_ext(markdown, options) {
+        match &event {
+            Event::Start(_) => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(TooComplex::Nesting);
+                }
+            }
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Html(h) | Event::InlineHtml(h) => {
+                tags += h.bytes().filter(|&b| b == b'<').count();
+                if tags > MAX_HTML_TAGS {
+                    return Err(TooComplex::HtmlTags);
+                }
+            }
+            _ => {}
+        }
+        events.push(event);
+    }
     let mut raw = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut raw, Parser::new_ext(markdown, options));
-    sanitizer().clean(&raw).to_string()
+    html::push_html(&mut raw, events.into_iter());
+    Ok(sanitizer().clean(&raw).to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn r(markdown: &str) -> String {
+        render(markdown).unwrap()
+    }
+
+    #[test]
+    fn pathological_nesting_and_tag_floods_are_refused() {
+        assert_eq!(render(&"1. ".repeat(6600)), Err(TooComplex::Nesting));
+        assert_eq!(render(&"> ".repeat(6600)), Err(TooComplex::Nesting));
+        assert_eq!(
+            render(&format!("{}x", "+ ".repeat(6600))),
+            Err(TooComplex::Nesting)
+        );
+        assert_eq!(render(&"<b><i>".repeat(3000)), Err(TooComplex::HtmlTags));
+        // Ordinary structure well inside the bounds is fine.
+        assert!(render(&"- a\n  - b\n    - c\n".repeat(50)).is_ok());
+        assert!(render(&"[![b](https://img.shields.io/x)](https://x.com) ".repeat(100)).is_ok());
+    }
+
     #[test]
     fn social_badge_renders_as_a_linked_image() {
         let md = "[![X: @weights_biases](https://img.shields.io/twitter/follow/weights_biases?style=social)](https://x.com/intent/follow?screen_name=weights_biases)";
-        let html = render(md);
+        let html = r(md);
         assert!(html.contains("<a href=\"https://x.com/intent/follow?screen_name=weights_biases\" rel=\"nofollow noopener noreferrer ugc\"><img src=\"https://img.shields.io/twitter/follow/weights_biases?style=social\" alt=\"X: @weights_biases\"></a>"), "{html}");
     }
 
     #[test]
     fn raw_img_keeps_only_safe_attributes() {
-        let html = render("<a href=\"https://example.com\"><img src=\"https://example.com/b.svg\" width=\"80\" onerror=\"alert(1)\" style=\"x\"></a>");
+        let html = r("<a href=\"https://example.com\"><img src=\"https://example.com/b.svg\" width=\"80\" onerror=\"alert(1)\" style=\"x\"></a>");
         assert!(
             html.contains("<img src=\"https://example.com/b.svg\" width=\"80\">"),
             "{html}"
         );
         assert!(!html.contains("onerror") && !html.contains("style"));
-        let html = render(
-            "<img src=\"https://e.com/x.png\" width=\"expression(alert(1))\" height=\"20\">",
-        );
+        let html =
+            r("<img src=\"https://e.com/x.png\" width=\"expression(alert(1))\" height=\"20\">");
         assert!(
             html.contains("height=\"20\"") && !html.contains("expression"),
             "{html}"
@@ -125,7 +180,7 @@ mod tests {
             "<svg onload=alert(1)></svg>",
             "[x](data:text/html;base64,PHNjcmlwdD4=)",
         ] {
-            let html = render(attack);
+            let html = r(attack);
             for bad in [
                 "<script",
                 "<iframe",
@@ -145,8 +200,7 @@ mod tests {
 
     #[test]
     fn ordinary_markdown_survives() {
-        let html =
-            render("# Title\n\nSome **bold** and `code`.\n\n- a\n- b\n\n[mail](mailto:a@b.c)");
+        let html = r("# Title\n\nSome **bold** and `code`.\n\n- a\n- b\n\n[mail](mailto:a@b.c)");
         assert!(
             html.contains("<h1>Title</h1>")
                 && html.contains("<strong>bold</strong>")

@@ -100,9 +100,15 @@ pub fn email(raw: &str) -> Result<String, ApiError> {
     Ok(email.to_string())
 }
 
+/// Control characters (NUL, CR/LF, ANSI escapes) and the bidirectional overrides that
+/// make text display differently from what it is.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 pub fn display_name(raw: &str) -> Result<String, ApiError> {
     let name = raw.trim();
-    if name.chars().count() > DISPLAY_NAME_MAX || name.chars().any(char::is_control) {
+    if name.chars().count() > DISPLAY_NAME_MAX || name.chars().any(is_unsafe_char) {
         return Err(ApiError::validation(
             "name",
             "name_invalid",
@@ -114,7 +120,7 @@ pub fn display_name(raw: &str) -> Result<String, ApiError> {
 
 pub fn key_name(raw: &str) -> Result<String, ApiError> {
     let name = raw.trim();
-    if name.chars().count() > KEY_NAME_MAX || name.chars().any(char::is_control) {
+    if name.chars().count() > KEY_NAME_MAX || name.chars().any(is_unsafe_char) {
         return Err(ApiError::validation(
             "name",
             "key_name_invalid",
@@ -137,6 +143,25 @@ mod tests {
         }
         for reserved in ["settings", "Admin", "API", "graphql", "files", "login"] {
             assert_eq!(username(reserved).unwrap_err().code, "username_reserved");
+        }
+    }
+
+    #[test]
+    fn names_refuse_control_and_bidi_characters() {
+        assert_eq!(display_name(" Ada ").unwrap(), "Ada");
+        assert_eq!(display_name("한국어 이름").unwrap(), "한국어 이름");
+        for bad in [
+            "a\u{0}b",
+            "a\r\nb",
+            "\u{1b}[31mred",
+            "abc\u{202E}fed",
+            &"x".repeat(65),
+        ] {
+            assert!(display_name(bad).is_err(), "{bad:?} accepted");
+            assert!(
+                key_name(&bad.repeat(2)).is_err(),
+                "{bad:?} accepted as a key name"
+            );
         }
     }
 

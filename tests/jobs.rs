@@ -349,6 +349,7 @@ fn invite(to: &str, language: Option<&str>) -> TeamInviteMail {
         role: "admin".into(),
         accept_url: "http://127.0.0.1:8080/invites/accept?token=abc&x=1".into(),
         expires_at: fulcrum::now_ms() + 7 * 86_400_000,
+        link_nonce: None,
     }
 }
 

@@ -23,8 +23,8 @@ use fulcrum::services::Services;
 use fulcrum::store::postgres::PgStore;
 use fulcrum::store::sqlite::SqliteStore;
 use fulcrum::store::{
-    AccountType, ApiKeyRecord, AuditEvent, AuditRecord, DynStore, KeyOrigin, KeyUsage, NewApiKey,
-    NewSession, NewUser, OneTimeToken, Store, User,
+    AccountType, ApiKeyRecord, AuditEvent, AuditRecord, DynStore, EmailMatch, KeyOrigin, KeyUsage,
+    NewApiKey, NewSession, NewUser, OneTimeToken, Store, User,
 };
 use serde_json::json;
 
@@ -462,39 +462,78 @@ async fn search_matches_substrings_ranks_exact_matches_first_and_respects_limit(
 
     // Substring of username or email, case-insensitive; exact (username or email) matches
     // first, then by username.
-    let found = store.search_users("zed", 10).await.unwrap();
+    let found = store
+        .search_users("zed", EmailMatch::Substring, 10)
+        .await
+        .unwrap();
     assert_eq!(usernames(&found), ["dana", "Zed", "azed", "bzed"]);
-    let found = store.search_users("ZED", 10).await.unwrap();
+    let found = store
+        .search_users("ZED", EmailMatch::Substring, 10)
+        .await
+        .unwrap();
     assert_eq!(usernames(&found), ["dana", "Zed", "azed", "bzed"]);
 
     // The limit cuts after ranking.
-    let found = store.search_users("zed", 2).await.unwrap();
+    let found = store
+        .search_users("zed", EmailMatch::Substring, 2)
+        .await
+        .unwrap();
     assert_eq!(usernames(&found), ["dana", "Zed"]);
-    let found = store.search_users("zed", 1).await.unwrap();
+    let found = store
+        .search_users("zed", EmailMatch::Substring, 1)
+        .await
+        .unwrap();
     assert_eq!(usernames(&found), ["dana"]);
 
     // Matching on the email only.
-    let found = store.search_users("@zed.ex", 10).await.unwrap();
+    let found = store
+        .search_users("@zed.ex", EmailMatch::Substring, 10)
+        .await
+        .unwrap();
     assert_eq!(usernames(&found), ["bzed"]);
     // An exact username outranks names that merely contain it.
-    let found = store.search_users("CARL", 10).await.unwrap();
+    let found = store
+        .search_users("CARL", EmailMatch::Substring, 10)
+        .await
+        .unwrap();
     assert_eq!(usernames(&found), ["carl"]);
-    let found = store.search_users("example", 10).await.unwrap();
+    let found = store
+        .search_users("example", EmailMatch::Substring, 10)
+        .await
+        .unwrap();
     assert_eq!(usernames(&found), ["azed", "bzed", "carl", "Zed"]);
 
     // Full rows come back, not just names.
     let zed = store.user_by_username("zed").await.unwrap().unwrap();
     let azed = store.user_by_username("azed").await.unwrap().unwrap();
     assert_eq!(
-        store.search_users("zed@example.com", 10).await.unwrap(),
+        store
+            .search_users("zed@example.com", EmailMatch::Substring, 10)
+            .await
+            .unwrap(),
         vec![zed, azed]
     );
 
     assert!(store
-        .search_users("nothing-like-this", 10)
+        .search_users("nothing-like-this", EmailMatch::Substring, 10)
         .await
         .unwrap()
         .is_empty());
+
+    // For people who may not read addresses: usernames by substring, emails only whole, so
+    // nobody can rebuild an address letter by letter.
+    let exact = |q: &'static str| {
+        let store = store.clone();
+        async move {
+            let found = store.search_users(q, EmailMatch::Exact, 10).await.unwrap();
+            found.into_iter().map(|u| u.username).collect::<Vec<_>>()
+        }
+    };
+    assert!(exact("@zed.ex").await.is_empty());
+    assert!(exact("example").await.is_empty());
+    // dana's address is exactly "zed"; Zed's name is; the others contain it.
+    assert_eq!(exact("zed").await, ["dana", "Zed", "azed", "bzed"]);
+    assert_eq!(exact("ZED@example.com").await, ["Zed"]);
 }
 
 async fn search_treats_like_wildcards_and_backslash_literally(store: DynStore) {
@@ -513,21 +552,42 @@ async fn search_treats_like_wildcards_and_backslash_literally(store: DynStore) {
     }
 
     // `_` is a literal underscore, not "any one character".
-    let found = store.search_users("r_s", 10).await.unwrap();
+    let found = store
+        .search_users("r_s", EmailMatch::Substring, 10)
+        .await
+        .unwrap();
     assert_eq!(usernames(&found), ["under_score"]);
-    let found = store.search_users("_", 10).await.unwrap();
+    let found = store
+        .search_users("_", EmailMatch::Substring, 10)
+        .await
+        .unwrap();
     assert_eq!(usernames(&found), ["under_score"]);
     // `%` is a literal percent sign, not "anything".
-    let found = store.search_users("0%r", 10).await.unwrap();
+    let found = store
+        .search_users("0%r", EmailMatch::Substring, 10)
+        .await
+        .unwrap();
     assert_eq!(usernames(&found), ["hundred"]);
-    let found = store.search_users("%", 10).await.unwrap();
+    let found = store
+        .search_users("%", EmailMatch::Substring, 10)
+        .await
+        .unwrap();
     assert_eq!(usernames(&found), ["hundred"]);
     // A backslash is a literal backslash, not an escape.
-    let found = store.search_users("k\\s", 10).await.unwrap();
+    let found = store
+        .search_users("k\\s", EmailMatch::Substring, 10)
+        .await
+        .unwrap();
     assert_eq!(usernames(&found), ["back"]);
-    let found = store.search_users("\\", 10).await.unwrap();
+    let found = store
+        .search_users("\\", EmailMatch::Substring, 10)
+        .await
+        .unwrap();
     assert_eq!(usernames(&found), ["back"]);
-    let found = store.search_users("\\_", 10).await.unwrap();
+    let found = store
+        .search_users("\\_", EmailMatch::Substring, 10)
+        .await
+        .unwrap();
     assert!(found.is_empty(), "{found:?}");
 }
 
@@ -2004,6 +2064,9 @@ async fn search_order_is_the_same_on_sqlite_and_on_postgres_with_a_natural_langu
 }
 
 async fn store_search(store: &DynStore, query: &str) -> Vec<String> {
-    let users = store.search_users(query, 50).await.unwrap();
+    let users = store
+        .search_users(query, EmailMatch::Substring, 50)
+        .await
+        .unwrap();
     users.into_iter().map(|u| u.username).collect()
 }

@@ -51,6 +51,8 @@ impl Extension for Inner {
             return Ok(doc.clone());
         }
         let doc = next.run(ctx, query, variables).await?;
+        // Checked once per distinct document: a refused one is never cached.
+        super::limits::check_mutations(&doc)?;
         if query.len() <= MAX_CACHED_LEN {
             let mut docs = self.docs.write();
             if docs.len() >= self.capacity {

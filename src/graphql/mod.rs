@@ -4,6 +4,7 @@
 
 mod cache;
 mod ids;
+mod limits;
 mod mutation;
 mod query;
 mod teams;

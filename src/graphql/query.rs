@@ -7,6 +7,15 @@ use crate::error::ApiError;
 #[derive(Default)]
 pub struct AccountQuery;
 
+/// Only site admins, who may read every address, search inside addresses.
+fn email_match(actor: &crate::services::Actor) -> crate::store::EmailMatch {
+    if actor.user.is_admin {
+        crate::store::EmailMatch::Substring
+    } else {
+        crate::store::EmailMatch::Exact
+    }
+}
+
 const MAX_SEARCH_RESULTS: i32 = 100;
 const MAX_QUERY_LEN: usize = 256;
 
@@ -18,7 +27,8 @@ impl AccountQuery {
         Ok(rc.actor.as_ref().map(|a| UserNode::new(a.user.clone())))
     }
 
-    /// Users whose username or email contains `query`; exact matches first.
+    /// Users whose username contains `query`, or whose email equals it (site admins: contains
+    /// it); exact matches first.
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -26,7 +36,7 @@ impl AccountQuery {
         #[graphql(default = 20)] first: i32,
     ) -> async_graphql::Result<UserConnection> {
         let rc = request_context(ctx)?;
-        rc.actor().gql()?;
+        let actor = rc.actor().gql()?;
         let query = query.unwrap_or_default();
         if query.len() > MAX_QUERY_LEN {
             return Err(ApiError::bad_request(
@@ -39,7 +49,7 @@ impl AccountQuery {
         let users = rc
             .services
             .store
-            .search_users(query.trim(), i64::from(limit))
+            .search_users(query.trim(), email_match(actor), i64::from(limit))
             .await
             .map_err(ApiError::from)
             .gql()?;

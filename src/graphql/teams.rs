@@ -490,7 +490,7 @@ impl TeamQuery {
     /// The pending invitation behind a mailed link, for its invitee only.
     async fn invite(&self, ctx: &Context<'_>, token: String) -> async_graphql::Result<InviteNode> {
         let rc = request_context(ctx)?;
-        let invite = rc
+        let (invite, _) = rc
             .services
             .own_invite(actor(rc)?, None, Some(&token))
             .await

@@ -153,10 +153,12 @@ impl UserNode {
         })
     }
 
-    /// The default entity new runs land in, as resolved now.
+    /// The default entity new runs land in, as resolved now. Others see the personal entity:
+    /// a chosen default team names a team the person may hide from their profile.
     async fn entity(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
         // The common case needs no lookup: a person without a chosen default team.
-        if self.user.default_entity_id.is_none() && self.user.service_team_id.is_none() {
+        let plain = self.user.default_entity_id.is_none() && self.user.service_team_id.is_none();
+        if plain || !self.visible_to_viewer(ctx) {
             return Ok(self.user.username.clone());
         }
         let rc = request_context(ctx)?;
@@ -256,8 +258,10 @@ impl UserNode {
         self.user.hide_teams
     }
 
-    async fn email_verified(&self) -> bool {
-        self.user.email_verified_at.is_some()
+    /// Whether the address is verified; null for anyone but the person and site admins.
+    async fn email_verified(&self, ctx: &Context<'_>) -> Option<bool> {
+        self.visible_to_viewer(ctx)
+            .then_some(self.user.email_verified_at.is_some())
     }
 }
 

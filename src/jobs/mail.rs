@@ -111,6 +111,8 @@ pub struct Mailer {
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Mailbox,
     templates: Templates,
+    /// Turns a job's link nonce into the link's token; none without a server secret.
+    links: Option<crate::links::LinkSigner>,
 }
 
 impl Mailer {
@@ -143,6 +145,7 @@ impl Mailer {
             transport,
             from,
             templates: Templates::new()?,
+            links: crate::links::LinkSigner::from_config(config).ok(),
         })
     }
 
@@ -181,6 +184,12 @@ impl Mailer {
             ));
         }
         let to = recipient(&invite.to)?;
+        let mut invite = invite;
+        invite.accept_url = self.signed_link(
+            &invite.accept_url,
+            crate::links::INVITE,
+            invite.link_nonce.as_deref(),
+        )?;
         let mail = self.templates.team_invite(&invite)?;
         self.send(&message_key(job), to, mail).await
     }
@@ -190,8 +199,36 @@ impl Mailer {
         let mail: super::VerifyEmailMail = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobError::permanent(format!("bad verification payload: {e}")))?;
         let to = recipient(&mail.to)?;
+        let mut mail = mail;
+        mail.verify_url = self.signed_link(
+            &mail.verify_url,
+            crate::links::VERIFY_EMAIL,
+            mail.link_nonce.as_deref(),
+        )?;
         let rendered = self.templates.verify_email(&mail)?;
         self.send(&message_key(job), to, rendered).await
+    }
+
+    /// `url` with `#token=…` derived from the nonce; unchanged for a job without one.
+    fn signed_link(
+        &self,
+        url: &str,
+        purpose: &str,
+        nonce: Option<&str>,
+    ) -> Result<String, JobError> {
+        let Some(nonce) = nonce else {
+            return Ok(url.to_string());
+        };
+        let signer = self.links.as_ref().ok_or_else(|| {
+            JobError::retry("the server secret cannot be read, so the link cannot be made")
+        })?;
+        let mut link =
+            url::Url::parse(url).map_err(|_| JobError::permanent("the link is not a URL"))?;
+        link.set_fragment(Some(&format!(
+            "token={}",
+            signer.token(purpose, nonce).as_str()
+        )));
+        Ok(link.to_string())
     }
 
     /// Renders the invitation mail without sending it.
@@ -346,6 +383,7 @@ mod tests {
             role: "member".into(),
             accept_url: "https://fulcrum.example/invites/abc?x=1&y=2".into(),
             expires_at: 1_798_761_600_000,
+            link_nonce: None,
         }
     }
 

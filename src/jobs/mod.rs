@@ -36,8 +36,12 @@ pub struct VerifyEmailMail {
     #[serde(default)]
     pub language: Option<String>,
     pub name: String,
-    /// Absolute http(s) URL with the one-time token in its fragment.
+    /// Absolute http(s) URL of the verification page; with `link_nonce`, the mailer adds
+    /// the token to its fragment when it sends the mail.
     pub verify_url: String,
+    /// Nonce of the link token ([`crate::links`]); the token itself is never stored.
+    #[serde(default)]
+    pub link_nonce: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -148,8 +152,12 @@ pub struct TeamInviteMail {
     pub inviter: String,
     /// `admin`, `member` or `viewer`.
     pub role: String,
-    /// Absolute http(s) URL that accepts the invitation.
+    /// Absolute http(s) URL of the page that accepts the invitation; with `link_nonce`,
+    /// the mailer adds the token to its fragment when it sends the mail.
     pub accept_url: String,
+    /// Nonce of the link token ([`crate::links`]); the token itself is never stored.
+    #[serde(default)]
+    pub link_nonce: Option<String>,
     /// Unix milliseconds; an invitation that expired before it could be sent is not sent.
     pub expires_at: i64,
 }
@@ -168,6 +176,7 @@ pub fn invite_job(config: &Config, invite_id: i64, mail: &TeamInviteMail, now: i
             "role": mail.role,
             "accept_url": mail.accept_url,
             "expires_at": mail.expires_at,
+            "link_nonce": mail.link_nonce,
         }),
         dedup_key: Some(format!("invite:{invite_id}")),
         max_attempts: config.job_max_attempts,

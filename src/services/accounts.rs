@@ -11,6 +11,18 @@ use crate::{password, validate};
 
 const SETUP_TOKEN_TTL_MS: i64 = 24 * 3_600_000;
 
+/// What a failed sign-in records as its target when no account matched: the typed login only
+/// when it has the shape of a username or an address (a password typed into the wrong field
+/// rarely has), lower-cased and bounded; otherwise a placeholder.
+fn audit_login(login: &str) -> String {
+    let shaped = validate::username(login).is_ok() || validate::email(login).is_ok();
+    if shaped {
+        login.to_lowercase().chars().take(64).collect()
+    } else {
+        "(not a username or email)".into()
+    }
+}
+
 pub struct NewAccount {
     /// Empty: derived from the email's local part (the SDK's `createUser` sends no username).
     pub username: String,
@@ -193,22 +205,35 @@ impl Services {
             ));
         }
         let ip_key = meta.ip.clone().unwrap_or_default();
-        let account_key = login.to_lowercase();
         self.login_by_ip
             .check_and_hit(&ip_key)
             .map_err(ApiError::rate_limited)?;
-        if let Some(wait) = self.login_by_account.blocked_for(&account_key) {
+        let user = self.store.user_by_username_or_email(login).await?;
+        // Failures count against the account, whichever of its names was typed; per IP, so
+        // a stranger's guesses do not lock its owner out, with a far higher cap across all
+        // IPs against a distributed guesser.
+        let account_key = match &user {
+            Some(u) => format!("user:{}", u.id),
+            None => format!("login:{}", login.to_lowercase()),
+        };
+        let pair_key = format!("{ip_key} {account_key}");
+        if let Some(wait) = self
+            .login_by_account
+            .blocked_for(&pair_key)
+            .or_else(|| self.login_by_account_global.blocked_for(&account_key))
+        {
             return Err(ApiError::rate_limited(wait));
         }
-        let user = self.store.user_by_username_or_email(login).await?;
         let stored = user
             .as_ref()
             .filter(|u| u.deleted_at.is_none())
             .and_then(|u| u.password_hash.clone());
         let ok = password::verify(pw, stored).await;
+        let known = user.as_ref().map(|u| u.username.clone());
         match user.filter(|_| ok) {
             Some(user) => {
-                self.login_by_account.reset(&account_key);
+                self.login_by_account.reset(&pair_key);
+                self.login_by_account_global.reset(&account_key);
                 let mut event = Self::audit_event(
                     None,
                     "login.success",
@@ -221,15 +246,11 @@ impl Services {
                 Ok(user)
             }
             None => {
-                self.login_by_account.hit(&account_key);
+                self.login_by_account.hit(&pair_key);
+                self.login_by_account_global.hit(&account_key);
                 self.metrics.record_auth_failure("password");
-                let event = Self::audit_event(
-                    None,
-                    "login.failure",
-                    login.chars().take(64).collect::<String>(),
-                    meta,
-                    json!({}),
-                );
+                let target = known.unwrap_or_else(|| audit_login(login));
+                let event = Self::audit_event(None, "login.failure", target, meta, json!({}));
                 self.store.audit(event, crate::now_ms()).await?;
                 Err(ApiError::new(
                     axum::http::StatusCode::UNAUTHORIZED,

@@ -41,11 +41,17 @@ impl Services {
             return Ok(entity);
         }
         if let Some(team_id) = user.service_team_id {
-            return self
+            let team = self
                 .store
                 .entity_by_id(team_id)
                 .await?
-                .ok_or_else(|| forbidden("?", &user.username));
+                .ok_or_else(|| forbidden("?", &user.username))?;
+            // The same write check as for people: a service account demoted to viewer, or
+            // removed from its team, no longer writes there.
+            if !self.may_write(user, &team).await? {
+                return Err(forbidden(&team.name, &user.username));
+            }
+            return Ok(team);
         }
         if let Some(default_id) = user.default_entity_id {
             if let Some(entity) = self.store.entity_by_id(default_id).await? {

@@ -91,9 +91,14 @@ pub struct Services {
     pub usage: Arc<UsageRecorder>,
     pub metrics: Arc<Metrics>,
     pub blobs: Blobs,
+    /// Derives the tokens of mailed links from the server secret.
+    pub links: crate::links::LinkSigner,
+    /// Bounds concurrent image decodes server-wide (each may hold tens of MiB).
+    pub(crate) image_decodes: Arc<tokio::sync::Semaphore>,
     login_by_ip: RateLimiter,
     uploads_by_user: RateLimiter,
     login_by_account: RateLimiter,
+    login_by_account_global: RateLimiter,
 }
 
 impl Services {
@@ -106,12 +111,20 @@ impl Services {
             usage: Arc::new(UsageRecorder::new(config.last_used_granularity_secs)),
             metrics: Arc::new(Metrics::default()),
             blobs: Blobs::new(&config.data_dir.join("blobs"))?,
+            links: crate::links::LinkSigner::from_config(&config)?,
             login_by_ip: RateLimiter::new(config.login_attempts_per_ip, Duration::from_secs(300)),
             login_by_account: RateLimiter::new(
                 config.login_failures_per_account,
                 Duration::from_secs(900),
             ),
+            login_by_account_global: RateLimiter::new(
+                config.login_failures_per_account.saturating_mul(10),
+                Duration::from_secs(900),
+            ),
             uploads_by_user: RateLimiter::new(30, Duration::from_secs(3600)),
+            image_decodes: Arc::new(tokio::sync::Semaphore::new(
+                crate::images::MAX_CONCURRENT_DECODES,
+            )),
             store,
             jobs,
             config,

@@ -13,6 +13,8 @@ pub const BIO_MAX: usize = 1000;
 pub const LOCATION_MAX: usize = 100;
 pub const WEBSITE_MAX: usize = 200;
 pub const INTRO_MAX: usize = 20_000;
+/// How long an upload waits for a decode slot before it is told to come back.
+const DECODE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What the Profile section sends; absent fields stay as they are.
 #[derive(Debug, Default)]
@@ -168,7 +170,25 @@ impl Services {
         let source = intro.to_string();
         let html = tokio::task::spawn_blocking(move || markdown::render(&source))
             .await
-            .map_err(|_| ApiError::internal())?;
+            .map_err(|_| ApiError::internal())?
+            .map_err(|e| match e {
+                markdown::TooComplex::Nesting => ApiError::validation(
+                    "intro",
+                    "intro_too_deep",
+                    format!(
+                        "the intro nests lists, quotes or emphasis more than {} levels deep",
+                        markdown::MAX_NESTING
+                    ),
+                ),
+                markdown::TooComplex::HtmlTags => ApiError::validation(
+                    "intro",
+                    "intro_too_many_tags",
+                    format!(
+                        "the intro has more than {} HTML tags",
+                        markdown::MAX_HTML_TAGS
+                    ),
+                ),
+            })?;
         let event = Self::audit_event(
             Some(actor),
             "profile.intro",
@@ -192,9 +212,28 @@ impl Services {
         self.uploads_by_user
             .check_and_hit(&actor.user.id.to_string())
             .map_err(ApiError::rate_limited)?;
-        let sizes = tokio::task::spawn_blocking(move || images::process_avatar(&upload))
+        let decodes = self.image_decodes.clone();
+        let permit = tokio::time::timeout(DECODE_WAIT, decodes.acquire_owned())
             .await
-            .map_err(|_| ApiError::internal())??;
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| {
+                let mut busy = ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "images_busy",
+                    "the server is processing other images; try again in a few seconds",
+                );
+                busy.retry_after = Some(5);
+                busy
+            })?;
+        // The permit moves into the blocking task: a client that gives up does not free the
+        // slot while its decode still runs.
+        let sizes = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            images::process_avatar(&upload)
+        })
+        .await
+        .map_err(|_| ApiError::internal())??;
         let base = crate::keys::random_token()[..24].to_string();
         for (size, bytes) in sizes {
             self.blobs

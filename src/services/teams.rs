@@ -276,6 +276,13 @@ impl Services {
         let team = self.managed_team(actor, team).await?;
         let role = validate_role(role)?;
         let who = who.trim();
+        if who.len() > validate::EMAIL_MAX || who.chars().any(validate::is_unsafe_char) {
+            return Err(ApiError::validation(
+                "username",
+                "invitee_invalid",
+                "name the person to invite by username or email address",
+            ));
+        }
         let invitee = if who.contains('@') {
             self.store.user_by_username_or_email(who).await?
         } else {
@@ -295,7 +302,9 @@ impl Services {
                 format!("{} is already a member of {}", invitee.username, team.name),
             ));
         }
-        let token = random_token();
+        // The mail job stores only the nonce; the token is derived again when it is sent.
+        let nonce = crate::links::LinkSigner::nonce();
+        let token = self.links.token(crate::links::INVITE, &nonce);
         let now = crate::now_ms();
         let expires_at = now + INVITE_TTL_MS;
         let language = self
@@ -305,7 +314,6 @@ impl Services {
             .and_then(|p| p.language);
         let mut accept_url = self.config.public_url.clone();
         accept_url.set_path("/invites");
-        accept_url.set_fragment(Some(&format!("token={}", token.as_str())));
         let mail = crate::jobs::TeamInviteMail {
             to: invitee.email.clone(),
             language,
@@ -318,6 +326,7 @@ impl Services {
             role: role.clone(),
             accept_url: accept_url.to_string(),
             expires_at,
+            link_nonce: Some(nonce),
         };
         // The store sets the dedup key from the invitation's id once it has one.
         let job = crate::jobs::invite_job(&self.config, 0, &mail, now);
@@ -328,10 +337,13 @@ impl Services {
             meta,
             json!({ "invitee": invitee.username, "role": role }),
         );
+        // Keep an address only when the admin typed it: one found from a username is the
+        // invitee's private address, which the team's admins must not learn.
+        let typed_email = who.contains('@').then(|| invitee.email.clone());
         let invite = NewInvite {
             team_id: team.id,
             kind: "invite",
-            email: Some(invitee.email.clone()),
+            email: typed_email,
             user_id: Some(invitee.id),
             role,
             token_hash: hash_key(&token),
@@ -344,28 +356,41 @@ impl Services {
             .map_err(invite_error)
     }
 
-    /// The pending invitation addressed to the actor, by id or by mailed token.
+    /// The pending invitation addressed to the actor, by mailed token or by id, and whether
+    /// it was found through its token (only that proves the mailbox). With both, the token
+    /// decides and the id must name the same invitation.
     pub async fn own_invite(
         &self,
         actor: &Actor,
         id: Option<i64>,
         token: Option<&str>,
-    ) -> Result<Invite, ApiError> {
+    ) -> Result<(Invite, bool), ApiError> {
         let not_found = || {
             ApiError::not_found(
                 "invite_not_found",
                 "this invitation does not exist or is not addressed to you",
             )
         };
-        let invite = match (id, token) {
-            (Some(id), _) => self.store.invite_by_id(id).await?,
-            (None, Some(t)) if t.len() == crate::services::sessions::TOKEN_LEN => {
-                self.store.invite_by_token(&hash_key(t)).await?
+        let (invite, via_token) = match token {
+            Some(t) => {
+                let well_formed = t.len() == crate::links::TOKEN_LEN
+                    && t.bytes().all(|b| b.is_ascii_alphanumeric());
+                // Found by the SHA-256 of the token: the store never compares the token.
+                let found = if well_formed {
+                    self.store.invite_by_token(&hash_key(t)).await?
+                } else {
+                    None
+                };
+                (found.filter(|i| id.is_none_or(|id| id == i.id)), true)
             }
-            _ => None,
-        }
-        .filter(|i| i.kind == "invite" && i.user_id == Some(actor.user.id))
-        .ok_or_else(not_found)?;
+            None => match id {
+                Some(id) => (self.store.invite_by_id(id).await?, false),
+                None => (None, false),
+            },
+        };
+        let invite = invite
+            .filter(|i| i.kind == "invite" && i.user_id == Some(actor.user.id))
+            .ok_or_else(not_found)?;
         if invite.resolved_at.is_some() {
             return Err(ApiError::new(
                 axum::http::StatusCode::GONE,
@@ -380,7 +405,7 @@ impl Services {
                 "this invitation has expired; ask a team admin for a new one",
             ));
         }
-        Ok(invite)
+        Ok((invite, via_token))
     }
 
     pub async fn answer_invite(
@@ -391,7 +416,7 @@ impl Services {
         accept: bool,
         meta: &RequestMeta,
     ) -> Result<Invite, ApiError> {
-        let invite = self.own_invite(actor, id, token).await?;
+        let (invite, via_token) = self.own_invite(actor, id, token).await?;
         let (resolution, add) = if accept {
             ("accepted", Some((actor.user.id, invite.role.clone())))
         } else {
@@ -421,7 +446,7 @@ impl Services {
             ));
         }
         // Accepting a mailed invitation proves the mailbox.
-        if accept && token.is_some() && actor.user.email_verified_at.is_none() {
+        if accept && via_token && actor.user.email_verified_at.is_none() {
             self.store
                 .set_email_verified(actor.user.id, Some(crate::now_ms()))
                 .await?;
@@ -680,11 +705,10 @@ impl Services {
     ) -> Result<User, ApiError> {
         let team = self.managed_team(actor, team).await?;
         let desc = description(desc)?;
-        let base = name
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(str::to_string)
-            .unwrap_or_else(|| "service".into());
+        let base = match name.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => validate::display_name(n)?,
+            None => "service".into(),
+        };
         let username = format!(
             "{}-{}-{}",
             team.name,
@@ -773,7 +797,8 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         Self::require_person(actor)?;
-        let token = random_token();
+        let nonce = crate::links::LinkSigner::nonce();
+        let token = self.links.token(crate::links::VERIFY_EMAIL, &nonce);
         let now = crate::now_ms();
         let language = self
             .store
@@ -782,10 +807,9 @@ impl Services {
             .and_then(|p| p.language);
         let mut url = self.config.public_url.clone();
         url.set_path("/verify-email");
-        url.set_fragment(Some(&format!("token={}", token.as_str())));
         let job = NewJob {
             kind: crate::jobs::VERIFY_EMAIL,
-            payload: json!({ "to": actor.user.email, "language": language, "name": actor.user.name, "verify_url": url.to_string() }),
+            payload: json!({ "to": actor.user.email, "language": language, "name": actor.user.name, "verify_url": url.to_string(), "link_nonce": nonce }),
             dedup_key: None,
             max_attempts: self.config.job_max_attempts,
             run_after: now,

@@ -27,6 +27,11 @@ pub const SQLITE: &[Migration] = &[
         name: "jobs",
         sql: include_str!("../../migrations/sqlite/0004_jobs.sql"),
     },
+    Migration {
+        version: 5,
+        name: "privacy",
+        sql: include_str!("../../migrations/sqlite/0005_privacy.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -49,6 +54,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         name: "jobs",
         sql: include_str!("../../migrations/postgres/0004_jobs.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "privacy",
+        sql: include_str!("../../migrations/postgres/0005_privacy.sql"),
     },
 ];
 

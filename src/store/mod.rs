@@ -222,6 +222,14 @@ pub struct OneTimeToken {
     pub expires_at: i64,
 }
 
+/// How `Store::search_users` matches addresses. Substrings of addresses a caller may not
+/// read would let them rebuild one letter by letter, so only site admins search inside them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailMatch {
+    Substring,
+    Exact,
+}
+
 #[async_trait]
 pub trait Store: teams::TeamStore + Send + Sync + 'static {
     fn backend(&self) -> &'static str;
@@ -244,8 +252,14 @@ pub trait Store: teams::TeamStore + Send + Sync + 'static {
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     async fn user_by_username_or_email(&self, login: &str) -> StoreResult<Option<User>>;
-    /// Users whose username or email contains `query` (case-insensitive), exact matches first.
-    async fn search_users(&self, query: &str, limit: i64) -> StoreResult<Vec<User>>;
+    /// Users whose username contains `query` (case-insensitive), or whose email contains it
+    /// (`EmailMatch::Substring`) or equals it (`EmailMatch::Exact`); exact matches first.
+    async fn search_users(
+        &self,
+        query: &str,
+        email: EmailMatch,
+        limit: i64,
+    ) -> StoreResult<Vec<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     /// Replaces the password and ends every session of the user.
     async fn set_password(&self, user_id: i64, hash: String, audit: AuditEvent) -> StoreResult<()>;

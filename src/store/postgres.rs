@@ -368,7 +368,12 @@ impl Store for PgStore {
         .await
     }
 
-    async fn search_users(&self, query: &str, limit: i64) -> StoreResult<Vec<User>> {
+    async fn search_users(
+        &self,
+        query: &str,
+        email: EmailMatch,
+        limit: i64,
+    ) -> StoreResult<Vec<User>> {
         let q = query.to_lowercase();
         let pattern = format!(
             "%{}%",
@@ -376,18 +381,23 @@ impl Store for PgStore {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
+        let email_pattern = match email {
+            EmailMatch::Substring => pattern.clone(),
+            // The whole address, any `%`/`_` in it literal.
+            EmailMatch::Exact => pattern[1..pattern.len() - 1].to_string(),
+        };
         let c = self.client().await?;
         // Ties sort by bytes (COLLATE "C"), as SQLite does, whatever the database's collation.
         let stmt = c
             .prepare_cached(&format!(
                 "SELECT {USER_COLUMNS} FROM users u
-                 WHERE u.deleted_at IS NULL AND (u.username_lower LIKE $1 OR u.email_lower LIKE $1)
+                 WHERE u.deleted_at IS NULL AND (u.username_lower LIKE $1 OR u.email_lower LIKE $4)
                  ORDER BY (u.username_lower = $2 OR u.email_lower = $2) DESC, u.username_lower COLLATE \"C\" LIMIT $3"
             ))
             .await
             .map_err(map_err)?;
         let rows = c
-            .query(&stmt, &[&pattern, &q, &limit])
+            .query(&stmt, &[&pattern, &q, &limit, &email_pattern])
             .await
             .map_err(map_err)?;
         Ok(rows.iter().map(|r| user_from(r, 0)).collect())

@@ -362,7 +362,12 @@ impl Store for SqliteStore {
         )
     }
 
-    async fn search_users(&self, query: &str, limit: i64) -> StoreResult<Vec<User>> {
+    async fn search_users(
+        &self,
+        query: &str,
+        email: EmailMatch,
+        limit: i64,
+    ) -> StoreResult<Vec<User>> {
         let q = query.to_lowercase();
         let pattern = format!(
             "%{}%",
@@ -370,13 +375,18 @@ impl Store for SqliteStore {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
+        let email_pattern = match email {
+            EmailMatch::Substring => pattern.clone(),
+            // The whole address, any `%`/`_` in it literal.
+            EmailMatch::Exact => pattern[1..pattern.len() - 1].to_string(),
+        };
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {USER_COLUMNS} FROM users u
-                 WHERE u.deleted_at IS NULL AND (u.username_lower LIKE ?1 ESCAPE '\\' OR u.email_lower LIKE ?1 ESCAPE '\\')
+                 WHERE u.deleted_at IS NULL AND (u.username_lower LIKE ?1 ESCAPE '\\' OR u.email_lower LIKE ?4 ESCAPE '\\')
                  ORDER BY (u.username_lower = ?2 OR u.email_lower = ?2) DESC, u.username_lower LIMIT ?3"
             ))?;
-            let rows = stmt.query_map(params![pattern, q, limit], |r| user_from(r, 0))?;
+            let rows = stmt.query_map(params![pattern, q, limit, email_pattern], |r| user_from(r, 0))?;
             rows.collect()
         })
     }
