@@ -106,6 +106,19 @@ pub fn is_unsafe_char(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Untrusted text quoted back in an error message: at most 64 characters, controls as `?`.
+pub fn echo(raw: &str) -> String {
+    let mut out: String = raw
+        .chars()
+        .take(64)
+        .map(|c| if is_unsafe_char(c) { '?' } else { c })
+        .collect();
+    if raw.chars().nth(64).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 pub fn display_name(raw: &str) -> Result<String, ApiError> {
     let name = raw.trim();
     if name.chars().count() > DISPLAY_NAME_MAX || name.chars().any(is_unsafe_char) {
@@ -163,6 +176,15 @@ mod tests {
                 "{bad:?} accepted as a key name"
             );
         }
+    }
+
+    #[test]
+    fn echoed_text_is_bounded_and_printable() {
+        assert_eq!(echo("lab"), "lab");
+        assert_eq!(echo("a\r\nb"), "a??b");
+        let long = echo(&"x".repeat(10_000));
+        assert_eq!(long.chars().count(), 65);
+        assert!(long.ends_with('…'));
     }
 
     #[test]

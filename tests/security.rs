@@ -29,6 +29,7 @@ on_both_backends!(
     deeply_nested_intros_are_refused,
     lockout_is_per_account_and_resists_strangers,
     oversized_avatars_are_refused_from_their_header,
+    the_same_classes_elsewhere,
 );
 
 async fn gql(t: &T, key: &str, query: &str, vars: Value) -> (reqwest::StatusCode, Value) {
@@ -491,6 +492,47 @@ async fn oversized_avatars_are_refused_from_their_header(backend: Backend) {
     let uploads = (0..4).map(|_| upload(&t, &key, png.clone()));
     for (status, body) in futures_util::future::join_all(uploads).await {
         assert_eq!(status, 200, "{body}");
+    }
+    t.server.shutdown().await.unwrap();
+}
+
+/// The same classes of bug found elsewhere: unauthenticated CPU (the setup form hashed a
+/// password before looking at its token) and unbounded input echoed back in messages.
+async fn the_same_classes_elsewhere(backend: Backend) {
+    let t = T::start(&backend, &[("FULCRUM_LOGIN_ATTEMPTS_PER_IP", "3")]).await;
+    let key = t.user("ada", false).await;
+    let setup = json!({ "token": "x".repeat(43), "username": "eve", "email": "eve@example.com", "password": "long enough password" });
+    let mut codes = Vec::new();
+    for _ in 0..4 {
+        let r = t
+            .http
+            .post(t.url("/api/v1/setup"))
+            .json(&setup)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        codes.push((status, code(&body).to_string()));
+    }
+    assert_eq!(
+        codes,
+        [
+            (403, "setup_token_invalid".to_string()),
+            (403, "setup_token_invalid".to_string()),
+            (403, "setup_token_invalid".to_string()),
+            (429, "rate_limited".to_string()),
+        ]
+    );
+    let long = "x".repeat(100_000);
+    for q in [
+        "query($n: String!) { entity(name: $n) { name } }",
+        "mutation($n: String!) { updateMemberRole(input: {entityName: $n, username: $n, role: \"member\"}) { entity { name } } }",
+    ] {
+        let (status, body) = gql(&t, &key, q, json!({ "n": long })).await;
+        assert_eq!(status, 404, "{body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.len() < 200, "{} bytes echoed", message.len());
     }
     t.server.shutdown().await.unwrap();
 }

@@ -509,7 +509,7 @@ impl TeamQuery {
         let not_found = || {
             gql_error(ApiError::not_found(
                 "entity_not_found",
-                format!("there is no entity named {name}"),
+                format!("there is no entity named {}", crate::validate::echo(&name)),
             ))
         };
         let entity = rc

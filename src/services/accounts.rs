@@ -67,6 +67,20 @@ impl Services {
         account: NewAccount,
         meta: &RequestMeta,
     ) -> Result<User, ApiError> {
+        let refused = || {
+            ApiError::forbidden(
+                "setup_token_invalid",
+                "this setup link is invalid, used or expired; restart the server for a new one",
+            )
+        };
+        // Hashing the password costs tens of milliseconds of CPU: strangers get nothing of
+        // it once an admin exists, and only a few tries per address before that.
+        self.login_by_ip
+            .check_and_hit(meta.ip.as_deref().unwrap_or_default())
+            .map_err(ApiError::rate_limited)?;
+        if !self.needs_setup().await? {
+            return Err(refused());
+        }
         let new_user = self.prepare_user(account, true).await?;
         let event = Self::audit_event(
             None,
@@ -78,12 +92,7 @@ impl Services {
         self.store
             .create_first_admin(hash_key(token), crate::now_ms(), new_user, event)
             .await?
-            .ok_or_else(|| {
-                ApiError::forbidden(
-                    "setup_token_invalid",
-                    "this setup link is invalid, used or expired; restart the server for a new one",
-                )
-            })
+            .ok_or_else(refused)
     }
 
     /// Creates an account; only site admins (or the console) may.

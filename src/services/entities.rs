@@ -9,7 +9,10 @@ use crate::store::{AccountType, Entity, User};
 fn forbidden(entity: &str, account: &str) -> ApiError {
     ApiError::forbidden(
         "entity_forbidden",
-        format!("the account {account} cannot create projects in the entity {entity}"),
+        format!(
+            "the account {account} cannot create projects in the entity {}",
+            crate::validate::echo(entity)
+        ),
     )
 }
 

@@ -17,7 +17,10 @@ const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
 const DESCRIPTION_MAX: usize = 500;
 
 fn team_not_found(name: &str) -> ApiError {
-    ApiError::not_found("entity_not_found", format!("there is no team named {name}"))
+    ApiError::not_found(
+        "entity_not_found",
+        format!("there is no team named {}", validate::echo(name)),
+    )
 }
 
 fn validate_role(role: &str) -> Result<String, ApiError> {
@@ -162,7 +165,7 @@ impl Services {
                     .ok_or_else(|| {
                         ApiError::not_found(
                             "user_not_found",
-                            format!("there is no user named {other}"),
+                            format!("there is no user named {}", validate::echo(other)),
                         )
                     })?
             }
@@ -547,7 +550,7 @@ impl Services {
             .ok_or_else(|| {
                 ApiError::not_found(
                     "user_not_found",
-                    format!("there is no user named {username}"),
+                    format!("there is no user named {}", validate::echo(username)),
                 )
             })?;
         let event = Self::audit_event(
