@@ -17,6 +17,11 @@
 //! wall-clock figures swing by 2x between runs, the on-CPU ones much less.
 //! Optional environment: MARKDOWN_BENCH_BATCHES (default 15), MARKDOWN_BENCH_BATCH_MS (target
 //! batch length, default 60).
+//!
+//! Then hostile intros (issue #7): documents of the allowed length built to be slow (deep
+//! nesting, floods of raw tags, brackets, emphasis). Each is rendered 5 times; reported is the
+//! median in ms and its ratio to the realistic intro, and whether the renderer refused it
+//! (nesting over 32, more than 1,000 raw tags) or rendered it.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -281,6 +286,10 @@ fn main() {
         "unexpected pulldown-cmark output"
     );
     if !bench_mode {
+        for (name, doc, refused) in hostile_intros() {
+            let out = fulcrum::markdown::render(&doc);
+            assert_eq!(out.is_err(), refused, "{name}");
+        }
         println!(
             "markdown bench: test mode (no --bench): {} bytes rendered to {} bytes, ok",
             text.len(),
@@ -362,5 +371,81 @@ fn main() {
         );
     } else {
         println!("  (on-CPU time not available here: /proc/thread-self/schedstat unreadable)");
+    }
+    hostile(&full, &text);
+}
+
+/// Intros of the allowed length (20,000 characters) built to be slow, and whether the
+/// renderer must refuse them.
+fn hostile_intros() -> Vec<(&'static str, String, bool)> {
+    let cases = vec![
+        ("ordered lists nested 6600 deep", "1. ".repeat(6600), true),
+        ("quotes nested 6600 deep", "> ".repeat(6600), true),
+        (
+            "quotes 15 deep, 440 times",
+            format!("{}x\n\n", "> ".repeat(15)).repeat(440),
+            false,
+        ),
+        (
+            "lists 15 deep, 440 times",
+            format!("{}x\n\n", "- ".repeat(15)).repeat(440),
+            false,
+        ),
+        (
+            "<b><i> x 3000 (misnested tags)",
+            "<b><i>".repeat(3000),
+            true,
+        ),
+        ("<b><p> x 499", "<b><p>".repeat(499), false),
+        ("<div> x 1000", "<div>".repeat(1000), false),
+        ("table cells x 333", "<table><tr><td>".repeat(333), false),
+        ("emphasis runs", "*a **b ".repeat(2800), false),
+        ("unclosed links", "[a](".repeat(5000), false),
+        ("brackets", "[".repeat(20_000), false),
+        ("backticks", "`a``".repeat(5000), false),
+        ("5000 list items", "- a\n".repeat(5000), false),
+        (
+            "3000 table columns",
+            format!("{}\n{}\n", "|a".repeat(3000), "|-".repeat(3000)),
+            false,
+        ),
+        ("autolinks x 1500", "<http://a.b/>".repeat(1500), false),
+    ];
+    cases
+        .into_iter()
+        .map(|(n, d, r)| (n, d.chars().take(20_000).collect(), r))
+        .collect()
+}
+
+fn hostile(full: &dyn Fn(&str) -> String, realistic: &str) {
+    let median_of = |f: &dyn Fn()| {
+        let mut xs: Vec<f64> = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        xs.sort_by(|a, b| a.total_cmp(b));
+        xs[2]
+    };
+    let base = median_of(&|| {
+        black_box(full(black_box(realistic)));
+    });
+    println!(
+        "hostile intros (median of 5 renders; ratio to the realistic 10 kB intro, {:.2} ms):",
+        base * 1e3
+    );
+    for (name, doc, _) in hostile_intros() {
+        let refused = fulcrum::markdown::render(&doc).is_err();
+        let t = median_of(&|| {
+            let _ = black_box(fulcrum::markdown::render(black_box(&doc)));
+        });
+        println!(
+            "  {name:34} {:8.2} ms  {:6.1}x  {}",
+            t * 1e3,
+            t / base,
+            if refused { "refused" } else { "rendered" }
+        );
     }
 }

@@ -378,3 +378,82 @@ async fn postgres_migrate_and_no_migrate() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("stdin"), "{err}");
 }
+
+/// Security review, finding 13: `log_level=debug` logged every HTML-parser token of every
+/// intro (the intro's text included). A bare level is Fulcrum's own; other crates stay at info.
+#[tokio::test]
+async fn debug_logging_is_fulcrums_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap().to_string();
+    let (code, _, err) = fulcrum(
+        &[
+            "admin",
+            "--data-dir",
+            &data_arg,
+            "create-user",
+            "--username",
+            "ada",
+            "--email",
+            "ada@example.com",
+        ],
+        Some("correct horse battery\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, key, err) = fulcrum(
+        &[
+            "admin",
+            "--data-dir",
+            &data_arg,
+            "create-key",
+            "--username",
+            "ada",
+            "--name",
+            "t",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let log_path = dir.path().join("server.log");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &data_arg])
+        .env_remove("FULCRUM_DATABASE_URL")
+        .env("FULCRUM_LOG_LEVEL", "debug")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines
+        .find_map(|l| {
+            l.ok()?
+                .strip_prefix("Fulcrum is listening on http://")?
+                .split(' ')
+                .next()
+                .map(str::to_string)
+        })
+        .expect("the listening line");
+    let intro = "# A very private heading\n\n<b>token-soup</b> and **more**";
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .basic_auth("api", Some(key.trim()))
+        .json(&serde_json::json!({
+            "query": "mutation($i: String!) { updateIntro(input: {intro: $i}) { user { id } } }",
+            "variables": { "i": intro },
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("DEBUG"),
+        "Fulcrum's own debug lines are there:\n{log}"
+    );
+    for absent in ["html5ever", "markup5ever", "token-soup", "private heading"] {
+        assert!(!log.contains(absent), "{absent} in the debug log:\n{log}");
+    }
+}
