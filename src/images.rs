@@ -4,7 +4,8 @@
 
 use std::io::Cursor;
 
-use image::{imageops::FilterType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use image::imageops::{self, FilterType};
+use image::{DynamicImage, GenericImageView, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::error::ApiError;
 
@@ -48,6 +49,36 @@ fn too_many_pixels(w: u32, h: u32) -> ApiError {
     )
 }
 
+/// The centre square of `img` at `size` × `size`. Large images are first area-averaged from a
+/// view of the decoded pixels to twice the size (`thumbnail`: integer sums, no float copy of
+/// the whole image as `resize` makes), then smoothed down; small ones are resized directly.
+fn fill_square(img: &DynamicImage, size: u32) -> DynamicImage {
+    let (w, h) = (img.width(), img.height());
+    let side = w.min(h);
+    let (x, y) = ((w - side) / 2, (h - side) / 2);
+    if side <= size * 2 {
+        return img.resize_to_fill(size, size, FilterType::Triangle);
+    }
+    let near = size * 2;
+    let shrunk = match img {
+        DynamicImage::ImageRgba8(b) => {
+            DynamicImage::ImageRgba8(imageops::thumbnail(&*b.view(x, y, side, side), near, near))
+        }
+        DynamicImage::ImageRgb8(b) => {
+            DynamicImage::ImageRgb8(imageops::thumbnail(&*b.view(x, y, side, side), near, near))
+        }
+        DynamicImage::ImageLuma8(b) => {
+            DynamicImage::ImageLuma8(imageops::thumbnail(&*b.view(x, y, side, side), near, near))
+        }
+        DynamicImage::ImageLumaA8(b) => {
+            DynamicImage::ImageLumaA8(imageops::thumbnail(&*b.view(x, y, side, side), near, near))
+        }
+        // 16-bit and float images: rare, and bounded by MAX_ALLOC like every decode.
+        other => other.resize_to_fill(near, near, FilterType::Triangle),
+    };
+    shrunk.resize_exact(size, size, FilterType::Triangle)
+}
+
 /// Decodes an upload into square PNGs of `SIZES`. CPU-heavy: call on the blocking pool,
 /// holding one of the `MAX_CONCURRENT_DECODES` permits. Peak memory is the decoded image
 /// (at most `MAX_ALLOC`) plus small buffers: resizing happens before any rotation or copy.
@@ -89,9 +120,9 @@ pub fn process_avatar(bytes: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, ApiError> {
         image::ImageError::Limits(_) => too_many_pixels(w, h),
         other => invalid(other),
     })?;
-    // Fill-and-crop to the largest size straight from the decoded image (no full-size copy),
-    // then turn the small square the way the camera meant it.
-    let mut square = img.resize_to_fill(SIZES[0], SIZES[0], FilterType::Triangle);
+    // Shrink the centre square straight from the decoded pixels (no full-size copy), then
+    // turn the small result the way the camera meant it.
+    let mut square = fill_square(&img, SIZES[0]);
     drop(img);
     square.apply_orientation(orientation);
     SIZES
@@ -143,6 +174,29 @@ mod tests {
             let img = image::load_from_memory(&bytes).unwrap();
             assert_eq!((img.width(), img.height()), (size, size));
             assert_eq!(image::guess_format(&bytes).unwrap(), ImageFormat::Png);
+        }
+    }
+
+    #[test]
+    fn large_images_keep_their_centre_square() {
+        // 3000 x 1000: red, then the centre 1000 columns green, then red.
+        let img = image::RgbImage::from_fn(3000, 1000, |x, _| {
+            if (1000..2000).contains(&x) {
+                image::Rgb([0, 200, 0])
+            } else {
+                image::Rgb([200, 0, 0])
+            }
+        });
+        let mut bytes = Vec::new();
+        img.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
+            .unwrap();
+        for (size, png) in process_avatar(&bytes).unwrap() {
+            let out = image::load_from_memory(&png).unwrap().to_rgba8();
+            assert_eq!(out.dimensions(), (size, size));
+            for (x, y) in [(0, 0), (size - 1, size / 2), (size / 2, size / 2)] {
+                let p = out.get_pixel(x, y);
+                assert!(p[1] > 150 && p[0] < 60, "pixel ({x},{y}) of {size}: {p:?}");
+            }
         }
     }
 
