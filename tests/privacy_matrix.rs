@@ -122,7 +122,7 @@ async fn privacy_matrix(backend: Backend) {
         .into_iter()
         .find(|n| n.starts_with("matrix-"))
         .unwrap();
-    ok(&t, &owner, &format!("mutation {{ createServiceAccountApiKey(input: {{entityName: \"matrix\", serviceAccountId: \"{}\"}}) {{ apiKey {{ id }} }} }}", sa_node(&t, &sa).await)).await;
+    ok(&t, &owner, &format!("mutation {{ createServiceAccountApiKey(input: {{entityName: \"matrix\", serviceAccountId: \"{}\"}}) {{ apiKey {{ id }} }} }}", t.user_node(&sa).await)).await;
     ok(
         &t,
         &subj,
@@ -307,18 +307,4 @@ async fn privacy_matrix(backend: Backend) {
     }
     assert_eq!(checked, 7 * 18 - 3, "every cell of the matrix was checked");
     t.server.shutdown().await.unwrap();
-}
-
-async fn sa_node(t: &T, username: &str) -> String {
-    let user = t
-        .server
-        .services
-        .store
-        .user_by_username(username)
-        .await
-        .unwrap()
-        .unwrap();
-    // W&B-style node ids: base64("User:<id>").
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(format!("User:{}", user.id))
 }

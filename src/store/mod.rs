@@ -230,6 +230,22 @@ pub enum EmailMatch {
     Exact,
 }
 
+/// The lower-cased query and the `LIKE` patterns (escape `\\`) for usernames and emails.
+pub(crate) fn search_patterns(query: &str, email: EmailMatch) -> (String, String, String) {
+    let q = query.to_lowercase();
+    let literal = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = format!("%{literal}%");
+    let email_pattern = match email {
+        EmailMatch::Substring => pattern.clone(),
+        // The whole address, any `%`/`_` in it literal.
+        EmailMatch::Exact => literal,
+    };
+    (q, pattern, email_pattern)
+}
+
 #[async_trait]
 pub trait Store: teams::TeamStore + Send + Sync + 'static {
     fn backend(&self) -> &'static str;

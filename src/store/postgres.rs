@@ -374,18 +374,7 @@ impl Store for PgStore {
         email: EmailMatch,
         limit: i64,
     ) -> StoreResult<Vec<User>> {
-        let q = query.to_lowercase();
-        let pattern = format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        let email_pattern = match email {
-            EmailMatch::Substring => pattern.clone(),
-            // The whole address, any `%`/`_` in it literal.
-            EmailMatch::Exact => pattern[1..pattern.len() - 1].to_string(),
-        };
+        let (q, pattern, email_pattern) = search_patterns(query, email);
         let c = self.client().await?;
         // Ties sort by bytes (COLLATE "C"), as SQLite does, whatever the database's collation.
         let stmt = c

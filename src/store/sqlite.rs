@@ -368,18 +368,7 @@ impl Store for SqliteStore {
         email: EmailMatch,
         limit: i64,
     ) -> StoreResult<Vec<User>> {
-        let q = query.to_lowercase();
-        let pattern = format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        let email_pattern = match email {
-            EmailMatch::Substring => pattern.clone(),
-            // The whole address, any `%`/`_` in it literal.
-            EmailMatch::Exact => pattern[1..pattern.len() - 1].to_string(),
-        };
+        let (q, pattern, email_pattern) = search_patterns(query, email);
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {USER_COLUMNS} FROM users u

@@ -164,6 +164,24 @@ impl T {
         key.to_string()
     }
 
+    /// The stored row of a user.
+    pub async fn user_row(&self, username: &str) -> fulcrum::store::User {
+        self.server
+            .services
+            .store
+            .user_by_username(username)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// A user's W&B-style node id, base64("User:<id>").
+    pub async fn user_node(&self, username: &str) -> String {
+        use base64::Engine;
+        let id = self.user_row(username).await.id;
+        base64::engine::general_purpose::STANDARD.encode(format!("User:{id}"))
+    }
+
     pub async fn gql(
         &self,
         key: Option<&str>,
