@@ -40,6 +40,7 @@ fn console_meta() -> RequestMeta {
     RequestMeta {
         ip: None,
         user_agent: Some("fulcrum-admin".into()),
+        request_id: None,
     }
 }
 
@@ -77,10 +78,9 @@ fn fail(e: crate::error::ApiError) -> anyhow::Error {
 
 async fn user_named(services: &Services, username: &str) -> anyhow::Result<User> {
     services
-        .store
-        .user_by_username(username)
+        .user_named(username)
         .await
-        .map_err(|e| fail(e.into()))?
+        .map_err(fail)?
         .with_context(|| format!("no user named {username}"))
 }
 
@@ -141,11 +141,7 @@ pub async fn import_key(services: &Services, username: &str, name: &str) -> anyh
 }
 
 pub async fn list_users(services: &Services) -> anyhow::Result<String> {
-    let users = services
-        .store
-        .list_users()
-        .await
-        .map_err(|e| fail(e.into()))?;
+    let users = services.list_users(&console_actor()).await.map_err(fail)?;
     Ok(users.iter().map(user_line).collect::<Vec<_>>().join("\n"))
 }
 
@@ -172,10 +168,9 @@ pub async fn setting(
             bail!("`{name}` must be true or false");
         }
         services
-            .store
-            .put_setting(name, v, crate::now_ms())
+            .set_key_minting_with_key(&console_actor(), v == "true", &console_meta())
             .await
-            .map_err(|e| fail(e.into()))?;
+            .map_err(fail)?;
     }
     let current = services
         .key_minting_with_key_allowed()
@@ -187,12 +182,10 @@ pub async fn setting(
 /// Marks a user's email as verified (for operators who verify addresses out of band).
 pub async fn verify_email(services: &Services, username: &str) -> anyhow::Result<String> {
     let user = user_named(services, username).await?;
-    let now = crate::now_ms();
     services
-        .store
-        .set_email_verified(user.id, Some(now))
+        .mark_email_verified(&console_actor(), &user, &console_meta())
         .await
-        .map_err(|e| fail(e.into()))?;
+        .map_err(fail)?;
     Ok(
         json!({ "username": user.username, "email": user.email, "email_verified": true })
             .to_string(),

@@ -1,6 +1,8 @@
 //! Fulcrum: a self-hosted account and settings server that speaks the W&B API.
 //! `ARCHITECTURE.md` at the repository root is the map of these modules.
 #![forbid(unsafe_code)]
+// A panic in a request is a 500 the SDK retries for days: handle every error instead.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod admin;
 pub mod app;

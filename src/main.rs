@@ -1,4 +1,5 @@
 //! The `fulcrum` binary: `serve`, `migrate` and `admin` subcommands.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -214,6 +214,11 @@ async fn the_default_team_stays_private(backend: Backend) {
     }
     let (_, body) = gql(&t, &ada, q, json!({})).await;
     assert_eq!(body["data"]["user"]["entity"], "secret-lab", "{body}");
+    // The switch goes through a service now, with its audit row.
+    let audit = t.server.services.store.recent_audit(20).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "user.hide_teams"
+        && a.target.as_deref() == Some("ada")
+        && a.detail.contains("\"hide\":true")));
     t.server.shutdown().await.unwrap();
 }
 

@@ -85,7 +85,7 @@ async fn deeply_nested_intros_are_refused(backend: Backend) {
 fn meta(ip: &str) -> fulcrum::services::RequestMeta {
     fulcrum::services::RequestMeta {
         ip: Some(ip.into()),
-        user_agent: None,
+        ..Default::default()
     }
 }
 

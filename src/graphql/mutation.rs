@@ -2,7 +2,6 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use super::types::{ApiKeyNode, UserNode};
 use super::{ids, request_context, IntoGql};
-use crate::error::ApiError;
 use crate::services::accounts::NewAccount;
 use crate::services::profile::ProfileInput;
 
@@ -74,19 +73,6 @@ pub struct UpdateUserPayload {
     pub client_mutation_id: Option<String>,
 }
 
-/// The actor's account as stored now, after a change.
-async fn reloaded(rc: &super::RequestContext, id: i64) -> async_graphql::Result<UserNode> {
-    let user = rc
-        .services
-        .store
-        .user_by_id(id)
-        .await
-        .map_err(ApiError::from)
-        .gql()?;
-    user.map(UserNode::new)
-        .ok_or_else(|| super::gql_error(ApiError::not_found("user_not_found", "no such user")))
-}
-
 #[Object]
 impl AccountMutation {
     /// Changes the caller's Profile section fields; absent fields stay as they are.
@@ -109,7 +95,7 @@ impl AccountMutation {
             .await
             .gql()?;
         Ok(UpdateUserPayload {
-            user: reloaded(rc, actor.user.id).await?,
+            user: super::teams::fresh_user(rc, actor.user.id).await?,
             client_mutation_id: input.client_mutation_id,
         })
     }
@@ -127,7 +113,7 @@ impl AccountMutation {
             .await
             .gql()?;
         Ok(UpdateUserPayload {
-            user: reloaded(rc, actor.user.id).await?,
+            user: super::teams::fresh_user(rc, actor.user.id).await?,
             client_mutation_id: input.client_mutation_id,
         })
     }

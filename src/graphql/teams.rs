@@ -42,31 +42,22 @@ impl EntityNode {
         let rc = request_context(ctx)?;
         let team = self
             .team
-            .get_or_try_init(|| async {
-                rc.services
-                    .store
-                    .team_by_id(self.entity.id)
-                    .await
-                    .map_err(ApiError::from)
-            })
+            .get_or_try_init(|| async { rc.services.team(self.entity.id).await })
             .await
             .map_err(gql_error)?;
         Ok(team.as_ref())
     }
 
     async fn viewer_role_of(&self, rc: &RequestContext) -> async_graphql::Result<Option<String>> {
-        let Some(actor) = rc.actor.as_ref() else {
-            return Ok(None);
-        };
         if !self.entity.is_team {
             return Ok(None);
         }
-        rc.services
-            .store
-            .member_role(self.entity.id, actor.user.id)
+        let role = rc
+            .services
+            .role_in(rc.actor.as_ref(), self.entity.id)
             .await
-            .map_err(ApiError::from)
-            .gql()
+            .gql()?;
+        Ok(role.map(|r| r.as_str().to_string()))
     }
 }
 
@@ -76,13 +67,7 @@ impl EntityNode {
         // A personal entity built from its user carries no id until someone asks for it.
         if self.entity.id == 0 {
             let rc = request_context(ctx)?;
-            let found = rc
-                .services
-                .store
-                .entity_by_name(&self.entity.name)
-                .await
-                .map_err(ApiError::from)
-                .gql()?;
+            let found = rc.services.entity_named(&self.entity.name).await.gql()?;
             return Ok(ID(ids::encode("Entity", found.map_or(0, |e| e.id))));
         }
         Ok(ID(ids::encode("Entity", self.entity.id)))
@@ -176,49 +161,7 @@ impl EntityNode {
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberNode>> {
         let rc = request_context(ctx)?;
         let actor = rc.actor().gql()?;
-        if !self.entity.is_team {
-            let own = self.entity.user_id == Some(actor.user.id) || actor.user.is_admin;
-            let user = match self.entity.user_id.filter(|_| own) {
-                Some(id) => rc
-                    .services
-                    .store
-                    .user_by_id(id)
-                    .await
-                    .map_err(ApiError::from)
-                    .gql()?,
-                None => None,
-            };
-            return Ok(user
-                .map(|user| MemberNode {
-                    membership: Membership {
-                        joined_at: user.created_at,
-                        user,
-                        role: "admin".into(),
-                        description: String::new(),
-                    },
-                    team_admin: own,
-                })
-                .into_iter()
-                .collect());
-        }
-        let role = self.viewer_role_of(rc).await?;
-        if role.is_none() && !actor.user.is_admin {
-            return Err(gql_error(ApiError::forbidden(
-                "not_team_member",
-                format!(
-                    "{} is not a member of {}",
-                    actor.user.username, self.entity.name
-                ),
-            )));
-        }
-        let team_admin = role.as_deref() == Some("admin") || actor.user.is_admin;
-        let members = rc
-            .services
-            .store
-            .team_members(self.entity.id)
-            .await
-            .map_err(ApiError::from)
-            .gql()?;
+        let (members, team_admin) = rc.services.members_of(actor, &self.entity).await.gql()?;
         Ok(members
             .into_iter()
             .map(|membership| MemberNode {
@@ -231,19 +174,10 @@ impl EntityNode {
     /// Pending invitations and join requests; team admins only, others see none.
     async fn invites(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InviteNode>> {
         let rc = request_context(ctx)?;
-        let Some(actor) = rc.actor.as_ref() else {
-            return Ok(vec![]);
-        };
-        let role = self.viewer_role_of(rc).await?;
-        if !self.entity.is_team || (role.as_deref() != Some("admin") && !actor.user.is_admin) {
-            return Ok(vec![]);
-        }
         let invites = rc
             .services
-            .store
-            .pending_team_invites(self.entity.id, crate::now_ms())
+            .invites_of(rc.actor.as_ref(), &self.entity)
             .await
-            .map_err(ApiError::from)
             .gql()?;
         Ok(invites.into_iter().map(InviteNode).collect())
     }
@@ -386,13 +320,7 @@ impl InviteNode {
             return Ok(None);
         };
         let rc = request_context(ctx)?;
-        let user = rc
-            .services
-            .store
-            .user_by_id(id)
-            .await
-            .map_err(ApiError::from)
-            .gql()?;
+        let user = rc.services.user(id).await.gql()?;
         Ok(user.map(UserNode::new))
     }
 }
@@ -403,12 +331,7 @@ impl InviteNode {
             return Ok(None);
         };
         let rc = request_context(ctx)?;
-        rc.services
-            .store
-            .user_by_id(id)
-            .await
-            .map_err(ApiError::from)
-            .gql()
+        rc.services.user(id).await.gql()
     }
 }
 
@@ -418,61 +341,24 @@ pub struct TeamMembership {
     pub role: String,
 }
 
-/// The personal entity (people only) then teams; teams hidden when asked and `public`.
+/// The personal entity (people only) then the teams the caller may see.
 pub(crate) async fn user_entities(
     rc: &RequestContext,
     user: &User,
-    public: bool,
 ) -> async_graphql::Result<Vec<EntityNode>> {
-    let mut out = Vec::new();
-    if user.account_type == AccountType::User {
-        out.push(EntityNode::new(Entity {
-            id: 0,
-            name: user.username.clone(),
-            is_team: false,
-            user_id: Some(user.id),
-        }));
-        if let Some(own) = rc
-            .services
-            .store
-            .entity_by_name(&user.username)
-            .await
-            .map_err(ApiError::from)
-            .gql()?
-        {
-            out[0] = EntityNode::new(own);
-        }
-    }
-    if public && user.hide_teams {
-        return Ok(out);
-    }
-    let teams = rc
+    let entities = rc
         .services
-        .store
-        .user_teams(user.id)
+        .entities_of(rc.actor.as_ref(), user)
         .await
-        .map_err(ApiError::from)
         .gql()?;
-    out.extend(teams.into_iter().map(|(t, _)| EntityNode::from_team(t)));
-    Ok(out)
+    Ok(entities.into_iter().map(EntityNode::new).collect())
 }
 
 pub(crate) async fn memberships(
-    ctx: &Context<'_>,
+    rc: &RequestContext,
     user: &User,
-    visible: bool,
 ) -> async_graphql::Result<Vec<TeamMembership>> {
-    let rc = request_context(ctx)?;
-    if !visible && user.hide_teams {
-        return Ok(vec![]);
-    }
-    let teams = rc
-        .services
-        .store
-        .user_teams(user.id)
-        .await
-        .map_err(ApiError::from)
-        .gql()?;
+    let teams = rc.services.teams_of(rc.actor.as_ref(), user).await.gql()?;
     Ok(teams
         .into_iter()
         .map(|(t, role)| TeamMembership {
@@ -505,29 +391,11 @@ impl TeamQuery {
         name: String,
     ) -> async_graphql::Result<Option<EntityNode>> {
         let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
-        let not_found = || {
-            gql_error(ApiError::not_found(
-                "entity_not_found",
-                format!("there is no entity named {}", crate::validate::echo(&name)),
-            ))
-        };
         let entity = rc
             .services
-            .store
-            .entity_by_name(&name)
+            .visible_entity(rc.actor().gql()?, &name)
             .await
-            .map_err(ApiError::from)
-            .gql()?
-            .ok_or_else(not_found)?;
-        if entity.is_team {
-            rc.services.visible_team(actor, &name).await.gql()?;
-        } else if entity.user_id != Some(actor.user.id) && !actor.user.is_admin {
-            return Err(gql_error(ApiError::forbidden(
-                "not_team_member",
-                format!("{} cannot see the entity {name}", actor.user.username),
-            )));
-        }
+            .gql()?;
         Ok(Some(EntityNode::new(entity)))
     }
 }
@@ -659,26 +527,14 @@ pub struct UserPayload {
 }
 
 async fn team_payload(rc: &RequestContext, name: &str) -> async_graphql::Result<EntityPayload> {
-    let entity = rc
-        .services
-        .store
-        .entity_by_name(name)
-        .await
-        .map_err(ApiError::from)
-        .gql()?;
+    let entity = rc.services.entity_named(name).await.gql()?;
     Ok(EntityPayload {
         entity: entity.map(EntityNode::new),
     })
 }
 
-async fn fresh_user(rc: &RequestContext, id: i64) -> async_graphql::Result<UserNode> {
-    let user = rc
-        .services
-        .store
-        .user_by_id(id)
-        .await
-        .map_err(ApiError::from)
-        .gql()?;
+pub(crate) async fn fresh_user(rc: &RequestContext, id: i64) -> async_graphql::Result<UserNode> {
+    let user = rc.services.user(id).await.gql()?;
     user.map(UserNode::new)
         .ok_or_else(|| gql_error(ApiError::not_found("user_not_found", "no such user")))
 }
@@ -983,12 +839,7 @@ impl TeamMutation {
         let rc = request_context(ctx)?;
         let a = actor(rc)?;
         if let Some(hide) = input.hide_teams_in_profile {
-            rc.services
-                .store
-                .set_hide_teams(a.user.id, hide)
-                .await
-                .map_err(ApiError::from)
-                .gql()?;
+            rc.services.set_hide_teams(a, hide, &rc.meta).await.gql()?;
         }
         Ok(UserPayload {
             user: fresh_user(rc, a.user.id).await?,

@@ -36,10 +36,8 @@ impl UserNode {
 
     /// Private fields (email, keys) are visible to the person themselves and to site admins.
     fn visible_to_viewer(&self, ctx: &Context<'_>) -> bool {
-        request_context(ctx)
-            .ok()
-            .and_then(|c| c.actor.as_ref())
-            .is_some_and(|a| a.user.id == self.user.id || a.user.is_admin)
+        let viewer = request_context(ctx).ok().and_then(|c| c.actor.as_ref());
+        crate::services::access::sees_private(viewer, &self.user)
     }
 }
 
@@ -146,8 +144,7 @@ impl UserNode {
     /// hidden when they chose "Hide teams in public profile".
     async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<EntityConnection> {
         let rc = request_context(ctx)?;
-        let nodes =
-            super::teams::user_entities(rc, &self.user, !self.visible_to_viewer(ctx)).await?;
+        let nodes = super::teams::user_entities(rc, &self.user).await?;
         Ok(EntityConnection {
             edges: nodes.into_iter().map(|node| EntityEdge { node }).collect(),
         })
@@ -177,7 +174,7 @@ impl UserNode {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<super::teams::TeamMembership>> {
-        super::teams::memberships(ctx, &self.user, self.visible_to_viewer(ctx)).await
+        super::teams::memberships(request_context(ctx)?, &self.user).await
     }
 
     /// Pending invitations to this person (only they and site admins see them).
@@ -185,16 +182,11 @@ impl UserNode {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<super::teams::InviteNode>> {
-        if !self.visible_to_viewer(ctx) {
-            return Ok(vec![]);
-        }
         let rc = request_context(ctx)?;
         let invites = rc
             .services
-            .store
-            .pending_user_invites(self.user.id, crate::now_ms())
+            .invites_to(rc.actor.as_ref(), &self.user)
             .await
-            .map_err(crate::error::ApiError::from)
             .gql()?;
         Ok(invites.into_iter().map(super::teams::InviteNode).collect())
     }
@@ -236,20 +228,11 @@ impl UserNode {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<super::teams::EntityNode>> {
-        let Some(id) = self
-            .user
-            .default_entity_id
-            .filter(|_| self.visible_to_viewer(ctx))
-        else {
-            return Ok(None);
-        };
         let rc = request_context(ctx)?;
         let entity = rc
             .services
-            .store
-            .entity_by_id(id)
+            .default_entity_of(rc.actor.as_ref(), &self.user)
             .await
-            .map_err(crate::error::ApiError::from)
             .gql()?;
         Ok(entity.map(super::teams::EntityNode::new))
     }

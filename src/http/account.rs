@@ -1,8 +1,7 @@
 //! `/api/v1/*` sign-in endpoints for the web UI: first-admin setup, login, logout.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -10,10 +9,10 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::credentials::{cookie_value, resolve_actor, verify_same_origin};
-use super::{client_meta, read_body, session_cookie_name, AppState};
+use super::credentials::{cookie_value, verify_same_origin};
+use super::extract::Caller;
+use super::{read_body, session_cookie_name, AppState};
 use crate::error::ApiError;
-use crate::keys::hash_key;
 use crate::services::accounts::NewAccount;
 use crate::services::{Actor, RequestMeta};
 use crate::store::User;
@@ -48,21 +47,15 @@ struct Ctx {
     body: axum::body::Bytes,
 }
 
-async fn context(state: &AppState, request: Request) -> Result<Ctx, ApiError> {
-    let (parts, body) = request.into_parts();
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    let meta = client_meta(&state.services.config, &parts.headers, peer);
-    let actor = resolve_actor(state, &parts.method, &parts.headers, &meta).await?;
-    let body = read_body(body, MAX_FORM_BODY).await?;
-    Ok(Ctx {
-        meta,
-        headers: parts.headers,
-        actor,
-        body,
-    })
+impl Ctx {
+    async fn read(caller: Caller, headers: HeaderMap, body: Body) -> Result<Ctx, ApiError> {
+        Ok(Ctx {
+            meta: caller.meta,
+            actor: caller.actor,
+            headers,
+            body: read_body(body, MAX_FORM_BODY).await?,
+        })
+    }
 }
 
 fn json_form<T: DeserializeOwned>(ctx: &Ctx) -> Result<T, ApiError> {
@@ -106,11 +99,11 @@ async fn signed_in(
     user: User,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    // Rotate: a session id that existed before sign-in never becomes an authenticated one.
-    if let Some(old) = cookie_value(&ctx.headers, session_cookie_name(&state.services.config)) {
-        state.services.store.delete_session(&hash_key(old)).await?;
-    }
-    let token = state.services.create_session(&user, &ctx.meta).await?;
+    let previous = cookie_value(&ctx.headers, session_cookie_name(&state.services.config));
+    let token = state
+        .services
+        .sign_in_session(previous, &user, &ctx.meta)
+        .await?;
     let mut response = (status, axum::Json(json!({ "user": user_json(&user) }))).into_response();
     response
         .headers_mut()
@@ -121,16 +114,23 @@ async fn signed_in(
 /// Who is signed in, and whether the server still waits for its first admin.
 pub async fn session(
     State(state): State<AppState>,
-    request: Request,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let ctx = context(&state, request).await?;
+    let ctx = Ctx::read(caller, headers, body).await?;
     let needs_setup = state.services.needs_setup().await?;
     let user = ctx.actor.as_ref().map(|a| user_json(&a.user));
     Ok(axum::Json(json!({ "user": user, "needsSetup": needs_setup })).into_response())
 }
 
-pub async fn setup(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
-    let ctx = context(&state, request).await?;
+pub async fn setup(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::read(caller, headers, body).await?;
     if ctx.headers.contains_key("origin") {
         verify_same_origin(&state.services.config, &ctx.headers)?;
     }
@@ -156,8 +156,13 @@ pub async fn setup(State(state): State<AppState>, request: Request) -> Result<Re
     signed_in(&state, &ctx, user, StatusCode::CREATED).await
 }
 
-pub async fn login(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
-    let ctx = context(&state, request).await?;
+pub async fn login(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::read(caller, headers, body).await?;
     if ctx.headers.contains_key("origin") {
         verify_same_origin(&state.services.config, &ctx.headers)?;
     }
@@ -177,8 +182,13 @@ fn signed_out(state: &AppState, body: serde_json::Value) -> Response {
     response
 }
 
-pub async fn logout(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
-    let ctx = context(&state, request).await?;
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::read(caller, headers, body).await?;
     let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
     state.services.logout(actor, &ctx.meta).await?;
     Ok(signed_out(&state, json!({ "ok": true })))
@@ -186,9 +196,11 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> Result<R
 
 pub async fn logout_everywhere(
     State(state): State<AppState>,
-    request: Request,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let ctx = context(&state, request).await?;
+    let ctx = Ctx::read(caller, headers, body).await?;
     let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
     let ended = state.services.logout_everywhere(actor, &ctx.meta).await?;
     Ok(signed_out(

@@ -1,18 +1,15 @@
 //! Profile image upload (`POST /api/v1/avatar`, multipart field `file`), removal, and the
 //! images themselves (`GET /avatars/<name>.png`) with a fixed type and a strict policy.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequest, Multipart, Path, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::credentials::resolve_actor;
-use super::{client_meta, AppState};
+use super::extract::Signed;
+use super::AppState;
 use crate::error::ApiError;
 use crate::images::MAX_UPLOAD_BYTES;
-use crate::services::{Actor, RequestMeta};
 
 /// The route's body limit: the image plus the multipart framing.
 pub const AVATAR_BODY_LIMIT: usize = MAX_UPLOAD_BYTES + 64 * 1024;
@@ -25,24 +22,11 @@ pub(super) fn too_large() -> ApiError {
     )
 }
 
-async fn actor_of(
-    state: &AppState,
+pub async fn upload(
+    State(state): State<AppState>,
+    Signed { actor, meta }: Signed,
     request: Request,
-) -> Result<(Actor, RequestMeta, Request), ApiError> {
-    let (parts, body) = request.into_parts();
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    let meta = client_meta(&state.services.config, &parts.headers, peer);
-    let actor = resolve_actor(state, &parts.method, &parts.headers, &meta)
-        .await?
-        .ok_or_else(ApiError::unauthenticated)?;
-    Ok((actor, meta, Request::from_parts(parts, body)))
-}
-
-pub async fn upload(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
-    let (actor, meta, request) = actor_of(&state, request).await?;
+) -> Result<Response, ApiError> {
     let mut multipart = Multipart::from_request(request, &state)
         .await
         .map_err(|e| {
@@ -73,8 +57,10 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Result<R
     Ok(axum::Json(json!({ "photoUrl": url })).into_response())
 }
 
-pub async fn remove(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
-    let (actor, meta, _) = actor_of(&state, request).await?;
+pub async fn remove(
+    State(state): State<AppState>,
+    Signed { actor, meta }: Signed,
+) -> Result<Response, ApiError> {
     state.services.remove_avatar(&actor, &meta).await?;
     Ok(axum::Json(json!({ "photoUrl": null })).into_response())
 }

@@ -52,6 +52,7 @@ pub fn client_meta(
             .get("user-agent")
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(256).collect()),
+        request_id: None,
     }
 }
 

@@ -1,14 +1,13 @@
 //! `POST /graphql`: the SDK's and the web UI's one API.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, StatusCode};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::credentials::resolve_actor;
-use super::{client_meta, read_body, AppState};
+use super::extract::Caller;
+use super::{read_body, AppState};
 use crate::error::ApiError;
 use crate::graphql::RequestContext;
 
@@ -27,19 +26,12 @@ struct GraphqlBody {
 
 pub async fn graphql(
     State(state): State<AppState>,
-    request: Request,
+    Caller { actor, meta }: Caller,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let (parts, body) = request.into_parts();
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    let meta = client_meta(&state.services.config, &parts.headers, peer);
-    let actor = resolve_actor(&state, &parts.method, &parts.headers, &meta).await?;
-
     // JSON only: a cross-site form or text/plain POST cannot reach a mutation.
-    let is_json = parts
-        .headers
+    let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {

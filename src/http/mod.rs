@@ -4,6 +4,7 @@ mod account;
 mod avatar;
 mod body_guard;
 mod credentials;
+mod extract;
 mod graphql;
 mod observe;
 mod ops;

@@ -42,8 +42,11 @@ fn request_id(request: &Request) -> String {
         .unwrap_or_else(crate::keys::request_id)
 }
 
-pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let id = request_id(&request);
+    request
+        .extensions_mut()
+        .insert(super::extract::RequestId(id.clone()));
     let method = request.method().clone();
     let span = tracing::info_span!("request", id = %id, method = %method);
     let started = Instant::now();

@@ -17,9 +17,8 @@ pub async fn healthz() -> impl IntoResponse {
 
 /// Ready when the store answers.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.services.store.ping().await {
-        Ok(()) => axum::Json(json!({ "status": "ready", "store": state.services.store.backend() }))
-            .into_response(),
+    match state.services.ready().await {
+        Ok(backend) => axum::Json(json!({ "status": "ready", "store": backend })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             ApiError::new(

@@ -273,12 +273,7 @@ impl Services {
         let Some(team_id) = owner.service_team_id else {
             return Ok(false);
         };
-        Ok(self
-            .store
-            .member_role(team_id, actor.user.id)
-            .await?
-            .as_deref()
-            == Some("admin"))
+        Ok(self.access_to(actor, team_id).await? == super::access::TeamAccess::Manage)
     }
 
     pub async fn key_minting_with_key_allowed(&self) -> Result<bool, ApiError> {

@@ -23,7 +23,10 @@ impl Services {
             return Ok(entity.user_id == Some(user.id) && user.account_type == AccountType::User);
         }
         let role = self.store.member_role(entity.id, user.id).await?;
-        Ok(matches!(role.as_deref(), Some("admin" | "member")))
+        Ok(role
+            .as_deref()
+            .and_then(super::access::Role::parse)
+            .is_some_and(super::access::Role::writes))
     }
 
     pub async fn resolve_entity(

@@ -1,9 +1,12 @@
 //! The service layer: every permission check and every state change lives here, whatever
 //! the transport (GraphQL, REST, CLI). Handlers only translate requests into calls.
 
+pub mod access;
 pub mod accounts;
 pub mod api_keys;
+pub mod directory;
 pub mod entities;
+pub mod operator;
 pub mod profile;
 pub mod sessions;
 pub mod teams;
@@ -81,6 +84,8 @@ impl Actor {
 pub struct RequestMeta {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The id in the request's log lines and `X-Request-Id`.
+    pub request_id: Option<String>,
 }
 
 pub struct Services {

@@ -16,6 +16,20 @@ const TOUCH_EVERY_MS: i64 = 5 * 60_000;
 pub const TOKEN_LEN: usize = 43;
 
 impl Services {
+    /// Starts a session after sign-in. A session token the browser already held is ended
+    /// first: an id that existed before sign-in never becomes an authenticated one (fixation).
+    pub async fn sign_in_session(
+        &self,
+        previous: Option<&str>,
+        user: &User,
+        meta: &RequestMeta,
+    ) -> Result<Zeroizing<String>, ApiError> {
+        if let Some(old) = previous {
+            self.store.delete_session(&hash_key(old)).await?;
+        }
+        self.create_session(user, meta).await
+    }
+
     pub async fn create_session(
         &self,
         user: &User,

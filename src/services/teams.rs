@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use super::access::{team_access, JoinPolicy, Role, TeamAccess};
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, StoreError};
 use crate::keys::{hash_key, random_token};
@@ -11,8 +12,6 @@ use crate::store::outbox::NewJob;
 use crate::store::{AccountType, Entity, Invite, NewInvite, NewUser, Team, User};
 use crate::validate;
 
-pub const ROLES: [&str; 3] = ["admin", "member", "viewer"];
-pub const JOIN_POLICIES: [&str; 3] = ["INVITE", "DOMAIN_DIRECT", "DOMAIN_REQUEST"];
 const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
 const DESCRIPTION_MAX: usize = 500;
 
@@ -24,16 +23,15 @@ fn team_not_found(name: &str) -> ApiError {
 }
 
 fn validate_role(role: &str) -> Result<String, ApiError> {
-    let role = role.trim().to_ascii_lowercase();
-    if ROLES.contains(&role.as_str()) {
-        Ok(role)
-    } else {
-        Err(ApiError::validation(
-            "role",
-            "role_invalid",
-            "the role must be admin, member or viewer",
-        ))
-    }
+    Role::parse(role)
+        .map(|r| r.as_str().to_string())
+        .ok_or_else(|| {
+            ApiError::validation(
+                "role",
+                "role_invalid",
+                "the role must be admin, member or viewer",
+            )
+        })
 }
 
 fn description(raw: &str) -> Result<String, ApiError> {
@@ -81,7 +79,7 @@ impl Services {
         &self,
         actor: &Actor,
         name: &str,
-    ) -> Result<(Team, Option<String>), ApiError> {
+    ) -> Result<(Team, Option<Role>), ApiError> {
         let entity = self
             .store
             .entity_by_name(name)
@@ -93,7 +91,7 @@ impl Services {
             .team_by_id(entity.id)
             .await?
             .ok_or_else(|| team_not_found(name))?;
-        let role = self.store.member_role(team.id, actor.user.id).await?;
+        let role = self.role_in(Some(actor), team.id).await?;
         Ok((team, role))
     }
 
@@ -102,9 +100,9 @@ impl Services {
         &self,
         actor: &Actor,
         name: &str,
-    ) -> Result<(Team, Option<String>), ApiError> {
+    ) -> Result<(Team, Option<Role>), ApiError> {
         let (team, role) = self.team_for(actor, name).await?;
-        if role.is_none() && !actor.user.is_admin {
+        if team_access(actor, role) == TeamAccess::None {
             return Err(ApiError::forbidden(
                 "not_team_member",
                 format!(
@@ -119,7 +117,7 @@ impl Services {
     /// Team admins (and site admins) manage a team.
     pub async fn managed_team(&self, actor: &Actor, name: &str) -> Result<Team, ApiError> {
         let (team, role) = self.visible_team(actor, name).await?;
-        if role.as_deref() != Some("admin") && !actor.user.is_admin {
+        if team_access(actor, role) != TeamAccess::Manage {
             return Err(ApiError::forbidden(
                 "team_admin_required",
                 format!(
@@ -205,15 +203,14 @@ impl Services {
             team.description = description(d)?;
         }
         if let Some(p) = policy {
-            let p = p.trim().to_ascii_uppercase();
-            if !JOIN_POLICIES.contains(&p.as_str()) {
-                return Err(ApiError::validation(
+            let policy = JoinPolicy::parse(p).ok_or_else(|| {
+                ApiError::validation(
                     "joinPolicy",
                     "join_policy_invalid",
                     "the join policy must be INVITE, DOMAIN_DIRECT or DOMAIN_REQUEST",
-                ));
-            }
-            team.join_policy = p;
+                )
+            })?;
+            team.join_policy = policy.as_str().to_string();
         }
         if let Some(d) = domain {
             let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
@@ -230,7 +227,9 @@ impl Services {
                 Some(d)
             };
         }
-        if team.join_policy != "INVITE" && team.email_domain.is_none() {
+        if JoinPolicy::parse(&team.join_policy) != Some(JoinPolicy::Invite)
+            && team.email_domain.is_none()
+        {
             return Err(ApiError::validation(
                 "emailDomain",
                 "email_domain_required",
@@ -501,7 +500,7 @@ impl Services {
     ) -> Result<(), ApiError> {
         let (team, role) = self.visible_team(actor, team).await?;
         let is_self = user_id == actor.user.id;
-        if !is_self && role.as_deref() != Some("admin") && !actor.user.is_admin {
+        if !is_self && team_access(actor, role) != TeamAccess::Manage {
             return Err(ApiError::forbidden(
                 "team_admin_required",
                 format!("only admins of {} can remove members", team.name),
@@ -611,17 +610,18 @@ impl Services {
         }
         let matches =
             team.email_domain.is_some() && team.email_domain == email_domain(&actor.user.email);
-        if !matches || team.join_policy == "INVITE" {
+        let policy = JoinPolicy::parse(&team.join_policy).unwrap_or(JoinPolicy::Invite);
+        if !matches || policy == JoinPolicy::Invite {
             return Err(ApiError::forbidden(
                 "join_not_allowed",
                 format!("{} does not admit members by email domain", team.name),
             ));
         }
-        if team.join_policy == "DOMAIN_DIRECT" {
+        if policy == JoinPolicy::DomainDirect {
             let event =
                 Self::audit_event(Some(actor), "team.join", team.name.clone(), meta, json!({}));
             self.store
-                .add_member(team.id, actor.user.id, "member", event)
+                .add_member(team.id, actor.user.id, Role::Member.as_str(), event)
                 .await?;
             return Ok(None);
         }
@@ -638,7 +638,7 @@ impl Services {
             kind: "request",
             email: Some(actor.user.email.clone()),
             user_id: Some(actor.user.id),
-            role: "member".into(),
+            role: Role::Member.as_str().into(),
             token_hash: hash_key(&random_token()),
             invited_by: actor.recorded_id(),
             expires_at: now + INVITE_TTL_MS,
@@ -779,7 +779,7 @@ impl Services {
             }
         }
         for (team, role) in self.store.user_teams(user.id).await? {
-            if role != "viewer" {
+            if Role::parse(&role).is_some_and(Role::writes) {
                 out.push(Entity {
                     id: team.id,
                     name: team.name,

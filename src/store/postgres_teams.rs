@@ -497,15 +497,17 @@ impl TeamStore for PgStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn set_hide_teams(&self, user_id: i64, hide: bool) -> StoreResult<()> {
-        let c = self.client().await?;
-        c.execute(
+    async fn set_hide_teams(&self, user_id: i64, hide: bool, audit: AuditEvent) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        tx.execute(
             "UPDATE users SET hide_teams = $1 WHERE id = $2",
             &[&hide, &user_id],
         )
         .await
         .map_err(map_err)?;
-        Ok(())
+        insert_audit(&tx, &audit, crate::now_ms()).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn put_email_token(

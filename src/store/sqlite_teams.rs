@@ -426,14 +426,17 @@ impl TeamStore for SqliteStore {
         .await
     }
 
-    async fn set_hide_teams(&self, user_id: i64, hide: bool) -> StoreResult<()> {
+    async fn set_hide_teams(&self, user_id: i64, hide: bool, audit: AuditEvent) -> StoreResult<()> {
         self.write(move |conn| {
-            conn.execute(
+            let now = crate::now_ms();
+            let tx = conn.transaction().map_err(map_err)?;
+            tx.execute(
                 "UPDATE users SET hide_teams = ?1 WHERE id = ?2",
                 params![hide, user_id],
             )
             .map_err(map_err)?;
-            Ok(())
+            insert_audit(&tx, &audit, now).map_err(map_err)?;
+            tx.commit().map_err(map_err)
         })
         .await
     }

@@ -140,7 +140,8 @@ pub trait TeamStore {
         entity_id: Option<i64>,
         audit: AuditEvent,
     ) -> StoreResult<()>;
-    async fn set_hide_teams(&self, user_id: i64, hide: bool) -> StoreResult<()>;
+    /// "Hide teams in public profile", with its audit row in the same transaction.
+    async fn set_hide_teams(&self, user_id: i64, hide: bool, audit: AuditEvent) -> StoreResult<()>;
     /// Stores a verification token and, in the same transaction, the job that mails it.
     async fn put_email_token(
         &self,

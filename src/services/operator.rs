@@ -1,0 +1,75 @@
+//! What only site admins and the operator's console do: list accounts, change server
+//! settings, mark an address verified out of band.
+
+use serde_json::json;
+
+use super::{Actor, RequestMeta, Services};
+use crate::error::ApiError;
+use crate::store::User;
+
+use super::api_keys::SETTING_ALLOW_KEY_MINTING;
+
+impl Services {
+    /// Whether the store answers, and which backend it is (`/readyz`).
+    pub async fn ready(&self) -> Result<&'static str, crate::error::StoreError> {
+        self.store.ping().await?;
+        Ok(self.store.backend())
+    }
+
+    /// The account with this username, deleted ones included (for the console).
+    pub async fn user_named(&self, username: &str) -> Result<Option<User>, ApiError> {
+        if username.len() > crate::validate::USERNAME_MAX {
+            return Ok(None);
+        }
+        Ok(self.store.user_by_username(username).await?)
+    }
+
+    pub async fn list_users(&self, actor: &Actor) -> Result<Vec<User>, ApiError> {
+        actor.require_admin("list every account")?;
+        Ok(self.store.list_users().await?)
+    }
+
+    pub async fn set_key_minting_with_key(
+        &self,
+        actor: &Actor,
+        allowed: bool,
+        meta: &RequestMeta,
+    ) -> Result<(), ApiError> {
+        actor.require_admin("change server settings")?;
+        let now = crate::now_ms();
+        let value = if allowed { "true" } else { "false" };
+        self.store
+            .put_setting(SETTING_ALLOW_KEY_MINTING, value, now)
+            .await?;
+        let event = Self::audit_event(
+            Some(actor),
+            "setting.change",
+            SETTING_ALLOW_KEY_MINTING.to_string(),
+            meta,
+            json!({ "value": allowed }),
+        );
+        self.store.audit(event, now).await?;
+        Ok(())
+    }
+
+    /// Marks a person's address verified, for operators who check addresses themselves.
+    pub async fn mark_email_verified(
+        &self,
+        actor: &Actor,
+        user: &User,
+        meta: &RequestMeta,
+    ) -> Result<(), ApiError> {
+        actor.require_admin("verify someone's email address")?;
+        let now = crate::now_ms();
+        self.store.set_email_verified(user.id, Some(now)).await?;
+        let event = Self::audit_event(
+            Some(actor),
+            "user.email_verified",
+            user.username.clone(),
+            meta,
+            json!({}),
+        );
+        self.store.audit(event, now).await?;
+        Ok(())
+    }
+}
