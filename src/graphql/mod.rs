@@ -6,9 +6,10 @@ mod cache;
 mod ids;
 mod limits;
 mod mutation;
+mod nodes;
 mod query;
+mod team_inputs;
 mod teams;
-mod types;
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
-use super::types::{ApiKeyNode, UserNode};
+use super::nodes::{ApiKeyNode, UserNode};
 use super::{ids, request_context, IntoGql};
 use crate::services::accounts::NewAccount;
 use crate::services::profile::ProfileInput;

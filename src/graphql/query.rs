@@ -1,6 +1,6 @@
 use async_graphql::{Context, Object, SimpleObject};
 
-use super::types::{UserConnection, UserEdge, UserNode};
+use super::nodes::{UserConnection, UserEdge, UserNode};
 use super::{request_context, IntoGql};
 
 #[derive(Default)]

@@ -5,9 +5,12 @@ pub mod access;
 pub mod accounts;
 pub mod api_keys;
 pub mod directory;
+pub mod email_verification;
 pub mod entities;
+pub mod invitations;
 pub mod operator;
 pub mod profile;
+pub mod service_accounts;
 pub mod sessions;
 pub mod teams;
 

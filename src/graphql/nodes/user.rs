@@ -1,16 +1,13 @@
-//! Output types, named as W&B names them.
+//! `User`: the person behind a request or a profile. Private fields (address, keys, default
+//! team, invitations) are decided by `services::access`.
 
 use async_graphql::{Context, Object, SimpleObject, ID};
 
-use super::{ids, request_context, IntoGql};
+use super::{iso, ApiKeyConnection, ApiKeyEdge, ApiKeyNode, EntityConnection, EntityEdge};
+use super::{EntityNode, InviteNode, TeamMembership};
+use crate::graphql::{ids, request_context, IntoGql};
 use crate::services::profile::photo_url;
-use crate::store::{ApiKeyRecord, Profile, User};
-
-pub(crate) fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .unwrap_or_default()
-}
+use crate::store::{Profile, User};
 
 pub struct UserNode {
     user: User,
@@ -31,7 +28,7 @@ impl UserNode {
         self.profile
             .get_or_try_init(|| async { rc.services.profile_of(&self.user).await })
             .await
-            .map_err(super::gql_error)
+            .map_err(crate::graphql::gql_error)
     }
 
     /// Private fields (email, keys) are visible to the person themselves and to site admins.
@@ -144,7 +141,7 @@ impl UserNode {
     /// hidden when they chose "Hide teams in public profile".
     async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<EntityConnection> {
         let rc = request_context(ctx)?;
-        let nodes = super::teams::user_entities(rc, &self.user).await?;
+        let nodes = super::entity::user_entities(rc, &self.user).await?;
         Ok(EntityConnection {
             edges: nodes.into_iter().map(|node| EntityEdge { node }).collect(),
         })
@@ -173,68 +170,50 @@ impl UserNode {
     async fn team_memberships(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<super::teams::TeamMembership>> {
-        super::teams::memberships(request_context(ctx)?, &self.user).await
+    ) -> async_graphql::Result<Vec<TeamMembership>> {
+        super::entity::memberships(request_context(ctx)?, &self.user).await
     }
 
     /// Pending invitations to this person (only they and site admins see them).
-    async fn invites(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<super::teams::InviteNode>> {
+    async fn invites(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InviteNode>> {
         let rc = request_context(ctx)?;
         let invites = rc
             .services
             .invites_to(rc.actor.as_ref(), &self.user)
             .await
             .gql()?;
-        Ok(invites.into_iter().map(super::teams::InviteNode).collect())
+        Ok(invites.into_iter().map(InviteNode).collect())
     }
 
     /// Teams this person may join because of their verified email domain.
-    async fn joinable_teams(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<super::teams::EntityNode>> {
+    async fn joinable_teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EntityNode>> {
         if !self.visible_to_viewer(ctx) {
             return Ok(vec![]);
         }
         let rc = request_context(ctx)?;
         let teams = rc.services.joinable_teams(&self.user).await.gql()?;
-        Ok(teams
-            .into_iter()
-            .map(super::teams::EntityNode::from_team)
-            .collect())
+        Ok(teams.into_iter().map(EntityNode::from_team).collect())
     }
 
     /// Where this person can create projects (the Default team choices).
-    async fn project_entities(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<super::teams::EntityNode>> {
+    async fn project_entities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EntityNode>> {
         if !self.visible_to_viewer(ctx) {
             return Ok(vec![]);
         }
         let rc = request_context(ctx)?;
         let entities = rc.services.project_entities(&self.user).await.gql()?;
-        Ok(entities
-            .into_iter()
-            .map(super::teams::EntityNode::new)
-            .collect())
+        Ok(entities.into_iter().map(EntityNode::new).collect())
     }
 
     /// The chosen default team, or null for the personal entity.
-    async fn default_entity(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<super::teams::EntityNode>> {
+    async fn default_entity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EntityNode>> {
         let rc = request_context(ctx)?;
         let entity = rc
             .services
             .default_entity_of(rc.actor.as_ref(), &self.user)
             .await
             .gql()?;
-        Ok(entity.map(super::teams::EntityNode::new))
+        Ok(entity.map(EntityNode::new))
     }
 
     async fn hide_teams_in_profile(&self) -> bool {
@@ -246,53 +225,6 @@ impl UserNode {
         self.visible_to_viewer(ctx)
             .then_some(self.user.email_verified_at.is_some())
     }
-}
-
-#[derive(SimpleObject)]
-pub struct ApiKeyConnection {
-    pub edges: Vec<ApiKeyEdge>,
-}
-
-#[derive(SimpleObject)]
-pub struct ApiKeyEdge {
-    pub node: ApiKeyNode,
-}
-
-#[derive(SimpleObject)]
-#[graphql(name = "ApiKey")]
-pub struct ApiKeyNode {
-    pub id: ID,
-    /// The Key ID; only in the `generateApiKey` answer is this the full key (the SDK's
-    /// `generate_api_key()` returns this field).
-    pub name: String,
-    /// The name people gave the key.
-    pub description: Option<String>,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
-    pub expires_at: Option<String>,
-}
-
-impl ApiKeyNode {
-    pub fn listed(k: ApiKeyRecord) -> Self {
-        Self {
-            id: ID(ids::encode("ApiKey", k.id)),
-            name: k.key_id,
-            description: Some(k.name),
-            created_at: iso(k.created_at),
-            last_used_at: k.last_used_at.map(iso),
-            expires_at: k.expires_at.map(iso),
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct EntityConnection {
-    pub edges: Vec<EntityEdge>,
-}
-
-#[derive(SimpleObject)]
-pub struct EntityEdge {
-    pub node: super::teams::EntityNode,
 }
 
 #[derive(SimpleObject)]

@@ -1,0 +1,73 @@
+//! Email verification: a mailed link proves that a person reads their address.
+
+use serde_json::json;
+
+use super::{Actor, RequestMeta, Services};
+use crate::error::ApiError;
+use crate::keys::hash_key;
+use crate::store::outbox::NewJob;
+
+impl Services {
+    /// Mails the caller a link that proves they own their email address.
+    pub async fn request_email_verification(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+    ) -> Result<(), ApiError> {
+        Self::require_person(actor)?;
+        let nonce = crate::links::LinkSigner::nonce();
+        let token = self.links.token(crate::links::VERIFY_EMAIL, &nonce);
+        let now = crate::now_ms();
+        let language = self
+            .store
+            .user_profile(actor.user.id)
+            .await?
+            .and_then(|p| p.language);
+        let mut url = self.config.public_url.clone();
+        url.set_path("/verify-email");
+        let job = NewJob {
+            kind: crate::jobs::VERIFY_EMAIL,
+            payload: json!({ "to": actor.user.email, "language": language, "name": actor.user.name, "verify_url": url.to_string(), "link_nonce": nonce }),
+            dedup_key: None,
+            max_attempts: self.config.job_max_attempts,
+            run_after: now,
+        };
+        self.store
+            .put_email_token(
+                hash_key(&token),
+                actor.user.id,
+                &actor.user.email,
+                now,
+                now + 24 * 3_600_000,
+                Some(job),
+            )
+            .await?;
+        let event = Self::audit_event(
+            Some(actor),
+            "user.verify_email_request",
+            actor.user.username.clone(),
+            meta,
+            json!({}),
+        );
+        self.store.audit(event, now).await?;
+        Ok(())
+    }
+
+    pub async fn verify_email(&self, token: &str) -> Result<(), ApiError> {
+        let invalid = || {
+            ApiError::new(
+                axum::http::StatusCode::GONE,
+                "email_token_invalid",
+                "this verification link is invalid, used or expired",
+            )
+        };
+        if token.len() != crate::services::sessions::TOKEN_LEN {
+            return Err(invalid());
+        }
+        self.store
+            .use_email_token(hash_key(token), crate::now_ms())
+            .await?
+            .ok_or_else(invalid)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,389 @@
+//! Invitations (sent by team admins, mailed) and join requests (people of a team's verified
+//! email domain), and what answering them does.
+
+use serde_json::json;
+
+use super::access::{JoinPolicy, Role};
+use super::teams::validate_role;
+use super::{Actor, RequestMeta, Services};
+use crate::error::{ApiError, StoreError};
+use crate::keys::{hash_key, random_token};
+use crate::store::{AccountType, Invite, NewInvite, Team, User};
+use crate::validate;
+
+const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
+
+fn email_domain(email: &str) -> Option<String> {
+    email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase())
+}
+
+fn invite_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(_) => ApiError::conflict(
+            "invite",
+            "invite_exists",
+            "this person already has a pending invitation to the team",
+        ),
+        other => other.into(),
+    }
+}
+
+impl Services {
+    /// Invites an existing person, by username or email, and queues the invitation mail in
+    /// the same transaction.
+    pub async fn invite(
+        &self,
+        actor: &Actor,
+        team: &str,
+        who: &str,
+        role: &str,
+        meta: &RequestMeta,
+    ) -> Result<Invite, ApiError> {
+        let team = self.managed_team(actor, team).await?;
+        let role = validate_role(role)?;
+        let who = who.trim();
+        if who.len() > validate::EMAIL_MAX || who.chars().any(validate::is_unsafe_char) {
+            return Err(ApiError::validation(
+                "username",
+                "invitee_invalid",
+                "name the person to invite by username or email address",
+            ));
+        }
+        let invitee = if who.contains('@') {
+            self.store.user_by_username_or_email(who).await?
+        } else {
+            self.store.user_by_username(who).await?
+        }
+        .filter(|u| u.deleted_at.is_none() && u.account_type == AccountType::User)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "user_not_found",
+                format!("there is no person with the username or email {who}"),
+            )
+        })?;
+        if self.store.member_role(team.id, invitee.id).await?.is_some() {
+            return Err(ApiError::conflict(
+                "username",
+                "already_member",
+                format!("{} is already a member of {}", invitee.username, team.name),
+            ));
+        }
+        // The mail job stores only the nonce; the token is derived again when it is sent.
+        let nonce = crate::links::LinkSigner::nonce();
+        let token = self.links.token(crate::links::INVITE, &nonce);
+        let now = crate::now_ms();
+        let expires_at = now + INVITE_TTL_MS;
+        let language = self
+            .store
+            .user_profile(invitee.id)
+            .await?
+            .and_then(|p| p.language);
+        let mut accept_url = self.config.public_url.clone();
+        accept_url.set_path("/invites");
+        let mail = crate::jobs::TeamInviteMail {
+            to: invitee.email.clone(),
+            language,
+            team: team.name.clone(),
+            inviter: if actor.user.name.is_empty() {
+                actor.user.username.clone()
+            } else {
+                actor.user.name.clone()
+            },
+            role: role.clone(),
+            accept_url: accept_url.to_string(),
+            expires_at,
+            link_nonce: Some(nonce),
+        };
+        // The store sets the dedup key from the invitation's id once it has one.
+        let job = crate::jobs::invite_job(&self.config, 0, &mail, now);
+        let event = Self::audit_event(
+            Some(actor),
+            "team.invite",
+            team.name.clone(),
+            meta,
+            json!({ "invitee": invitee.username, "role": role }),
+        );
+        // Keep an address only when the admin typed it: one found from a username is the
+        // invitee's private address, which the team's admins must not learn.
+        let typed_email = who.contains('@').then(|| invitee.email.clone());
+        let invite = NewInvite {
+            team_id: team.id,
+            kind: "invite",
+            email: typed_email,
+            user_id: Some(invitee.id),
+            role,
+            token_hash: hash_key(&token),
+            invited_by: actor.recorded_id(),
+            expires_at,
+        };
+        self.store
+            .create_invite(invite, Some(job), now, event)
+            .await
+            .map_err(invite_error)
+    }
+
+    /// The pending invitation addressed to the actor, by mailed token or by id, and whether
+    /// it was found through its token (only that proves the mailbox). With both, the token
+    /// decides and the id must name the same invitation.
+    pub async fn own_invite(
+        &self,
+        actor: &Actor,
+        id: Option<i64>,
+        token: Option<&str>,
+    ) -> Result<(Invite, bool), ApiError> {
+        let not_found = || {
+            ApiError::not_found(
+                "invite_not_found",
+                "this invitation does not exist or is not addressed to you",
+            )
+        };
+        let (invite, via_token) = match token {
+            Some(t) => {
+                let well_formed = t.len() == crate::links::TOKEN_LEN
+                    && t.bytes().all(|b| b.is_ascii_alphanumeric());
+                // Found by the SHA-256 of the token: the store never compares the token.
+                let found = if well_formed {
+                    self.store.invite_by_token(&hash_key(t)).await?
+                } else {
+                    None
+                };
+                (found.filter(|i| id.is_none_or(|id| id == i.id)), true)
+            }
+            None => match id {
+                Some(id) => (self.store.invite_by_id(id).await?, false),
+                None => (None, false),
+            },
+        };
+        let invite = invite
+            .filter(|i| i.kind == "invite" && i.user_id == Some(actor.user.id))
+            .ok_or_else(not_found)?;
+        if invite.resolved_at.is_some() {
+            return Err(ApiError::new(
+                axum::http::StatusCode::GONE,
+                "invite_used",
+                "this invitation was already answered or withdrawn",
+            ));
+        }
+        if invite.expires_at <= crate::now_ms() {
+            return Err(ApiError::new(
+                axum::http::StatusCode::GONE,
+                "invite_expired",
+                "this invitation has expired; ask a team admin for a new one",
+            ));
+        }
+        Ok((invite, via_token))
+    }
+
+    pub async fn answer_invite(
+        &self,
+        actor: &Actor,
+        id: Option<i64>,
+        token: Option<&str>,
+        accept: bool,
+        meta: &RequestMeta,
+    ) -> Result<Invite, ApiError> {
+        let (invite, via_token) = self.own_invite(actor, id, token).await?;
+        let (resolution, add) = if accept {
+            ("accepted", Some((actor.user.id, invite.role.clone())))
+        } else {
+            ("declined", None)
+        };
+        let action = if accept {
+            "team.invite_accept"
+        } else {
+            "team.invite_decline"
+        };
+        let event = Self::audit_event(
+            Some(actor),
+            action,
+            invite.team_name.clone(),
+            meta,
+            json!({ "invite": invite.id }),
+        );
+        if !self
+            .store
+            .resolve_invite(invite.id, resolution, add, crate::now_ms(), event)
+            .await?
+        {
+            return Err(ApiError::new(
+                axum::http::StatusCode::GONE,
+                "invite_expired",
+                "this invitation is no longer valid",
+            ));
+        }
+        // Accepting a mailed invitation proves the mailbox.
+        if accept && via_token && actor.user.email_verified_at.is_none() {
+            self.store
+                .set_email_verified(actor.user.id, Some(crate::now_ms()))
+                .await?;
+        }
+        Ok(invite)
+    }
+
+    /// Withdraws an invitation or rejects a request (team admins), or removes a member
+    /// (team admins; members may remove themselves).
+    pub async fn cancel_invite(
+        &self,
+        actor: &Actor,
+        invite_id: i64,
+        meta: &RequestMeta,
+    ) -> Result<(), ApiError> {
+        let invite = self
+            .store
+            .invite_by_id(invite_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("invite_not_found", "no such invitation"))?;
+        self.managed_team(actor, &invite.team_name).await?;
+        let event = Self::audit_event(
+            Some(actor),
+            "team.invite_cancel",
+            invite.team_name.clone(),
+            meta,
+            json!({ "invite": invite.id }),
+        );
+        if !self
+            .store
+            .resolve_invite(invite.id, "cancelled", None, crate::now_ms(), event)
+            .await?
+        {
+            return Err(ApiError::new(
+                axum::http::StatusCode::GONE,
+                "invite_used",
+                "this invitation was already answered or withdrawn",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Teams the person may join because of their verified email domain.
+    pub async fn joinable_teams(&self, user: &User) -> Result<Vec<Team>, ApiError> {
+        if user.email_verified_at.is_none() || user.account_type == AccountType::Service {
+            return Ok(vec![]);
+        }
+        let Some(domain) = email_domain(&user.email) else {
+            return Ok(vec![]);
+        };
+        let mut teams = self.store.domain_teams(&domain).await?;
+        let mine: Vec<i64> = self
+            .store
+            .user_teams(user.id)
+            .await?
+            .iter()
+            .map(|(t, _)| t.id)
+            .collect();
+        teams.retain(|t| !mine.contains(&t.id));
+        Ok(teams)
+    }
+
+    /// Joins directly (DOMAIN_DIRECT) or files a request (DOMAIN_REQUEST). Returns the
+    /// pending request, or None when the person joined.
+    pub async fn join_team(
+        &self,
+        actor: &Actor,
+        name: &str,
+        meta: &RequestMeta,
+    ) -> Result<Option<Invite>, ApiError> {
+        Self::require_person(actor)?;
+        let (team, role) = self.team_for(actor, name).await?;
+        if role.is_some() {
+            return Err(ApiError::conflict(
+                "entityName",
+                "already_member",
+                format!("you are already a member of {}", team.name),
+            ));
+        }
+        if actor.user.email_verified_at.is_none() {
+            return Err(ApiError::forbidden(
+                "email_not_verified",
+                "verify your email address first",
+            ));
+        }
+        let matches =
+            team.email_domain.is_some() && team.email_domain == email_domain(&actor.user.email);
+        let policy = JoinPolicy::parse(&team.join_policy).unwrap_or(JoinPolicy::Invite);
+        if !matches || policy == JoinPolicy::Invite {
+            return Err(ApiError::forbidden(
+                "join_not_allowed",
+                format!("{} does not admit members by email domain", team.name),
+            ));
+        }
+        if policy == JoinPolicy::DomainDirect {
+            let event =
+                Self::audit_event(Some(actor), "team.join", team.name.clone(), meta, json!({}));
+            self.store
+                .add_member(team.id, actor.user.id, Role::Member.as_str(), event)
+                .await?;
+            return Ok(None);
+        }
+        let now = crate::now_ms();
+        let event = Self::audit_event(
+            Some(actor),
+            "team.join_request",
+            team.name.clone(),
+            meta,
+            json!({}),
+        );
+        let request = NewInvite {
+            team_id: team.id,
+            kind: "request",
+            email: Some(actor.user.email.clone()),
+            user_id: Some(actor.user.id),
+            role: Role::Member.as_str().into(),
+            token_hash: hash_key(&random_token()),
+            invited_by: actor.recorded_id(),
+            expires_at: now + INVITE_TTL_MS,
+        };
+        Ok(Some(
+            self.store
+                .create_invite(request, None, now, event)
+                .await
+                .map_err(invite_error)?,
+        ))
+    }
+
+    pub async fn resolve_join_request(
+        &self,
+        actor: &Actor,
+        request_id: i64,
+        approve: bool,
+        meta: &RequestMeta,
+    ) -> Result<(), ApiError> {
+        let request = self
+            .store
+            .invite_by_id(request_id)
+            .await?
+            .filter(|i| i.kind == "request")
+            .ok_or_else(|| ApiError::not_found("invite_not_found", "no such join request"))?;
+        self.managed_team(actor, &request.team_name).await?;
+        let add = if approve {
+            request.user_id.map(|u| (u, request.role.clone()))
+        } else {
+            None
+        };
+        let action = if approve {
+            "team.join_approve"
+        } else {
+            "team.join_reject"
+        };
+        let event = Self::audit_event(
+            Some(actor),
+            action,
+            request.team_name.clone(),
+            meta,
+            json!({ "request": request.id }),
+        );
+        let resolution = if approve { "approved" } else { "rejected" };
+        if !self
+            .store
+            .resolve_invite(request.id, resolution, add, crate::now_ms(), event)
+            .await?
+        {
+            return Err(ApiError::new(
+                axum::http::StatusCode::GONE,
+                "invite_used",
+                "this request was already answered",
+            ));
+        }
+        Ok(())
+    }
+}
