@@ -72,11 +72,21 @@ pub struct RunningServer {
     server: JoinHandle<std::io::Result<()>>,
     flusher: JoinHandle<()>,
     worker: JoinHandle<()>,
+    notifications: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
     /// Binds the listener and starts serving in the background.
     pub async fn start(services: Arc<Services>) -> anyhow::Result<Self> {
+        Self::start_with_mail(services, None).await
+    }
+
+    /// As `start`, with mail going through `mail` instead of the configured transport (an
+    /// in-memory one in tests).
+    pub async fn start_with_mail(
+        services: Arc<Services>,
+        mail: Option<crate::notify::mail::DynMailTransport>,
+    ) -> anyhow::Result<Self> {
         let config = services.config.clone();
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -93,8 +103,25 @@ impl RunningServer {
             Duration::from_millis(config.last_used_flush_ms),
             rx.clone(),
         ));
-        let worker =
-            crate::jobs::worker::Worker::new(services.jobs.clone(), &config)?.spawn(rx.clone());
+        let transport = match mail {
+            Some(t) => t,
+            None => crate::notify::mail::from_config(&config)?,
+        };
+        let registry = crate::jobs::registry(&config, transport)?;
+        let worker = crate::jobs::worker::Worker::new(
+            services.jobs.clone(),
+            &config,
+            registry,
+            services.job_wake.clone(),
+        )
+        .spawn(rx.clone());
+        let listener_task = config.is_postgres().then(|| {
+            crate::jobs::wake::listen_postgres(
+                config.database_url.clone().unwrap_or_default(),
+                services.job_wake.clone(),
+                rx.clone(),
+            )
+        });
         let server_rx = rx;
         let options = crate::http::serve::ServeOptions {
             max_connections: config.max_connections,
@@ -110,6 +137,7 @@ impl RunningServer {
             server,
             flusher,
             worker,
+            notifications: listener_task,
         })
     }
 
@@ -120,6 +148,9 @@ impl RunningServer {
         let served = self.server.await.context("server task failed")?;
         self.flusher.await.context("flusher task failed")?;
         self.worker.await.context("job worker task failed")?;
+        if let Some(task) = self.notifications {
+            task.await.context("job notification task failed")?;
+        }
         served.context("server failed")?;
         Ok(())
     }

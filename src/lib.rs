@@ -17,6 +17,7 @@ pub mod keys;
 pub mod links;
 pub mod markdown;
 pub mod metrics;
+pub mod notify;
 pub mod password;
 pub mod rate_limit;
 pub mod services;

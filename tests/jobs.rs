@@ -693,7 +693,11 @@ async fn expired_lease_is_claimed_again(backend: Backend) {
         .await
         .unwrap()
         .is_empty());
-    assert!(!s.jobs.complete(&stale, "other", now, now).await.unwrap());
+    assert!(!s
+        .jobs
+        .complete(&stale, "other", now, now, false)
+        .await
+        .unwrap());
     assert!(!s
         .jobs
         .fail(&stale, "other", "x", now, now, None)
@@ -724,7 +728,7 @@ async fn expired_lease_is_claimed_again(backend: Backend) {
     // The dead worker comes back: its outcome is refused and nothing is recorded.
     assert!(!s
         .jobs
-        .complete(&stale, "dead-worker", now, fulcrum::now_ms())
+        .complete(&stale, "dead-worker", now, fulcrum::now_ms(), false)
         .await
         .unwrap());
     assert_eq!(s.jobs.attempts(id).await.unwrap().len(), 1);

@@ -9,16 +9,14 @@
 //! usual schedule (so a server configured soon after still delivers them) until they run
 //! out of attempts.
 
-use std::time::Duration;
-
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{Address, Message};
 use minijinja::{context, Environment};
 
 use super::{Job, JobError, TeamInviteMail};
-use crate::config::{Config, SmtpTls};
+use crate::config::Config;
+use crate::notify::mail::DynMailTransport;
+pub use crate::notify::mail::NOT_CONFIGURED;
 
 /// Every embedded template, by name. The extension picks the escaping: `.html` is
 /// HTML-escaped, `.txt` and `.subject` are not.
@@ -74,8 +72,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-pub const NOT_CONFIGURED: &str = "mail is not configured (set smtp_host)";
-
 /// A rendered mail: subject, text part and HTML part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedMail {
@@ -108,7 +104,7 @@ impl Lang {
 }
 
 pub struct Mailer {
-    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    transport: DynMailTransport,
     from: Mailbox,
     templates: Templates,
     /// Turns a job's link nonce into the link's token; none without a server secret.
@@ -116,31 +112,16 @@ pub struct Mailer {
 }
 
 impl Mailer {
+    /// The mailer over the configured transport (SMTP, or none without `smtp_host`).
     pub fn from_config(config: &Config) -> anyhow::Result<Mailer> {
+        Self::with_transport(config, crate::notify::mail::from_config(config)?)
+    }
+
+    /// The mailer over a given transport (an in-memory one in tests).
+    pub fn with_transport(config: &Config, transport: DynMailTransport) -> anyhow::Result<Mailer> {
         let from: Mailbox = config.mail_from.parse().map_err(|e| {
             anyhow::anyhow!("configuration key `mail_from` is not a valid address: {e}")
         })?;
-        let transport = match &config.smtp_host {
-            None => None,
-            Some(host) => {
-                let tls = match config.smtp_tls {
-                    SmtpTls::None => Tls::None,
-                    SmtpTls::Starttls => Tls::Required(TlsParameters::new(host.clone())?),
-                    SmtpTls::Tls => Tls::Wrapper(TlsParameters::new(host.clone())?),
-                };
-                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                    .port(config.smtp_port)
-                    .tls(tls)
-                    .timeout(Some(Duration::from_secs(config.smtp_timeout_secs)));
-                if let Some(user) = &config.smtp_username {
-                    builder = builder.credentials(Credentials::new(
-                        user.clone(),
-                        config.smtp_password.clone().unwrap_or_default(),
-                    ));
-                }
-                Some(builder.build())
-            }
-        };
         Ok(Mailer {
             transport,
             from,
@@ -150,16 +131,16 @@ impl Mailer {
     }
 
     pub fn is_configured(&self) -> bool {
-        self.transport.is_some()
+        self.transport.is_configured()
     }
 
     /// Sends a multipart (text + HTML) mail to one recipient. `key` names what is sent
     /// (a job): every retry carries the same `Message-ID`, so a mail delivered twice (at
     /// least once delivery) shows once in most mail clients.
     pub async fn send(&self, key: &str, to: Mailbox, mail: RenderedMail) -> Result<(), JobError> {
-        let Some(transport) = &self.transport else {
+        if !self.transport.is_configured() {
             return Err(JobError::retry(NOT_CONFIGURED));
-        };
+        }
         let message = Message::builder()
             .message_id(Some(format!("<{key}@{}>", self.from.email.domain())))
             .from(self.from.clone())
@@ -167,11 +148,10 @@ impl Mailer {
             .subject(mail.subject)
             .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
             .map_err(|e| JobError::permanent(format!("cannot build the mail: {e}")))?;
-        transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(smtp_error)
+        self.transport.send(message).await.map_err(|e| JobError {
+            message: e.message,
+            permanent: e.permanent,
+        })
     }
 
     /// Runs a [`TEAM_INVITE`](super::TEAM_INVITE) job.
@@ -248,23 +228,6 @@ fn recipient(to: &str) -> Result<Mailbox, JobError> {
         .parse()
         .map_err(|_| JobError::permanent("the recipient is not a valid email address"))?;
     Ok(Mailbox::new(None, address))
-}
-
-/// Permanent SMTP answers (5xx) about the message or recipient are not retried; failures to
-/// reach the server, temporary answers and authentication problems (which an operator can
-/// fix) are.
-fn smtp_error(e: lettre::transport::smtp::Error) -> JobError {
-    let message = format!("SMTP: {e}");
-    if e.is_permanent() {
-        let auth = e.status().is_some_and(|code| {
-            let code = code.to_string();
-            matches!(code.as_str(), "530" | "534" | "535" | "538")
-        });
-        if !auth {
-            return JobError::permanent(message);
-        }
-    }
-    JobError::retry(message)
 }
 
 struct Templates {

@@ -8,8 +8,11 @@
 //! maximum number of attempts. Delivery is at least once; enqueueing is deduplicated by the
 //! job's `dedup_key`.
 
+pub mod handler;
 pub mod mail;
+pub mod mail_handlers;
 pub mod store;
+pub mod wake;
 pub mod worker;
 
 use std::sync::Arc;
@@ -22,7 +25,9 @@ use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::DynStore;
 
+pub use self::handler::{JobHandler, JobKind, Registry};
 pub use self::store::{DynJobStore, JobStore};
+pub use self::wake::JobWake;
 
 /// Job kind of an invitation mail (payload: [`TeamInviteMail`]).
 pub const TEAM_INVITE: &str = "mail.team_invite";
@@ -162,26 +167,38 @@ pub struct TeamInviteMail {
     pub expires_at: i64,
 }
 
-/// The job that mails invitation `invite_id`. Enqueue it in the transaction that creates the
-/// invitation (`store::outbox`); the dedup key `invite:<id>` makes a repeated enqueue of the
-/// same invitation a no-op.
-pub fn invite_job(config: &Config, invite_id: i64, mail: &TeamInviteMail, now: i64) -> NewJob {
-    NewJob {
-        kind: TEAM_INVITE,
-        payload: serde_json::json!({
-            "to": mail.to,
-            "language": mail.language,
-            "team": mail.team,
-            "inviter": mail.inviter,
-            "role": mail.role,
-            "accept_url": mail.accept_url,
-            "expires_at": mail.expires_at,
-            "link_nonce": mail.link_nonce,
-        }),
-        dedup_key: Some(format!("invite:{invite_id}")),
-        max_attempts: config.job_max_attempts,
-        run_after: now,
+impl JobKind for TeamInviteMail {
+    const KIND: &'static str = TEAM_INVITE;
+}
+
+impl JobKind for VerifyEmailMail {
+    const KIND: &'static str = VERIFY_EMAIL;
+}
+
+/// The job that mails an invitation. Enqueue it in the transaction that creates the
+/// invitation (`store::outbox`); the dedup key `invite:<key>` makes a repeated enqueue of
+/// the same invitation a no-op.
+pub fn invite_job(
+    config: &Config,
+    key: impl std::fmt::Display,
+    mail: &TeamInviteMail,
+    now: i64,
+) -> NewJob {
+    mail.job(config, Some(format!("invite:{key}")), now)
+}
+
+/// Every job handler of this build, over the given mail transport.
+pub fn registry(
+    config: &Config,
+    transport: crate::notify::mail::DynMailTransport,
+) -> anyhow::Result<Registry> {
+    let mailer = Arc::new(mail::Mailer::with_transport(config, transport)?);
+    if !mailer.is_configured() {
+        tracing::info!("mail is not configured (smtp_host); mail jobs will wait and retry");
     }
+    Ok(Registry::default()
+        .with(mail_handlers::TeamInvite(mailer.clone()))
+        .with(mail_handlers::VerifyEmail(mailer)))
 }
 
 /// Opens the configured store once and returns both of its views: the [`Store`] the

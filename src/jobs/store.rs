@@ -44,14 +44,16 @@ pub trait JobStore: Send + Sync + 'static {
         limit: i64,
     ) -> StoreResult<Vec<Job>>;
 
-    /// Marks a claimed job done and records a successful attempt. False (and nothing is
-    /// written) when `worker` no longer holds this attempt's lease.
+    /// Marks a claimed job done and records a successful attempt; `clear_payload` empties
+    /// the payload (its handler says whether). False (and nothing is written) when `worker`
+    /// no longer holds this attempt's lease.
     async fn complete(
         &self,
         job: &Job,
         worker: &str,
         started_at: i64,
         now: i64,
+        clear_payload: bool,
     ) -> StoreResult<bool>;
 
     /// Records a failed attempt. With `retry_at` the job goes back to pending, due then;

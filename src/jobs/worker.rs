@@ -13,8 +13,7 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::mail::Mailer;
-use super::{DynJobStore, Job, JobError, TEAM_INVITE, VERIFY_EMAIL};
+use super::{DynJobStore, Job, JobError, JobWake, Registry};
 use crate::config::Config;
 use crate::error::StoreResult;
 
@@ -61,17 +60,19 @@ pub struct Worker {
     store: DynJobStore,
     id: String,
     settings: WorkerSettings,
-    mailer: Mailer,
+    registry: Registry,
+    wake: JobWake,
 }
 
 impl Worker {
-    pub fn new(store: DynJobStore, config: &Config) -> anyhow::Result<Worker> {
-        Ok(Worker {
+    pub fn new(store: DynJobStore, config: &Config, registry: Registry, wake: JobWake) -> Worker {
+        Worker {
             store,
             id: super::worker_id(),
             settings: WorkerSettings::from_config(config),
-            mailer: Mailer::from_config(config)?,
-        })
+            registry,
+            wake,
+        }
     }
 
     pub fn id(&self) -> &str {
@@ -85,9 +86,6 @@ impl Worker {
 
     async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         tracing::debug!(worker = %self.id, "job worker started");
-        if !self.mailer.is_configured() {
-            tracing::info!("mail is not configured (smtp_host); mail jobs will wait and retry");
-        }
         loop {
             if *shutdown.borrow() {
                 break;
@@ -105,6 +103,7 @@ impl Worker {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.settings.poll) => {}
+                _ = self.wake.woken() => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -154,8 +153,16 @@ impl Worker {
             }
         };
         let now = crate::now_ms();
+        let clear = self
+            .registry
+            .get(&job.kind)
+            .is_some_and(|h| h.clear_payload_when_done());
         let recorded = match &outcome {
-            Ok(()) => self.store.complete(&job, &self.id, started_at, now).await,
+            Ok(()) => {
+                self.store
+                    .complete(&job, &self.id, started_at, now, clear)
+                    .await
+            }
             Err(e) => {
                 let retry_at = (!e.permanent && job.attempts < job.max_attempts)
                     .then(|| now + self.settings.jittered_backoff_ms(job.attempts));
@@ -193,10 +200,12 @@ impl Worker {
     }
 
     async fn dispatch(&self, job: &Job) -> Result<(), JobError> {
-        match job.kind.as_str() {
-            TEAM_INVITE => self.mailer.send_team_invite(job, crate::now_ms()).await,
-            VERIFY_EMAIL => self.mailer.send_verify_email(job).await,
-            other => Err(JobError::permanent(format!("unknown job kind {other:?}"))),
+        match self.registry.get(&job.kind) {
+            Some(handler) => handler.run(job, crate::now_ms()).await,
+            None => Err(JobError::permanent(format!(
+                "unknown job kind {:?}",
+                job.kind
+            ))),
         }
     }
 }

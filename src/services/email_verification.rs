@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::{Actor, RequestMeta, Services};
 use crate::error::ApiError;
+use crate::jobs::{JobKind, VerifyEmailMail};
 use crate::keys::hash_key;
-use crate::store::outbox::NewJob;
 
 impl Services {
     /// Mails the caller a link that proves they own their email address.
@@ -25,13 +25,14 @@ impl Services {
             .and_then(|p| p.language);
         let mut url = self.config.public_url.clone();
         url.set_path("/verify-email");
-        let job = NewJob {
-            kind: crate::jobs::VERIFY_EMAIL,
-            payload: json!({ "to": actor.user.email, "language": language, "name": actor.user.name, "verify_url": url.to_string(), "link_nonce": nonce }),
-            dedup_key: None,
-            max_attempts: self.config.job_max_attempts,
-            run_after: now,
+        let mail = VerifyEmailMail {
+            to: actor.user.email.clone(),
+            language,
+            name: actor.user.name.clone(),
+            verify_url: url.to_string(),
+            link_nonce: Some(nonce),
         };
+        let job = mail.job(&self.config, None, now);
         self.store
             .put_email_token(
                 hash_key(&token),
@@ -42,6 +43,7 @@ impl Services {
                 Some(job),
             )
             .await?;
+        self.job_wake.wake();
         let event = Self::audit_event(
             Some(actor),
             "user.verify_email_request",

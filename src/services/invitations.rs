@@ -92,10 +92,10 @@ impl Services {
             role: role.clone(),
             accept_url: accept_url.to_string(),
             expires_at,
-            link_nonce: Some(nonce),
+            link_nonce: Some(nonce.clone()),
         };
-        // The store sets the dedup key from the invitation's id once it has one.
-        let job = crate::jobs::invite_job(&self.config, 0, &mail, now);
+        // The nonce is unique to this invitation, so it keys the mail's enqueue too.
+        let job = crate::jobs::invite_job(&self.config, &nonce, &mail, now);
         let event = Self::audit_event(
             Some(actor),
             "team.invite",
@@ -116,10 +116,13 @@ impl Services {
             invited_by: actor.recorded_id(),
             expires_at,
         };
-        self.store
+        let created = self
+            .store
             .create_invite(invite, Some(job), now, event)
             .await
-            .map_err(invite_error)
+            .map_err(invite_error)?;
+        self.job_wake.wake();
+        Ok(created)
     }
 
     /// The pending invitation addressed to the actor, by mailed token or by id, and whether

@@ -95,6 +95,8 @@ pub struct Services {
     pub store: DynStore,
     /// The job queue view of the same store (`crate::jobs`).
     pub jobs: crate::jobs::DynJobStore,
+    /// Wakes this instance's worker after a change enqueued a job.
+    pub job_wake: crate::jobs::JobWake,
     pub config: Arc<Config>,
     pub usage: Arc<UsageRecorder>,
     pub metrics: Arc<Metrics>,
@@ -135,6 +137,7 @@ impl Services {
             )),
             store,
             jobs,
+            job_wake: crate::jobs::JobWake::default(),
             config,
         }))
     }

@@ -30,6 +30,10 @@ pub(crate) fn enqueue_sqlite(
     Ok(())
 }
 
+/// Sent with every PostgreSQL enqueue; PostgreSQL delivers it when the transaction commits,
+/// so a listening worker never looks before the job is visible.
+pub(crate) const NOTIFY_JOBS: &str = "NOTIFY fulcrum_jobs";
+
 pub(crate) async fn enqueue_pg(
     c: &impl deadpool_postgres::GenericClient,
     job: &NewJob,
@@ -42,5 +46,8 @@ pub(crate) async fn enqueue_pg(
     )
     .await
     .map_err(|e| crate::error::StoreError::Other(anyhow::Error::new(e)))?;
+    c.batch_execute(NOTIFY_JOBS)
+        .await
+        .map_err(|e| crate::error::StoreError::Other(anyhow::Error::new(e)))?;
     Ok(())
 }

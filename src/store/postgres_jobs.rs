@@ -119,6 +119,12 @@ impl JobStore for PgStore {
             )
             .await
             .map_err(map_err)?;
+        if row.is_some() {
+            // Wakes the workers of every instance (`jobs::wake`).
+            c.batch_execute(crate::store::outbox::NOTIFY_JOBS)
+                .await
+                .map_err(map_err)?;
+        }
         Ok(row.map(|r| r.get(0)))
     }
 
@@ -164,12 +170,13 @@ impl JobStore for PgStore {
         worker: &str,
         started_at: i64,
         now: i64,
+        clear_payload: bool,
     ) -> StoreResult<bool> {
         self.finish_job(
-            "UPDATE jobs SET status = 'done', payload = CASE WHEN kind LIKE 'mail.%' THEN '{}' ELSE payload END, finished_at = $1, last_error = NULL,
+            "UPDATE jobs SET status = 'done', payload = CASE WHEN $5 THEN '{}' ELSE payload END, finished_at = $1, last_error = NULL,
                     locked_by = NULL, locked_until = NULL
              WHERE id = $2 AND status = 'running' AND locked_by = $3 AND attempts = $4",
-            &[&now, &job.id, &worker, &job.attempts],
+            &[&now, &job.id, &worker, &job.attempts, &clear_payload],
             AttemptRow {
                 job,
                 worker,

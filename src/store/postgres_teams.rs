@@ -382,9 +382,7 @@ impl TeamStore for PgStore {
             .await
             .map_err(map_err)?
             .get(0);
-        if let Some(mut job) = job {
-            job.dedup_key = Some(format!("invite:{id}"));
-            job.payload["invite_id"] = id.into();
+        if let Some(job) = job {
             enqueue_pg(&tx, &job, now).await?;
         }
         insert_audit(&tx, &audit, now).await?;

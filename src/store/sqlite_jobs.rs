@@ -162,6 +162,7 @@ impl JobStore for SqliteStore {
         worker: &str,
         started_at: i64,
         now: i64,
+        clear_payload: bool,
     ) -> StoreResult<bool> {
         let row = AttemptRow {
             job_id: job.id,
@@ -174,10 +175,10 @@ impl JobStore for SqliteStore {
         self.write(move |conn| {
             finish(
                 conn,
-                "UPDATE jobs SET status = 'done', payload = CASE WHEN kind LIKE 'mail.%' THEN '{}' ELSE payload END, finished_at = ?1, last_error = NULL,
+                "UPDATE jobs SET status = 'done', payload = CASE WHEN ?5 THEN '{}' ELSE payload END, finished_at = ?1, last_error = NULL,
                         locked_by = NULL, locked_until = NULL
                  WHERE id = ?2 AND status = 'running' AND locked_by = ?3 AND attempts = ?4",
-                params![now, row.job_id, row.worker, row.attempt],
+                params![now, row.job_id, row.worker, row.attempt, clear_payload],
                 &row,
             )
             .map_err(map_err)

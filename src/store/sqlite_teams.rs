@@ -320,9 +320,7 @@ impl TeamStore for SqliteStore {
             )
             .map_err(map_err)?;
             let id = tx.last_insert_rowid();
-            if let Some(mut job) = job {
-                job.dedup_key = Some(format!("invite:{id}"));
-                job.payload["invite_id"] = id.into();
+            if let Some(job) = job {
                 enqueue_sqlite(&tx, &job, now).map_err(map_err)?;
             }
             insert_audit(&tx, &audit, now).map_err(map_err)?;
