@@ -11,11 +11,137 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal,)*) => {
+        /// Every stable machine code a client can get. The web UI translates by it: each has
+        /// an English and a Korean message (`ui/src/locales/*.json`, checked by a test).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    AdminRequired = "admin_required",
+    AlreadyExists = "already_exists",
+    AlreadyMember = "already_member",
+    ApiKeyNotFound = "api_key_not_found",
+    AttributionRefused = "attribution_refused",
+    BioInvalid = "bio_invalid",
+    BodyUnreadable = "body_unreadable",
+    CsrfCheckFailed = "csrf_check_failed",
+    DescriptionInvalid = "description_invalid",
+    EmailDomainInvalid = "email_domain_invalid",
+    EmailDomainRequired = "email_domain_required",
+    EmailInvalid = "email_invalid",
+    EmailNotVerified = "email_not_verified",
+    EmailTaken = "email_taken",
+    EmailTokenInvalid = "email_token_invalid",
+    EntityForbidden = "entity_forbidden",
+    EntityNotFound = "entity_not_found",
+    EntityRequired = "entity_required",
+    ExpiryInvalid = "expiry_invalid",
+    GraphqlInvalid = "graphql_invalid",
+    ImageInvalid = "image_invalid",
+    ImageMissing = "image_missing",
+    ImageTooLarge = "image_too_large",
+    ImageTooManyPixels = "image_too_many_pixels",
+    ImageTypeUnsupported = "image_type_unsupported",
+    ImagesBusy = "images_busy",
+    InstitutionInvalid = "institution_invalid",
+    InternalError = "internal_error",
+    IntroTooDeep = "intro_too_deep",
+    IntroTooLong = "intro_too_long",
+    IntroTooManyTags = "intro_too_many_tags",
+    InvalidApiKey = "invalid_api_key",
+    InvalidId = "invalid_id",
+    InvalidJson = "invalid_json",
+    InvalidVariables = "invalid_variables",
+    InviteExists = "invite_exists",
+    InviteExpired = "invite_expired",
+    InviteNotFound = "invite_not_found",
+    InviteUsed = "invite_used",
+    InviteeInvalid = "invitee_invalid",
+    JoinNotAllowed = "join_not_allowed",
+    JoinPolicyInvalid = "join_policy_invalid",
+    KeyExists = "key_exists",
+    KeyInvalid = "key_invalid",
+    KeyLimitReached = "key_limit_reached",
+    KeyMintingForbidden = "key_minting_forbidden",
+    KeyNameInvalid = "key_name_invalid",
+    LastTeamAdmin = "last_team_admin",
+    LimitReached = "limit_reached",
+    LocationInvalid = "location_invalid",
+    LoginFailed = "login_failed",
+    LoginInvalid = "login_invalid",
+    MalformedCredentials = "malformed_credentials",
+    MethodNotAllowed = "method_not_allowed",
+    MetricsDisabled = "metrics_disabled",
+    MetricsTokenInvalid = "metrics_token_invalid",
+    MultipartInvalid = "multipart_invalid",
+    NameInvalid = "name_invalid",
+    NotFound = "not_found",
+    NotTeamMember = "not_team_member",
+    NotYourKeys = "not_your_keys",
+    PasswordTooLong = "password_too_long",
+    PasswordTooShort = "password_too_short",
+    PayloadTooLarge = "payload_too_large",
+    QueryTooLong = "query_too_long",
+    RateLimited = "rate_limited",
+    RoleInvalid = "role_invalid",
+    ServiceAccountForbidden = "service_account_forbidden",
+    SetupTokenInvalid = "setup_token_invalid",
+    StoreUnavailable = "store_unavailable",
+    TeamAdminRequired = "team_admin_required",
+    TeamNameInvalid = "team_name_invalid",
+    TeamNameReserved = "team_name_reserved",
+    TeamNameTaken = "team_name_taken",
+    TooManyMutations = "too_many_mutations",
+    Unauthenticated = "unauthenticated",
+    UnsupportedMediaType = "unsupported_media_type",
+    UserNotFound = "user_not_found",
+    UsernameInvalid = "username_invalid",
+    UsernameRequired = "username_required",
+    UsernameReserved = "username_reserved",
+    UsernameTaken = "username_taken",
+    UsernameTooLong = "username_too_long",
+    WebsiteInvalid = "website_invalid",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     /// The input field at fault, for inline validation messages.
     pub field: Option<&'static str>,
@@ -24,7 +150,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -39,15 +165,15 @@ impl ApiError {
         self
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    pub fn validation(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn validation(field: &'static str, code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field)
     }
 
-    pub fn conflict(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(field: &'static str, code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message).with_field(field)
     }
 
@@ -55,35 +181,39 @@ impl ApiError {
     pub fn invalid_api_key() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "invalid_api_key",
+            ErrorCode::InvalidApiKey,
             "invalid api key",
         )
     }
 
     pub fn malformed_credentials(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "malformed_credentials", message)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::MalformedCredentials,
+            message,
+        )
     }
 
     pub fn unauthenticated() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+            ErrorCode::Unauthenticated,
             "you must sign in or send an API key",
         )
     }
 
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }
 
     pub fn rate_limited(retry_after: u64) -> Self {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            ErrorCode::RateLimited,
             "too many attempts; try again later",
         );
         e.retry_after = Some(retry_after);
@@ -93,7 +223,7 @@ impl ApiError {
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("the request body is larger than {limit} bytes"),
         )
     }
@@ -101,7 +231,7 @@ impl ApiError {
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             "internal server error",
         )
     }
@@ -138,7 +268,7 @@ pub enum StoreError {
     LimitReached,
     /// An invariant refused the change; the payload is the stable code.
     #[error("refused: {0}")]
-    Refused(&'static str),
+    Refused(ErrorCode),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -148,14 +278,16 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(field) => ApiError::conflict(
                 field,
-                "already_exists",
+                ErrorCode::AlreadyExists,
                 format!("that {field} is already taken"),
             ),
-            StoreError::LimitReached => ApiError::bad_request("limit_reached", "limit reached"),
+            StoreError::LimitReached => {
+                ApiError::bad_request(ErrorCode::LimitReached, "limit reached")
+            }
             StoreError::Refused(code) => ApiError::new(
                 axum::http::StatusCode::CONFLICT,
                 code,
-                code.replace('_', " "),
+                code.as_str().replace('_', " "),
             ),
             StoreError::Other(cause) => {
                 tracing::error!(error = %format!("{cause:#}"), "store failure");
@@ -166,3 +298,41 @@ impl From<StoreError> for ApiError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    fn messages(json: &str) -> serde_json::Map<String, serde_json::Value> {
+        let all: serde_json::Value = serde_json::from_str(json).unwrap();
+        all["errors"].as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn every_code_has_an_english_and_a_korean_message() {
+        let en = messages(include_str!("../ui/src/locales/en.json"));
+        let ko = messages(include_str!("../ui/src/locales/ko.json"));
+        for code in ErrorCode::ALL {
+            for (lang, table) in [("en", &en), ("ko", &ko)] {
+                let message = table.get(code.as_str()).and_then(|m| m.as_str());
+                assert!(
+                    message.is_some_and(|m| !m.trim().is_empty()),
+                    "{code} has no {lang} message in ui/src/locales/{lang}.json"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s}"
+            );
+            assert!(seen.insert(s), "{s} twice");
+        }
+    }
+}

@@ -7,7 +7,7 @@ use std::io::Cursor;
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, GenericImageView, ImageDecoder, ImageFormat, ImageReader, Limits};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 /// Sizes every avatar is stored at, largest first.
@@ -25,7 +25,7 @@ pub const MAX_CONCURRENT_DECODES: usize = 2;
 fn unsupported() -> ApiError {
     ApiError::new(
         axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "image_type_unsupported",
+        ErrorCode::ImageTypeUnsupported,
         "the profile image must be a PNG, JPEG, WebP or GIF file",
     )
 }
@@ -33,7 +33,7 @@ fn unsupported() -> ApiError {
 fn invalid(detail: impl std::fmt::Display) -> ApiError {
     ApiError::validation(
         "file",
-        "image_invalid",
+        ErrorCode::ImageInvalid,
         format!("the image could not be read: {detail}"),
     )
 }
@@ -41,7 +41,7 @@ fn invalid(detail: impl std::fmt::Display) -> ApiError {
 fn too_many_pixels(w: u32, h: u32) -> ApiError {
     ApiError::validation(
         "file",
-        "image_too_many_pixels",
+        ErrorCode::ImageTooManyPixels,
         format!(
             "the image is {w} × {h} pixels; a profile image may have at most {} megapixels and {MAX_SIDE} pixels a side",
             MAX_PIXELS / 1_000_000
@@ -86,7 +86,7 @@ pub fn process_avatar(bytes: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, ApiError> {
     if bytes.len() > MAX_UPLOAD_BYTES {
         return Err(ApiError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "image_too_large",
+            ErrorCode::ImageTooLarge,
             "the profile image may be at most 5 MiB",
         ));
     }

@@ -7,7 +7,7 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use zeroize::Zeroizing;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 pub const MIN_LEN: usize = 8;
 pub const MAX_LEN: usize = 1024;
@@ -17,14 +17,14 @@ pub fn validate(password: &str) -> Result<(), ApiError> {
     if chars < MIN_LEN {
         return Err(ApiError::validation(
             "password",
-            "password_too_short",
+            ErrorCode::PasswordTooShort,
             format!("the password must have at least {MIN_LEN} characters"),
         ));
     }
     if password.len() > MAX_LEN {
         return Err(ApiError::validation(
             "password",
-            "password_too_long",
+            ErrorCode::PasswordTooLong,
             format!("the password must have at most {MAX_LEN} bytes"),
         ));
     }

@@ -1,6 +1,6 @@
 //! Input rules shared by the API, the GraphQL schema and the admin CLI.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 pub const USERNAME_MAX: usize = 32;
 pub const EMAIL_MAX: usize = 254;
@@ -49,14 +49,14 @@ pub fn username(raw: &str) -> Result<String, ApiError> {
     if name.is_empty() {
         return Err(ApiError::validation(
             "username",
-            "username_required",
+            ErrorCode::UsernameRequired,
             "a username is required",
         ));
     }
     if name.chars().count() > USERNAME_MAX {
         return Err(ApiError::validation(
             "username",
-            "username_too_long",
+            ErrorCode::UsernameTooLong,
             format!("a username has at most {USERNAME_MAX} characters"),
         ));
     }
@@ -66,14 +66,14 @@ pub fn username(raw: &str) -> Result<String, ApiError> {
     {
         return Err(ApiError::validation(
             "username",
-            "username_invalid",
+            ErrorCode::UsernameInvalid,
             "a username may contain only letters, digits, '-' and '_'",
         ));
     }
     if RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
         return Err(ApiError::validation(
             "username",
-            "username_reserved",
+            ErrorCode::UsernameReserved,
             format!("'{name}' is reserved; choose another username"),
         ));
     }
@@ -82,7 +82,13 @@ pub fn username(raw: &str) -> Result<String, ApiError> {
 
 pub fn email(raw: &str) -> Result<String, ApiError> {
     let email = raw.trim();
-    let invalid = || ApiError::validation("email", "email_invalid", "enter a valid email address");
+    let invalid = || {
+        ApiError::validation(
+            "email",
+            ErrorCode::EmailInvalid,
+            "enter a valid email address",
+        )
+    };
     if email.is_empty() || email.len() > EMAIL_MAX || email.chars().any(char::is_whitespace) {
         return Err(invalid());
     }
@@ -124,7 +130,7 @@ pub fn display_name(raw: &str) -> Result<String, ApiError> {
     if name.chars().count() > DISPLAY_NAME_MAX || name.chars().any(is_unsafe_char) {
         return Err(ApiError::validation(
             "name",
-            "name_invalid",
+            ErrorCode::NameInvalid,
             format!("a name has at most {DISPLAY_NAME_MAX} printable characters"),
         ));
     }
@@ -136,7 +142,7 @@ pub fn key_name(raw: &str) -> Result<String, ApiError> {
     if name.chars().count() > KEY_NAME_MAX || name.chars().any(is_unsafe_char) {
         return Err(ApiError::validation(
             "name",
-            "key_name_invalid",
+            ErrorCode::KeyNameInvalid,
             format!("a key name has at most {KEY_NAME_MAX} printable characters"),
         ));
     }

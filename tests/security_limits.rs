@@ -95,7 +95,7 @@ async fn try_login(t: &T, login: &str, pw: &str, ip: &str) -> Result<(), &'stati
         .login(login, zeroize::Zeroizing::new(pw.into()), &meta(ip))
         .await
         .map(|_| ())
-        .map_err(|e| e.code)
+        .map_err(|e| e.code.as_str())
 }
 
 /// Finding 14: ten wrong passwords from anywhere locked the owner out; the email form had a

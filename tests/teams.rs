@@ -669,7 +669,10 @@ async fn default_team_resolution(backend: Backend) {
         .resolve_entity(&actor, Some("bob"))
         .await
         .unwrap_err();
-    assert_eq!((err.status.as_u16(), err.code), (403, "entity_forbidden"));
+    assert_eq!(
+        (err.status.as_u16(), err.code.as_str()),
+        (403, "entity_forbidden")
+    );
     // Demoted to viewer: the default no longer applies.
     let role = "mutation R($t: String!, $u: String!, $r: String!) { updateMemberRole(input: {entityName: $t, username: $u, role: $r}) { entity { name } } }";
     assert_eq!(

@@ -3,15 +3,19 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 pub fn encode(kind: &str, id: i64) -> String {
     STANDARD.encode(format!("{kind}:{id}"))
 }
 
 pub fn decode(kind: &str, raw: &str) -> Result<i64, ApiError> {
-    let invalid =
-        || ApiError::bad_request("invalid_id", format!("{raw:?} is not a valid {kind} id"));
+    let invalid = || {
+        ApiError::bad_request(
+            ErrorCode::InvalidId,
+            format!("{raw:?} is not a valid {kind} id"),
+        )
+    };
     if raw.len() > 128 {
         return Err(invalid());
     }

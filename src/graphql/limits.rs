@@ -23,7 +23,7 @@ const ONCE_PER_REQUEST: &[&str] = &[
 fn refused(message: String) -> ServerError {
     let mut error = ServerError::new(message, None);
     let mut ext = ErrorExtensionValues::default();
-    ext.set("code", "too_many_mutations");
+    ext.set("code", crate::error::ErrorCode::TooManyMutations.as_str());
     error.extensions = Some(ext);
     error
 }

@@ -68,7 +68,7 @@ pub(crate) fn gql_error(e: ApiError) -> async_graphql::Error {
     let status = e.status.as_u16();
     let field = e.field;
     async_graphql::Error::new(e.message).extend_with(|_, ext| {
-        ext.set("code", e.code);
+        ext.set("code", e.code.as_str());
         ext.set("status", status);
         if let Some(f) = field {
             ext.set("field", f);

@@ -6,7 +6,7 @@ use async_graphql::{Context, Object};
 use super::nodes::{ApiKeyNode, EntityNode, InviteNode, UserNode};
 use super::team_inputs::*;
 use super::{gql_error, ids, request_context, IntoGql, RequestContext};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::services::Actor;
 
 #[derive(Default)]
@@ -55,7 +55,7 @@ async fn team_payload(rc: &RequestContext, name: &str) -> async_graphql::Result<
 pub(crate) async fn fresh_user(rc: &RequestContext, id: i64) -> async_graphql::Result<UserNode> {
     let user = rc.services.user(id).await.gql()?;
     user.map(UserNode::new)
-        .ok_or_else(|| gql_error(ApiError::not_found("user_not_found", "no such user")))
+        .ok_or_else(|| gql_error(ApiError::not_found(ErrorCode::UserNotFound, "no such user")))
 }
 
 #[derive(Default)]
@@ -133,7 +133,7 @@ impl TeamMutation {
         if who.trim().is_empty() {
             return Err(gql_error(ApiError::validation(
                 "username",
-                "username_required",
+                ErrorCode::UsernameRequired,
                 "name the person to invite",
             )));
         }
@@ -173,7 +173,7 @@ impl TeamMutation {
         let team = input.entity_name.ok_or_else(|| {
             gql_error(ApiError::validation(
                 "entityName",
-                "entity_required",
+                ErrorCode::EntityRequired,
                 "name the team to remove the member from",
             ))
         })?;

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use super::credentials::{cookie_value, verify_same_origin};
 use super::extract::Caller;
 use super::{read_body, session_cookie_name, AppState};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::services::accounts::NewAccount;
 use crate::services::{Actor, RequestMeta};
 use crate::store::User;
@@ -67,12 +67,16 @@ fn json_form<T: DeserializeOwned>(ctx: &Ctx) -> Result<T, ApiError> {
     if !is_json {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send application/json",
         ));
     }
-    serde_json::from_slice(&ctx.body)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("the form is not valid: {e}")))
+    serde_json::from_slice(&ctx.body).map_err(|e| {
+        ApiError::bad_request(
+            ErrorCode::InvalidJson,
+            format!("the form is not valid: {e}"),
+        )
+    })
 }
 
 fn session_cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
@@ -145,7 +149,7 @@ pub async fn setup(
     if account.username.trim().is_empty() {
         return Err(ApiError::validation(
             "username",
-            "username_required",
+            ErrorCode::UsernameRequired,
             "a username is required",
         ));
     }

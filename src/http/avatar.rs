@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::extract::Signed;
 use super::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::images::MAX_UPLOAD_BYTES;
 
 /// The route's body limit: the image plus the multipart framing.
@@ -17,7 +17,7 @@ pub const AVATAR_BODY_LIMIT: usize = MAX_UPLOAD_BYTES + 64 * 1024;
 pub(super) fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "image_too_large",
+        ErrorCode::ImageTooLarge,
         "the profile image may be at most 5 MiB",
     )
 }
@@ -31,7 +31,7 @@ pub async fn upload(
         .await
         .map_err(|e| {
             ApiError::bad_request(
-                "multipart_invalid",
+                ErrorCode::MultipartInvalid,
                 format!("send the image as multipart/form-data: {e}"),
             )
         })?;
@@ -51,7 +51,11 @@ pub async fn upload(
         break;
     }
     let bytes = upload.ok_or_else(|| {
-        ApiError::validation("file", "image_missing", "choose an image file to upload")
+        ApiError::validation(
+            "file",
+            ErrorCode::ImageMissing,
+            "choose an image file to upload",
+        )
     })?;
     let url = state.services.set_avatar(&actor, bytes, &meta).await?;
     Ok(axum::Json(json!({ "photoUrl": url })).into_response())
@@ -69,7 +73,7 @@ pub async fn image(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let not_found = || ApiError::not_found("not_found", "no such image");
+    let not_found = || ApiError::not_found(ErrorCode::NotFound, "no such image");
     if !crate::blobs::valid_name(&name) {
         return Err(not_found());
     }

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
 use super::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Largest overflow read and thrown away so that the client can read the 413.
 const DRAIN_MAX_BYTES: u64 = 64 * 1024 * 1024;
@@ -98,7 +98,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             None => break,
             Some(Err(_)) => {
                 return ApiError::bad_request(
-                    "body_unreadable",
+                    ErrorCode::BodyUnreadable,
                     "the request body could not be read",
                 )
                 .into_response()

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use super::AppState;
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::keys::MAX_PRESENTED_LEN;
 use crate::services::{Actor, RequestMeta};
 
@@ -104,7 +104,7 @@ pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a
 pub(crate) fn verify_same_origin(config: &Config, headers: &HeaderMap) -> Result<(), ApiError> {
     let refuse = || {
         ApiError::forbidden(
-            "csrf_check_failed",
+            ErrorCode::CsrfCheckFailed,
             "this request did not come from this server's own pages",
         )
     };

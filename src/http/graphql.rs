@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::extract::Caller;
 use super::{read_body, AppState};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::graphql::RequestContext;
 
 /// Longest query text accepted; the SDK's largest documents are a few kilobytes.
@@ -42,14 +42,14 @@ pub async fn graphql(
     if !is_json {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send GraphQL requests as application/json",
         ));
     }
     let bytes = read_body(body, state.services.config.max_body_bytes).await?;
     let parsed: GraphqlBody = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::bad_request(
-            "invalid_json",
+            ErrorCode::InvalidJson,
             format!("the request body is not a GraphQL JSON request: {e}"),
         )
     })?;
@@ -61,7 +61,7 @@ pub async fn graphql(
         Some(v @ serde_json::Value::Object(_)) => async_graphql::Variables::from_json(v),
         Some(_) => {
             return Err(ApiError::bad_request(
-                "invalid_variables",
+                ErrorCode::InvalidVariables,
                 "variables must be a JSON object",
             ))
         }
@@ -116,7 +116,7 @@ fn into_http(response: async_graphql::Response) -> Response {
                 }
                 None => {
                     ext.entry("code")
-                        .or_insert_with(|| "graphql_invalid".into());
+                        .or_insert_with(|| ErrorCode::GraphqlInvalid.as_str().into());
                     if data_is_null && status == StatusCode::OK {
                         status = StatusCode::BAD_REQUEST;
                     }

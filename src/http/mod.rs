@@ -20,7 +20,7 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::graphql::FulcrumSchema;
 use crate::services::Services;
 
@@ -87,7 +87,10 @@ pub(crate) async fn read_body(
         if too_large {
             ApiError::payload_too_large(limit)
         } else {
-            ApiError::bad_request("body_unreadable", "the request body could not be read")
+            ApiError::bad_request(
+                ErrorCode::BodyUnreadable,
+                "the request body could not be read",
+            )
         }
     })
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::{read_body, AppState};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// The SDK's own telemetry posts are small; anything larger is refused.
 const MAX_OTEL_BODY: usize = super::body_guard::OTEL_LIMIT;
@@ -23,7 +23,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             tracing::warn!(error = %e, "readiness check failed");
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
+                ErrorCode::StoreUnavailable,
                 "the store does not answer",
             )
             .into_response()
@@ -42,7 +42,7 @@ pub async fn metrics(
     if !config.metrics_public {
         let Some(expected) = config.metrics_token.as_deref() else {
             return Err(ApiError::not_found(
-                "metrics_disabled",
+                ErrorCode::MetricsDisabled,
                 "metrics are not served; set metrics_token (or metrics_public = true)",
             ));
         };
@@ -58,7 +58,7 @@ pub async fn metrics(
         if !ok {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "metrics_token_invalid",
+                ErrorCode::MetricsTokenInvalid,
                 "send the metrics token as Authorization: Bearer <metrics_token>",
             ));
         }
@@ -79,7 +79,7 @@ pub async fn otel_sink(request: Request) -> Result<StatusCode, ApiError> {
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "that method is not allowed here",
     )
 }

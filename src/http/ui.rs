@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 #[derive(RustEmbed)]
 #[folder = "$EMBEDDED_UI_DIR"]
@@ -58,9 +58,14 @@ pub async fn fallback(request: Request) -> Response {
     let is_page_request = matches!(*request.method(), Method::GET | Method::HEAD);
     if !is_page_request || API_PREFIXES.iter().any(|p| path.starts_with(p)) {
         return if is_page_request {
-            ApiError::not_found("not_found", "no such endpoint").into_response()
+            ApiError::not_found(ErrorCode::NotFound, "no such endpoint").into_response()
         } else {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "no such endpoint",
+            )
+            .into_response()
         };
     }
     let relative = path.trim_start_matches('/');
@@ -69,10 +74,10 @@ pub async fn fallback(request: Request) -> Response {
             return response;
         }
         if relative.starts_with("assets/") {
-            return ApiError::not_found("not_found", "no such file").into_response();
+            return ApiError::not_found(ErrorCode::NotFound, "no such file").into_response();
         }
     }
     serve_file("index.html", false).unwrap_or_else(|| {
-        ApiError::not_found("not_found", "the web UI is missing").into_response()
+        ApiError::not_found(ErrorCode::NotFound, "the web UI is missing").into_response()
     })
 }

@@ -4,7 +4,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::{Actor, RequestMeta, Services};
-use crate::error::{ApiError, StoreError};
+use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::keys::{hash_key, random_token};
 use crate::store::{AccountType, NewUser, OneTimeToken, User};
 use crate::{password, validate};
@@ -69,7 +69,7 @@ impl Services {
     ) -> Result<User, ApiError> {
         let refused = || {
             ApiError::forbidden(
-                "setup_token_invalid",
+                ErrorCode::SetupTokenInvalid,
                 "this setup link is invalid, used or expired; restart the server for a new one",
             )
         };
@@ -121,12 +121,12 @@ impl Services {
             .map_err(|e| match e {
                 StoreError::Conflict("email") => ApiError::conflict(
                     "email",
-                    "email_taken",
+                    ErrorCode::EmailTaken,
                     "an account with that email already exists",
                 ),
                 StoreError::Conflict(_) => ApiError::conflict(
                     "username",
-                    "username_taken",
+                    ErrorCode::UsernameTaken,
                     "that username is already taken",
                 ),
                 other => other.into(),
@@ -192,7 +192,7 @@ impl Services {
         }
         Err(ApiError::conflict(
             "username",
-            "username_taken",
+            ErrorCode::UsernameTaken,
             "no free username could be derived from that email",
         ))
     }
@@ -209,7 +209,7 @@ impl Services {
         if login.is_empty() || login.len() > validate::EMAIL_MAX || pw.len() > password::MAX_LEN {
             return Err(ApiError::validation(
                 "login",
-                "login_invalid",
+                ErrorCode::LoginInvalid,
                 "enter your username or email and password",
             ));
         }
@@ -263,7 +263,7 @@ impl Services {
                 self.store.audit(event, crate::now_ms()).await?;
                 Err(ApiError::new(
                     axum::http::StatusCode::UNAUTHORIZED,
-                    "login_failed",
+                    ErrorCode::LoginFailed,
                     "incorrect username, email or password",
                 ))
             }
@@ -279,7 +279,7 @@ impl Services {
     ) -> Result<(), ApiError> {
         if !actor.user.is_admin && !actor.user.username.eq_ignore_ascii_case(username) {
             return Err(ApiError::forbidden(
-                "admin_required",
+                ErrorCode::AdminRequired,
                 "only site admins can reset another person's password",
             ));
         }
@@ -288,7 +288,7 @@ impl Services {
             .user_by_username(username)
             .await?
             .ok_or_else(|| {
-                ApiError::not_found("user_not_found", format!("no user named {username}"))
+                ApiError::not_found(ErrorCode::UserNotFound, format!("no user named {username}"))
             })?;
         password::validate(&pw)?;
         let hash = password::hash(pw).await?;

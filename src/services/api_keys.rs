@@ -4,7 +4,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::{Actor, AuthMethod, RequestMeta, Services};
-use crate::error::{ApiError, StoreError};
+use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::keys::{self, KeyKind, Presented};
 use crate::store::{ApiKeyRecord, KeyOrigin, NewApiKey, User};
 use crate::validate;
@@ -93,7 +93,7 @@ impl Services {
             && !self.key_minting_with_key_allowed().await?
         {
             return Err(ApiError::forbidden(
-                "key_minting_forbidden",
+                ErrorCode::KeyMintingForbidden,
                 "this server does not allow creating API keys with an API key; create one in Settings",
             ));
         }
@@ -104,7 +104,7 @@ impl Services {
             Some(_) => {
                 return Err(ApiError::validation(
                     "expiresInDays",
-                    "expiry_invalid",
+                    ErrorCode::ExpiryInvalid,
                     format!("a key expires after 1 to {MAX_EXPIRY_DAYS} days, or never"),
                 ))
             }
@@ -161,7 +161,7 @@ impl Services {
             Err(e) => {
                 return Err(ApiError::validation(
                     "key",
-                    "key_invalid",
+                    ErrorCode::KeyInvalid,
                     format!("cannot import: {e}"),
                 ))
             }
@@ -194,15 +194,17 @@ impl Services {
     fn key_store_error(&self, e: StoreError) -> ApiError {
         match e {
             StoreError::LimitReached => ApiError::bad_request(
-                "key_limit_reached",
+                ErrorCode::KeyLimitReached,
                 format!(
                     "an account can have at most {} API keys; delete one first",
                     self.config.max_keys_per_user
                 ),
             ),
-            StoreError::Conflict(_) => {
-                ApiError::conflict("key", "key_exists", "that API key is already registered")
-            }
+            StoreError::Conflict(_) => ApiError::conflict(
+                "key",
+                ErrorCode::KeyExists,
+                "that API key is already registered",
+            ),
             other => other.into(),
         }
     }
@@ -217,7 +219,7 @@ impl Services {
             && !self.manages_service_account(actor, owner_id).await?
         {
             return Err(ApiError::forbidden(
-                "not_your_keys",
+                ErrorCode::NotYourKeys,
                 "you can only list your own API keys",
             ));
         }
@@ -232,7 +234,7 @@ impl Services {
         key_pk: i64,
         meta: &RequestMeta,
     ) -> Result<ApiKeyRecord, ApiError> {
-        let not_found = || ApiError::not_found("api_key_not_found", "no such API key");
+        let not_found = || ApiError::not_found(ErrorCode::ApiKeyNotFound, "no such API key");
         let key = self
             .store
             .api_key_by_id(key_pk)

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::access::{sees_private, team_access, Role, TeamAccess};
 use super::{Actor, RequestMeta, Services};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::{AccountType, EmailMatch, Entity, Invite, Membership, Team, User};
 
 /// Longest search text; the SDK searches by whole usernames and addresses.
@@ -56,7 +56,7 @@ impl Services {
     ) -> Result<Vec<User>, ApiError> {
         if query.len() > MAX_SEARCH_LEN {
             return Err(ApiError::bad_request(
-                "query_too_long",
+                ErrorCode::QueryTooLong,
                 format!("a search has at most {MAX_SEARCH_LEN} bytes"),
             ));
         }
@@ -74,7 +74,7 @@ impl Services {
     pub async fn visible_entity(&self, actor: &Actor, name: &str) -> Result<Entity, ApiError> {
         let entity = self.entity_named(name).await?.ok_or_else(|| {
             ApiError::not_found(
-                "entity_not_found",
+                ErrorCode::EntityNotFound,
                 format!("there is no entity named {}", crate::validate::echo(name)),
             )
         })?;
@@ -82,7 +82,7 @@ impl Services {
             self.visible_team(actor, &entity.name).await?;
         } else if entity.user_id != Some(actor.user.id) && !actor.user.is_admin {
             return Err(ApiError::forbidden(
-                "not_team_member",
+                ErrorCode::NotTeamMember,
                 format!(
                     "{} cannot see the entity {}",
                     actor.user.username, entity.name
@@ -119,7 +119,7 @@ impl Services {
         let access = self.access_to(actor, entity.id).await?;
         if access == TeamAccess::None {
             return Err(ApiError::forbidden(
-                "not_team_member",
+                ErrorCode::NotTeamMember,
                 format!("{} is not a member of {}", actor.user.username, entity.name),
             ));
         }

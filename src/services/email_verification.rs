@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{Actor, RequestMeta, Services};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{JobKind, VerifyEmailMail};
 use crate::keys::hash_key;
 
@@ -59,7 +59,7 @@ impl Services {
         let invalid = || {
             ApiError::new(
                 axum::http::StatusCode::GONE,
-                "email_token_invalid",
+                ErrorCode::EmailTokenInvalid,
                 "this verification link is invalid, used or expired",
             )
         };

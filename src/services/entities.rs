@@ -3,12 +3,12 @@
 //! An entity the account may not write to is refused, naming both.
 
 use super::{Actor, Services};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::{AccountType, Entity, User};
 
 fn forbidden(entity: &str, account: &str) -> ApiError {
     ApiError::forbidden(
-        "entity_forbidden",
+        ErrorCode::EntityForbidden,
         format!(
             "the account {account} cannot create projects in the entity {}",
             crate::validate::echo(entity)
@@ -72,7 +72,7 @@ impl Services {
             .await?
             .ok_or_else(|| {
                 ApiError::not_found(
-                    "entity_not_found",
+                    ErrorCode::EntityNotFound,
                     format!("{} has no personal entity", user.username),
                 )
             })
@@ -127,7 +127,7 @@ impl Services {
         }
         let refused = || {
             ApiError::forbidden(
-                "attribution_refused",
+                ErrorCode::AttributionRefused,
                 format!(
                     "{username} is not a member of the team of the service account {}",
                     actor.user.username

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::access::{JoinPolicy, Role};
 use super::teams::validate_role;
 use super::{Actor, RequestMeta, Services};
-use crate::error::{ApiError, StoreError};
+use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::keys::{hash_key, random_token};
 use crate::store::{AccountType, Invite, NewInvite, Team, User};
 use crate::validate;
@@ -21,7 +21,7 @@ fn invite_error(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict(_) => ApiError::conflict(
             "invite",
-            "invite_exists",
+            ErrorCode::InviteExists,
             "this person already has a pending invitation to the team",
         ),
         other => other.into(),
@@ -45,7 +45,7 @@ impl Services {
         if who.len() > validate::EMAIL_MAX || who.chars().any(validate::is_unsafe_char) {
             return Err(ApiError::validation(
                 "username",
-                "invitee_invalid",
+                ErrorCode::InviteeInvalid,
                 "name the person to invite by username or email address",
             ));
         }
@@ -57,14 +57,14 @@ impl Services {
         .filter(|u| u.deleted_at.is_none() && u.account_type == AccountType::User)
         .ok_or_else(|| {
             ApiError::not_found(
-                "user_not_found",
+                ErrorCode::UserNotFound,
                 format!("there is no person with the username or email {who}"),
             )
         })?;
         if self.store.member_role(team.id, invitee.id).await?.is_some() {
             return Err(ApiError::conflict(
                 "username",
-                "already_member",
+                ErrorCode::AlreadyMember,
                 format!("{} is already a member of {}", invitee.username, team.name),
             ));
         }
@@ -136,7 +136,7 @@ impl Services {
     ) -> Result<(Invite, bool), ApiError> {
         let not_found = || {
             ApiError::not_found(
-                "invite_not_found",
+                ErrorCode::InviteNotFound,
                 "this invitation does not exist or is not addressed to you",
             )
         };
@@ -163,14 +163,14 @@ impl Services {
         if invite.resolved_at.is_some() {
             return Err(ApiError::new(
                 axum::http::StatusCode::GONE,
-                "invite_used",
+                ErrorCode::InviteUsed,
                 "this invitation was already answered or withdrawn",
             ));
         }
         if invite.expires_at <= crate::now_ms() {
             return Err(ApiError::new(
                 axum::http::StatusCode::GONE,
-                "invite_expired",
+                ErrorCode::InviteExpired,
                 "this invitation has expired; ask a team admin for a new one",
             ));
         }
@@ -210,7 +210,7 @@ impl Services {
         {
             return Err(ApiError::new(
                 axum::http::StatusCode::GONE,
-                "invite_expired",
+                ErrorCode::InviteExpired,
                 "this invitation is no longer valid",
             ));
         }
@@ -231,11 +231,10 @@ impl Services {
         invite_id: i64,
         meta: &RequestMeta,
     ) -> Result<(), ApiError> {
-        let invite = self
-            .store
-            .invite_by_id(invite_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("invite_not_found", "no such invitation"))?;
+        let invite =
+            self.store.invite_by_id(invite_id).await?.ok_or_else(|| {
+                ApiError::not_found(ErrorCode::InviteNotFound, "no such invitation")
+            })?;
         self.managed_team(actor, &invite.team_name).await?;
         let event = Self::audit_event(
             Some(actor),
@@ -251,7 +250,7 @@ impl Services {
         {
             return Err(ApiError::new(
                 axum::http::StatusCode::GONE,
-                "invite_used",
+                ErrorCode::InviteUsed,
                 "this invitation was already answered or withdrawn",
             ));
         }
@@ -291,13 +290,13 @@ impl Services {
         if role.is_some() {
             return Err(ApiError::conflict(
                 "entityName",
-                "already_member",
+                ErrorCode::AlreadyMember,
                 format!("you are already a member of {}", team.name),
             ));
         }
         if actor.user.email_verified_at.is_none() {
             return Err(ApiError::forbidden(
-                "email_not_verified",
+                ErrorCode::EmailNotVerified,
                 "verify your email address first",
             ));
         }
@@ -306,7 +305,7 @@ impl Services {
         let policy = JoinPolicy::parse(&team.join_policy).unwrap_or(JoinPolicy::Invite);
         if !matches || policy == JoinPolicy::Invite {
             return Err(ApiError::forbidden(
-                "join_not_allowed",
+                ErrorCode::JoinNotAllowed,
                 format!("{} does not admit members by email domain", team.name),
             ));
         }
@@ -356,7 +355,9 @@ impl Services {
             .invite_by_id(request_id)
             .await?
             .filter(|i| i.kind == "request")
-            .ok_or_else(|| ApiError::not_found("invite_not_found", "no such join request"))?;
+            .ok_or_else(|| {
+                ApiError::not_found(ErrorCode::InviteNotFound, "no such join request")
+            })?;
         self.managed_team(actor, &request.team_name).await?;
         let add = if approve {
             request.user_id.map(|u| (u, request.role.clone()))
@@ -383,7 +384,7 @@ impl Services {
         {
             return Err(ApiError::new(
                 axum::http::StatusCode::GONE,
-                "invite_used",
+                ErrorCode::InviteUsed,
                 "this request was already answered",
             ));
         }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use crate::blobs::Blobs;
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::keys::KeyHash;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
@@ -72,7 +72,7 @@ impl Actor {
             Ok(())
         } else {
             Err(ApiError::forbidden(
-                "admin_required",
+                ErrorCode::AdminRequired,
                 format!(
                     "only site admins can {what}; {} is not an admin",
                     self.user.username

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{Actor, RequestMeta, Services};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::store::{Profile, ProfileUpdate, User};
 use crate::{images, markdown};
 
@@ -28,7 +28,7 @@ pub struct ProfileInput {
 
 fn single_line(
     field: &'static str,
-    code: &'static str,
+    code: ErrorCode,
     raw: &str,
     max: usize,
 ) -> Result<String, ApiError> {
@@ -52,7 +52,7 @@ fn bio(raw: &str) -> Result<String, ApiError> {
     {
         return Err(ApiError::validation(
             "bio",
-            "bio_invalid",
+            ErrorCode::BioInvalid,
             format!("the bio has at most {BIO_MAX} characters"),
         ));
     }
@@ -68,7 +68,7 @@ pub fn website(raw: &str) -> Result<String, ApiError> {
     let invalid = || {
         ApiError::validation(
             "website",
-            "website_invalid",
+            ErrorCode::WebsiteInvalid,
             "the website must be an http:// or https:// address",
         )
     };
@@ -118,13 +118,20 @@ impl Services {
             institution: input
                 .institution
                 .as_deref()
-                .map(|v| single_line("institution", "institution_invalid", v, INSTITUTION_MAX))
+                .map(|v| {
+                    single_line(
+                        "institution",
+                        ErrorCode::InstitutionInvalid,
+                        v,
+                        INSTITUTION_MAX,
+                    )
+                })
                 .transpose()?,
             bio: input.bio.as_deref().map(bio).transpose()?,
             location: input
                 .location
                 .as_deref()
-                .map(|v| single_line("location", "location_invalid", v, LOCATION_MAX))
+                .map(|v| single_line("location", ErrorCode::LocationInvalid, v, LOCATION_MAX))
                 .transpose()?,
             website: input.website.as_deref().map(website).transpose()?,
             language: None,
@@ -163,7 +170,7 @@ impl Services {
         if chars > INTRO_MAX {
             return Err(ApiError::validation(
                 "intro",
-                "intro_too_long",
+                ErrorCode::IntroTooLong,
                 format!("the intro has {chars} characters; at most {INTRO_MAX} are allowed"),
             ));
         }
@@ -174,7 +181,7 @@ impl Services {
             .map_err(|e| match e {
                 markdown::TooComplex::Nesting => ApiError::validation(
                     "intro",
-                    "intro_too_deep",
+                    ErrorCode::IntroTooDeep,
                     format!(
                         "the intro nests lists, quotes or emphasis more than {} levels deep",
                         markdown::MAX_NESTING
@@ -182,7 +189,7 @@ impl Services {
                 ),
                 markdown::TooComplex::HtmlTags => ApiError::validation(
                     "intro",
-                    "intro_too_many_tags",
+                    ErrorCode::IntroTooManyTags,
                     format!(
                         "the intro has more than {} HTML tags",
                         markdown::MAX_HTML_TAGS
@@ -220,7 +227,7 @@ impl Services {
             .ok_or_else(|| {
                 let mut busy = ApiError::new(
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    "images_busy",
+                    ErrorCode::ImagesBusy,
                     "the server is processing other images; try again in a few seconds",
                 );
                 busy.retry_after = Some(5);
@@ -316,7 +323,7 @@ mod tests {
         );
         assert!(bio("two\nlines").is_ok());
         assert_eq!(
-            single_line("location", "location_invalid", "a\nb", 10)
+            single_line("location", ErrorCode::LocationInvalid, "a\nb", 10)
                 .unwrap_err()
                 .code,
             "location_invalid"

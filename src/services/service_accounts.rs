@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::teams::description;
 use super::{Actor, RequestMeta, Services};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::keys::random_token;
 use crate::store::{AccountType, NewUser, User};
 use crate::validate;
@@ -77,7 +77,10 @@ impl Services {
             .await?
             .filter(|u| u.service_team_id == Some(team.id))
             .ok_or_else(|| {
-                ApiError::not_found("user_not_found", "no such service account in this team")
+                ApiError::not_found(
+                    ErrorCode::UserNotFound,
+                    "no such service account in this team",
+                )
             })?;
         self.mint_key(&account, actor, name, None, meta).await
     }

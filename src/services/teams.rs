@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::access::{team_access, JoinPolicy, Role, TeamAccess};
 use super::{Actor, RequestMeta, Services};
-use crate::error::{ApiError, StoreError};
+use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::store::{AccountType, Entity, Team, User};
 use crate::validate;
 
@@ -14,7 +14,7 @@ const DESCRIPTION_MAX: usize = 500;
 
 fn team_not_found(name: &str) -> ApiError {
     ApiError::not_found(
-        "entity_not_found",
+        ErrorCode::EntityNotFound,
         format!("there is no team named {}", validate::echo(name)),
     )
 }
@@ -25,7 +25,7 @@ pub(super) fn validate_role(role: &str) -> Result<String, ApiError> {
         .ok_or_else(|| {
             ApiError::validation(
                 "role",
-                "role_invalid",
+                ErrorCode::RoleInvalid,
                 "the role must be admin, member or viewer",
             )
         })
@@ -37,7 +37,7 @@ pub(super) fn description(raw: &str) -> Result<String, ApiError> {
     {
         return Err(ApiError::validation(
             "description",
-            "description_invalid",
+            ErrorCode::DescriptionInvalid,
             format!("a description has at most {DESCRIPTION_MAX} characters"),
         ));
     }
@@ -48,8 +48,8 @@ pub(super) fn description(raw: &str) -> Result<String, ApiError> {
 fn team_name(raw: &str) -> Result<String, ApiError> {
     validate::username(raw).map_err(|e| {
         let code = match e.code {
-            "username_reserved" => "team_name_reserved",
-            _ => "team_name_invalid",
+            ErrorCode::UsernameReserved => ErrorCode::TeamNameReserved,
+            _ => ErrorCode::TeamNameInvalid,
         };
         ApiError::validation("teamName", code, e.message.replace("username", "team name"))
     })
@@ -86,7 +86,7 @@ impl Services {
         let (team, role) = self.team_for(actor, name).await?;
         if team_access(actor, role) == TeamAccess::None {
             return Err(ApiError::forbidden(
-                "not_team_member",
+                ErrorCode::NotTeamMember,
                 format!(
                     "{} is not a member of the team {}",
                     actor.user.username, team.name
@@ -101,7 +101,7 @@ impl Services {
         let (team, role) = self.visible_team(actor, name).await?;
         if team_access(actor, role) != TeamAccess::Manage {
             return Err(ApiError::forbidden(
-                "team_admin_required",
+                ErrorCode::TeamAdminRequired,
                 format!(
                     "only admins of {} can do this; {} is not one",
                     team.name, actor.user.username
@@ -114,7 +114,7 @@ impl Services {
     pub(super) fn require_person(actor: &Actor) -> Result<(), ApiError> {
         if actor.user.account_type == AccountType::Service {
             return Err(ApiError::forbidden(
-                "service_account_forbidden",
+                ErrorCode::ServiceAccountForbidden,
                 "service accounts cannot do this",
             ));
         }
@@ -144,7 +144,7 @@ impl Services {
                     .filter(|u| u.account_type == AccountType::User)
                     .ok_or_else(|| {
                         ApiError::not_found(
-                            "user_not_found",
+                            ErrorCode::UserNotFound,
                             format!("there is no user named {}", validate::echo(other)),
                         )
                     })?
@@ -164,7 +164,7 @@ impl Services {
             .map_err(|e| match e {
                 StoreError::Conflict(_) => ApiError::conflict(
                     "teamName",
-                    "team_name_taken",
+                    ErrorCode::TeamNameTaken,
                     format!("the name {name} is already taken"),
                 ),
                 other => other.into(),
@@ -188,7 +188,7 @@ impl Services {
             let policy = JoinPolicy::parse(p).ok_or_else(|| {
                 ApiError::validation(
                     "joinPolicy",
-                    "join_policy_invalid",
+                    ErrorCode::JoinPolicyInvalid,
                     "the join policy must be INVITE, DOMAIN_DIRECT or DOMAIN_REQUEST",
                 )
             })?;
@@ -202,7 +202,7 @@ impl Services {
                 validate::email(&format!("x@{d}")).map_err(|_| {
                     ApiError::validation(
                         "emailDomain",
-                        "email_domain_invalid",
+                        ErrorCode::EmailDomainInvalid,
                         "enter a domain such as example.com",
                     )
                 })?;
@@ -214,7 +214,7 @@ impl Services {
         {
             return Err(ApiError::validation(
                 "emailDomain",
-                "email_domain_required",
+                ErrorCode::EmailDomainRequired,
                 "domain-based joining needs an email domain",
             ));
         }
@@ -258,7 +258,7 @@ impl Services {
         let is_self = user_id == actor.user.id;
         if !is_self && team_access(actor, role) != TeamAccess::Manage {
             return Err(ApiError::forbidden(
-                "team_admin_required",
+                ErrorCode::TeamAdminRequired,
                 format!("only admins of {} can remove members", team.name),
             ));
         }
@@ -281,7 +281,7 @@ impl Services {
             .map_err(last_admin)?
         {
             return Err(ApiError::not_found(
-                "not_team_member",
+                ErrorCode::NotTeamMember,
                 "that person is not a member of this team",
             ));
         }
@@ -304,7 +304,7 @@ impl Services {
             .await?
             .ok_or_else(|| {
                 ApiError::not_found(
-                    "user_not_found",
+                    ErrorCode::UserNotFound,
                     format!("there is no user named {}", validate::echo(username)),
                 )
             })?;
@@ -346,13 +346,13 @@ impl Services {
 
 fn last_admin(e: StoreError) -> ApiError {
     match e {
-        StoreError::Refused("last_team_admin") => ApiError::conflict(
+        StoreError::Refused(ErrorCode::LastTeamAdmin) => ApiError::conflict(
             "role",
-            "last_team_admin",
+            ErrorCode::LastTeamAdmin,
             "a team must keep at least one admin",
         ),
-        StoreError::Refused("not_team_member") => ApiError::not_found(
-            "not_team_member",
+        StoreError::Refused(ErrorCode::NotTeamMember) => ApiError::not_found(
+            ErrorCode::NotTeamMember,
             "that person is not a member of this team",
         ),
         other => other.into(),

@@ -9,7 +9,7 @@ use super::outbox::{enqueue_pg, NewJob};
 use super::postgres::{insert_audit, map_err, user_from, PgStore, USER_COLUMNS};
 use super::teams::*;
 use super::{AuditEvent, NewUser, User};
-use crate::error::{StoreError, StoreResult};
+use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::keys::KeyHash;
 
 const TEAM_COLUMNS: &str =
@@ -273,7 +273,7 @@ impl TeamStore for PgStore {
         let tx = c.transaction().await.map_err(map_err)?;
         lock_team(&tx, team_id).await?;
         if role_of(&tx, team_id, user_id).await?.is_some() {
-            return Err(StoreError::Refused("already_member"));
+            return Err(StoreError::Refused(ErrorCode::AlreadyMember));
         }
         insert_member(&tx, team_id, user_id, role, now).await?;
         insert_audit(&tx, &audit, now).await?;
@@ -293,9 +293,9 @@ impl TeamStore for PgStore {
         lock_team(&tx, team_id).await?;
         let current = role_of(&tx, team_id, user_id)
             .await?
-            .ok_or(StoreError::Refused("not_team_member"))?;
+            .ok_or(StoreError::Refused(ErrorCode::NotTeamMember))?;
         if current == "admin" && role != "admin" && admin_count(&tx, team_id).await? <= 1 {
-            return Err(StoreError::Refused("last_team_admin"));
+            return Err(StoreError::Refused(ErrorCode::LastTeamAdmin));
         }
         tx.execute(
             "UPDATE team_members SET role = $1 WHERE team_id = $2 AND user_id = $3",
@@ -321,7 +321,7 @@ impl TeamStore for PgStore {
             return Ok(false);
         };
         if current == "admin" && admin_count(&tx, team_id).await? <= 1 {
-            return Err(StoreError::Refused("last_team_admin"));
+            return Err(StoreError::Refused(ErrorCode::LastTeamAdmin));
         }
         tx.execute(
             "DELETE FROM team_members WHERE team_id = $1 AND user_id = $2",

@@ -7,7 +7,7 @@ use super::outbox::{enqueue_sqlite, NewJob};
 use super::sqlite::{insert_audit, map_err, user_from, SqliteStore, USER_COLUMNS};
 use super::teams::*;
 use super::{AuditEvent, NewUser, User};
-use crate::error::{StoreError, StoreResult};
+use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::keys::KeyHash;
 
 const TEAM_COLUMNS: &str =
@@ -227,7 +227,7 @@ impl TeamStore for SqliteStore {
             let now = crate::now_ms();
             let tx = conn.transaction().map_err(map_err)?;
             if role_of(&tx, team_id, user_id).map_err(map_err)?.is_some() {
-                return Err(StoreError::Refused("already_member"));
+                return Err(StoreError::Refused(ErrorCode::AlreadyMember));
             }
             insert_member(&tx, team_id, user_id, &role, now).map_err(map_err)?;
             insert_audit(&tx, &audit, now).map_err(map_err)?;
@@ -249,12 +249,12 @@ impl TeamStore for SqliteStore {
             let tx = conn.transaction().map_err(map_err)?;
             let current = role_of(&tx, team_id, user_id)
                 .map_err(map_err)?
-                .ok_or(StoreError::Refused("not_team_member"))?;
+                .ok_or(StoreError::Refused(ErrorCode::NotTeamMember))?;
             if current == "admin"
                 && role != "admin"
                 && admin_count(&tx, team_id).map_err(map_err)? <= 1
             {
-                return Err(StoreError::Refused("last_team_admin"));
+                return Err(StoreError::Refused(ErrorCode::LastTeamAdmin));
             }
             tx.execute(
                 "UPDATE team_members SET role = ?1 WHERE team_id = ?2 AND user_id = ?3",
@@ -280,7 +280,7 @@ impl TeamStore for SqliteStore {
                 return Ok(false);
             };
             if current == "admin" && admin_count(&tx, team_id).map_err(map_err)? <= 1 {
-                return Err(StoreError::Refused("last_team_admin"));
+                return Err(StoreError::Refused(ErrorCode::LastTeamAdmin));
             }
             tx.execute("DELETE FROM team_members WHERE team_id = ?1 AND user_id = ?2", [team_id, user_id]).map_err(map_err)?;
             tx.execute("UPDATE users SET default_entity_id = NULL WHERE id = ?1 AND default_entity_id = ?2", [user_id, team_id])

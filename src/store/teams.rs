@@ -96,7 +96,7 @@ pub trait TeamStore {
         role: &str,
         audit: AuditEvent,
     ) -> StoreResult<()>;
-    /// Changes a role; refuses (`Refused("last_team_admin")`) to demote the last admin.
+    /// Changes a role; refuses (`Refused(ErrorCode::LastTeamAdmin)`) to demote the last admin.
     async fn set_member_role(
         &self,
         team_id: i64,
