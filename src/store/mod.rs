@@ -280,7 +280,8 @@ pub trait Store: teams::TeamStore + Send + Sync + 'static {
     /// Replaces the password and ends every session of the user.
     async fn set_password(&self, user_id: i64, hash: String, audit: AuditEvent) -> StoreResult<()>;
 
-    /// Inserts a key unless the owner already has `max_active` active keys.
+    /// The Profile section's fields, the intro and the image; kept apart from `User` so the
+    /// authentication path never reads a long intro.
     async fn user_profile(&self, user_id: i64) -> StoreResult<Option<Profile>>;
     async fn update_profile(
         &self,
@@ -303,6 +304,7 @@ pub trait Store: teams::TeamStore + Send + Sync + 'static {
         audit: AuditEvent,
     ) -> StoreResult<Option<String>>;
 
+    /// Inserts a key unless the owner already has `max_active` active keys.
     async fn insert_api_key(
         &self,
         key: NewApiKey,
