@@ -61,7 +61,7 @@ fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
 pub async fn services(config: Config, migrate: bool) -> anyhow::Result<Arc<Services>> {
     prepare_data_dir(&config)?;
     // One backend, two views of it: the store the services use and the job queue.
-    let (store, jobs) = crate::jobs::open_store(&config, migrate).await?;
+    let (store, jobs) = crate::store::open(&config, migrate).await?;
     Services::new(store, jobs, Arc::new(config))
 }
 

@@ -23,8 +23,8 @@ use fulcrum::services::Services;
 use fulcrum::store::postgres::PgStore;
 use fulcrum::store::sqlite::SqliteStore;
 use fulcrum::store::{
-    AccountType, ApiKeyRecord, AuditEvent, AuditRecord, DynStore, EmailMatch, KeyOrigin, KeyUsage,
-    NewApiKey, NewSession, NewUser, OneTimeToken, Store, User,
+    AccountStore, AccountType, ApiKeyRecord, AuditEvent, AuditRecord, DynStore, EmailMatch,
+    KeyOrigin, KeyUsage, NewApiKey, NewSession, NewUser, OneTimeToken, User,
 };
 use serde_json::json;
 

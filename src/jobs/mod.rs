@@ -11,7 +11,6 @@
 pub mod handler;
 pub mod mail;
 pub mod mail_handlers;
-pub mod store;
 pub mod wake;
 pub mod worker;
 
@@ -21,13 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::store::outbox::NewJob;
-use crate::store::postgres::PgStore;
-use crate::store::sqlite::SqliteStore;
-use crate::store::DynStore;
 
 pub use self::handler::{JobHandler, JobKind, Registry};
-pub use self::store::{DynJobStore, JobStore};
 pub use self::wake::JobWake;
+pub use crate::store::jobs::{DynJobStore, Job, JobAttempt, JobStatus, JobStore};
 
 /// Job kind of an invitation mail (payload: [`TeamInviteMail`]).
 pub const TEAM_INVITE: &str = "mail.team_invite";
@@ -47,71 +43,6 @@ pub struct VerifyEmailMail {
     /// Nonce of the link token ([`crate::links`]); the token itself is never stored.
     #[serde(default)]
     pub link_nonce: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobStatus {
-    /// Waiting for `run_after`.
-    Pending,
-    /// Claimed by a worker until `locked_until`.
-    Running,
-    Done,
-    /// Gave up: attempts exhausted or a permanent error; `last_error` says why.
-    Failed,
-}
-
-impl JobStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Pending => "pending",
-            JobStatus::Running => "running",
-            JobStatus::Done => "done",
-            JobStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => JobStatus::Pending,
-            "running" => JobStatus::Running,
-            "done" => JobStatus::Done,
-            "failed" => JobStatus::Failed,
-            _ => return None,
-        })
-    }
-}
-
-/// A row of the `jobs` table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Job {
-    pub id: i64,
-    pub kind: String,
-    pub payload: serde_json::Value,
-    pub dedup_key: Option<String>,
-    /// `None` for a status this build does not know.
-    pub status: Option<JobStatus>,
-    /// Attempts started so far, including the one in hand while `Running`.
-    pub attempts: i64,
-    pub max_attempts: i64,
-    pub run_after: i64,
-    pub locked_until: Option<i64>,
-    pub locked_by: Option<String>,
-    pub last_error: Option<String>,
-    pub created_at: i64,
-    pub finished_at: Option<i64>,
-}
-
-/// A row of the `job_attempts` table: one run of a job by one worker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobAttempt {
-    pub id: i64,
-    pub job_id: i64,
-    pub attempt: i64,
-    pub worker: String,
-    pub started_at: i64,
-    pub finished_at: i64,
-    pub ok: bool,
-    pub error: Option<String>,
 }
 
 /// Why a job did not succeed, and whether trying again could help.
@@ -199,30 +130,6 @@ pub fn registry(
     Ok(Registry::default()
         .with(mail_handlers::TeamInvite(mailer.clone()))
         .with(mail_handlers::VerifyEmail(mailer)))
-}
-
-/// Opens the configured store once and returns both of its views: the [`Store`] the
-/// services use and the [`JobStore`] the worker uses. Same behaviour as `store::open`
-/// (PostgreSQL migrates unless told not to; SQLite always migrates).
-///
-/// [`Store`]: crate::store::Store
-pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<(DynStore, DynJobStore)> {
-    if config.is_postgres() {
-        let url = config.database_url.clone().unwrap_or_default();
-        let store = PgStore::connect(&url, config.pg_pool_size).await?;
-        if migrate {
-            store.migrate().await?;
-        } else {
-            store.check_migrated().await?;
-        }
-        let store = Arc::new(store);
-        Ok((store.clone(), store))
-    } else {
-        let store = SqliteStore::open(&config.sqlite_path(), config.sqlite_readers)?;
-        store.migrate().await?;
-        let store = Arc::new(store);
-        Ok((store.clone(), store))
-    }
 }
 
 /// A worker id unique to this process: host name, process id and a random suffix.

@@ -5,24 +5,36 @@
 //! Methods that change state take the audit event to write in the same transaction, so an
 //! audited change and its audit row are never separated.
 
+mod accounts;
+mod audit;
+mod email_tokens;
+mod invites;
+pub mod jobs;
+mod keys;
 mod migrations;
 pub mod outbox;
 pub mod postgres;
-mod postgres_teams;
+mod profile;
+mod sessions;
+mod settings;
 pub mod sqlite;
-mod sqlite_teams;
 pub mod teams;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-
 use crate::config::Config;
-use crate::error::StoreResult;
 use crate::keys::KeyHash;
 
+pub use accounts::AccountStore;
+pub use audit::AuditStore;
+pub use email_tokens::EmailTokenStore;
+pub use invites::{Invite, InviteStore, NewInvite};
+pub use keys::KeyStore;
 pub use migrations::Migration;
-pub use teams::{Entity, Invite, Membership, NewInvite, Team, TeamStore};
+pub use profile::ProfileStore;
+pub use sessions::SessionStore;
+pub use settings::SettingStore;
+pub use teams::{Entity, Membership, Team, TeamStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountType {
@@ -246,122 +258,40 @@ pub(crate) fn search_patterns(query: &str, email: EmailMatch) -> (String, String
     (q, pattern, email_pattern)
 }
 
-#[async_trait]
-pub trait Store: teams::TeamStore + Send + Sync + 'static {
-    fn backend(&self) -> &'static str;
-    async fn ping(&self) -> StoreResult<()>;
-    /// Tables and columns as `(table, column, type family, nullable)`, for the drift test.
-    async fn schema_columns(&self) -> StoreResult<Vec<(String, String, String, bool)>>;
+/// The whole store: every concern, implemented by both backends.
+pub trait Store:
+    AccountStore
+    + ProfileStore
+    + KeyStore
+    + SessionStore
+    + AuditStore
+    + SettingStore
+    + TeamStore
+    + InviteStore
+    + EmailTokenStore
+    + Send
+    + Sync
+    + 'static
+{
+}
 
-    async fn count_users(&self) -> StoreResult<i64>;
-    /// Creates the user and its personal entity together.
-    async fn create_user(&self, user: NewUser, audit: AuditEvent) -> StoreResult<User>;
-    /// Creates the first admin if `token` matches the stored setup token and no user exists;
-    /// the token is consumed in the same transaction. `None` when the token is wrong.
-    async fn create_first_admin(
-        &self,
-        token: KeyHash,
-        now: i64,
-        user: NewUser,
-        audit: AuditEvent,
-    ) -> StoreResult<Option<User>>;
-    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
-    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
-    async fn user_by_username_or_email(&self, login: &str) -> StoreResult<Option<User>>;
-    /// Users whose username contains `query` (case-insensitive), or whose email contains it
-    /// (`EmailMatch::Substring`) or equals it (`EmailMatch::Exact`); exact matches first.
-    async fn search_users(
-        &self,
-        query: &str,
-        email: EmailMatch,
-        limit: i64,
-    ) -> StoreResult<Vec<User>>;
-    async fn list_users(&self) -> StoreResult<Vec<User>>;
-    /// Replaces the password and ends every session of the user.
-    async fn set_password(&self, user_id: i64, hash: String, audit: AuditEvent) -> StoreResult<()>;
-
-    /// The Profile section's fields, the intro and the image; kept apart from `User` so the
-    /// authentication path never reads a long intro.
-    async fn user_profile(&self, user_id: i64) -> StoreResult<Option<Profile>>;
-    async fn update_profile(
-        &self,
-        user_id: i64,
-        update: ProfileUpdate,
-        audit: AuditEvent,
-    ) -> StoreResult<()>;
-    async fn update_intro(
-        &self,
-        user_id: i64,
-        intro: String,
-        intro_html: String,
-        audit: AuditEvent,
-    ) -> StoreResult<()>;
-    /// Sets or clears the profile image; returns the previous blob name so it can be deleted.
-    async fn set_avatar(
-        &self,
-        user_id: i64,
-        avatar: Option<String>,
-        audit: AuditEvent,
-    ) -> StoreResult<Option<String>>;
-
-    /// Inserts a key unless the owner already has `max_active` active keys.
-    async fn insert_api_key(
-        &self,
-        key: NewApiKey,
-        max_active: i64,
-        audit: AuditEvent,
-    ) -> StoreResult<ApiKeyRecord>;
-    async fn key_auth_by_key_id(&self, key_id: &str) -> StoreResult<Option<KeyAuth>>;
-    async fn key_auth_by_hash(&self, hash: &KeyHash) -> StoreResult<Option<KeyAuth>>;
-    async fn api_key_by_id(&self, id: i64) -> StoreResult<Option<ApiKeyRecord>>;
-    /// Active (not revoked) keys of a user, oldest first.
-    async fn list_api_keys(&self, user_id: i64) -> StoreResult<Vec<ApiKeyRecord>>;
-    /// Revokes an active key; false when it was already revoked or does not exist.
-    async fn revoke_api_key(
-        &self,
-        id: i64,
-        now: i64,
-        revoked_by: Option<i64>,
-        audit: AuditEvent,
-    ) -> StoreResult<bool>;
-    /// Writes `last used` observations in one transaction; never moves a time backwards.
-    async fn record_key_usage(&self, batch: &[KeyUsage]) -> StoreResult<()>;
-
-    async fn insert_session(&self, session: NewSession) -> StoreResult<()>;
-    async fn session_by_hash(&self, hash: &KeyHash) -> StoreResult<Option<(Session, User)>>;
-    async fn touch_session(&self, id: i64, now: i64, idle_expires_at: i64) -> StoreResult<()>;
-    async fn delete_session(&self, hash: &KeyHash) -> StoreResult<()>;
-    async fn delete_user_sessions(&self, user_id: i64) -> StoreResult<u64>;
-
-    async fn audit(&self, event: AuditEvent, now: i64) -> StoreResult<()>;
-    async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditRecord>>;
-
-    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
-    async fn put_setting(&self, key: &str, value: &str, now: i64) -> StoreResult<()>;
-    async fn put_setup_token(&self, token: OneTimeToken, now: i64) -> StoreResult<()>;
+impl<T> Store for T where
+    T: AccountStore
+        + ProfileStore
+        + KeyStore
+        + SessionStore
+        + AuditStore
+        + SettingStore
+        + TeamStore
+        + InviteStore
+        + EmailTokenStore
+        + Send
+        + Sync
+        + 'static
+{
 }
 
 pub type DynStore = Arc<dyn Store>;
-
-/// Opens the configured store, migrating unless told not to (PostgreSQL only; SQLite is
-/// always migrated at start because only one process owns its file).
-pub async fn open(config: &Config, migrate: bool) -> anyhow::Result<DynStore> {
-    if config.is_postgres() {
-        let url = config.database_url.clone().unwrap_or_default();
-        let store = postgres::PgStore::connect(&url, config.pg_pool_size).await?;
-        if migrate {
-            store.migrate().await?;
-        } else {
-            store.check_migrated().await?;
-        }
-        Ok(Arc::new(store))
-    } else {
-        let path = config.sqlite_path();
-        let store = sqlite::SqliteStore::open(&path, config.sqlite_readers)?;
-        store.migrate().await?;
-        Ok(Arc::new(store))
-    }
-}
 
 pub(crate) const SETUP_TOKEN_KEY: &str = "setup_token";
 
@@ -394,5 +324,24 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-mod postgres_jobs;
-mod sqlite_jobs;
+/// Opens the configured store once and returns both of its views: the [`Store`] the
+/// services use and the [`JobStore`](jobs::JobStore) the worker uses. PostgreSQL migrates
+/// unless told not to; SQLite always migrates (only one process owns its file).
+pub async fn open(config: &Config, migrate: bool) -> anyhow::Result<(DynStore, jobs::DynJobStore)> {
+    if config.is_postgres() {
+        let url = config.database_url.clone().unwrap_or_default();
+        let store = postgres::PgStore::connect(&url, config.pg_pool_size).await?;
+        if migrate {
+            store.migrate().await?;
+        } else {
+            store.check_migrated().await?;
+        }
+        let store = Arc::new(store);
+        Ok((store.clone(), store))
+    } else {
+        let store = sqlite::SqliteStore::open(&config.sqlite_path(), config.sqlite_readers)?;
+        store.migrate().await?;
+        let store = Arc::new(store);
+        Ok((store.clone(), store))
+    }
+}

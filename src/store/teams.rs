@@ -4,10 +4,8 @@
 
 use async_trait::async_trait;
 
-use super::outbox;
 use super::{AuditEvent, NewUser, User};
 use crate::error::StoreResult;
-use crate::keys::KeyHash;
 
 /// A namespace for projects: a person's personal entity or a team.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,36 +36,8 @@ pub struct Membership {
     pub description: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invite {
-    pub id: i64,
-    pub team_id: i64,
-    pub team_name: String,
-    /// `invite` (an admin invited someone) or `request` (someone asked to join).
-    pub kind: String,
-    pub email: Option<String>,
-    pub user_id: Option<i64>,
-    pub role: String,
-    pub invited_by: Option<i64>,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub resolved_at: Option<i64>,
-    pub resolution: Option<String>,
-}
-
-pub struct NewInvite {
-    pub team_id: i64,
-    pub kind: &'static str,
-    pub email: Option<String>,
-    pub user_id: Option<i64>,
-    pub role: String,
-    pub token_hash: KeyHash,
-    pub invited_by: Option<i64>,
-    pub expires_at: i64,
-}
-
 #[async_trait]
-pub trait TeamStore {
+pub trait TeamStore: Send + Sync {
     async fn entity_by_name(&self, name: &str) -> StoreResult<Option<Entity>>;
     async fn entity_by_id(&self, id: i64) -> StoreResult<Option<Entity>>;
     /// Creates the team's entity, its row and the first admin's membership together.
@@ -111,29 +81,6 @@ pub trait TeamStore {
         user_id: i64,
         audit: AuditEvent,
     ) -> StoreResult<bool>;
-    /// Writes an invitation and, in the same transaction, the job that mails it. Refuses a
-    /// second pending invitation for the same person (`Conflict("invite")`).
-    async fn create_invite(
-        &self,
-        invite: NewInvite,
-        job: Option<outbox::NewJob>,
-        now: i64,
-        audit: AuditEvent,
-    ) -> StoreResult<Invite>;
-    async fn invite_by_id(&self, id: i64) -> StoreResult<Option<Invite>>;
-    async fn invite_by_token(&self, hash: &KeyHash) -> StoreResult<Option<Invite>>;
-    async fn pending_team_invites(&self, team_id: i64, now: i64) -> StoreResult<Vec<Invite>>;
-    async fn pending_user_invites(&self, user_id: i64, now: i64) -> StoreResult<Vec<Invite>>;
-    /// Resolves a pending, unexpired invitation; with `add` also makes the membership.
-    /// False when it was no longer pending.
-    async fn resolve_invite(
-        &self,
-        id: i64,
-        resolution: &str,
-        add: Option<(i64, String)>,
-        now: i64,
-        audit: AuditEvent,
-    ) -> StoreResult<bool>;
     async fn set_default_entity(
         &self,
         user_id: i64,
@@ -142,19 +89,6 @@ pub trait TeamStore {
     ) -> StoreResult<()>;
     /// "Hide teams in public profile", with its audit row in the same transaction.
     async fn set_hide_teams(&self, user_id: i64, hide: bool, audit: AuditEvent) -> StoreResult<()>;
-    /// Stores a verification token and, in the same transaction, the job that mails it.
-    async fn put_email_token(
-        &self,
-        hash: KeyHash,
-        user_id: i64,
-        email: &str,
-        now: i64,
-        expires_at: i64,
-        job: Option<outbox::NewJob>,
-    ) -> StoreResult<()>;
-    /// Marks the email verified if the token is valid and still matches the account's email.
-    async fn use_email_token(&self, hash: KeyHash, now: i64) -> StoreResult<Option<i64>>;
-    async fn set_email_verified(&self, user_id: i64, at: Option<i64>) -> StoreResult<()>;
     /// A service account: a user row owned by a team, no password, no personal entity.
     async fn create_service_account(
         &self,

@@ -6,11 +6,12 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::outbox::NewJob;
-use super::postgres::{map_err, PgStore};
+use super::{map_err, PgStore};
 use crate::error::StoreResult;
-use crate::jobs::store::{parse_payload, ATTEMPT_COLUMNS, JOB_COLUMNS};
-use crate::jobs::{Job, JobAttempt, JobStatus, JobStore};
+use crate::store::jobs::{
+    parse_payload, Job, JobAttempt, JobStatus, JobStore, ATTEMPT_COLUMNS, JOB_COLUMNS,
+};
+use crate::store::outbox::NewJob;
 
 fn job_from(row: &Row) -> Job {
     Job {

@@ -1,5 +1,5 @@
-//! The queue operations, implemented by both store backends
-//! (`store/sqlite_jobs.rs`, `store/postgres_jobs.rs`).
+//! The job queue's rows and operations, implemented by both backends (`sqlite/jobs.rs`,
+//! `postgres/jobs.rs`). What runs a job is `crate::jobs`; the store knows no job kinds.
 //!
 //! A claim is a lease: the worker that claimed a job (`locked_by`) owns it until
 //! `locked_until`. Only that worker, for that attempt, can complete or fail it; once the lease
@@ -9,9 +9,73 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{Job, JobAttempt, JobStatus};
 use crate::error::StoreResult;
 use crate::store::outbox::NewJob;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    /// Waiting for `run_after`.
+    Pending,
+    /// Claimed by a worker until `locked_until`.
+    Running,
+    Done,
+    /// Gave up: attempts exhausted or a permanent error; `last_error` says why.
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => JobStatus::Pending,
+            "running" => JobStatus::Running,
+            "done" => JobStatus::Done,
+            "failed" => JobStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A row of the `jobs` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub dedup_key: Option<String>,
+    /// `None` for a status this build does not know.
+    pub status: Option<JobStatus>,
+    /// Attempts started so far, including the one in hand while `Running`.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub run_after: i64,
+    pub locked_until: Option<i64>,
+    pub locked_by: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// A row of the `job_attempts` table: one run of a job by one worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobAttempt {
+    pub id: i64,
+    pub job_id: i64,
+    pub attempt: i64,
+    pub worker: String,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub ok: bool,
+    pub error: Option<String>,
+}
 
 pub type DynJobStore = Arc<dyn JobStore>;
 

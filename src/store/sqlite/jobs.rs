@@ -4,11 +4,12 @@
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::outbox::NewJob;
-use super::sqlite::{map_err, SqliteStore};
+use super::{map_err, SqliteStore};
 use crate::error::StoreResult;
-use crate::jobs::store::{parse_payload, ATTEMPT_COLUMNS, JOB_COLUMNS};
-use crate::jobs::{Job, JobAttempt, JobStatus, JobStore};
+use crate::store::jobs::{
+    parse_payload, Job, JobAttempt, JobStatus, JobStore, ATTEMPT_COLUMNS, JOB_COLUMNS,
+};
+use crate::store::outbox::NewJob;
 
 fn job_from(row: &Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {

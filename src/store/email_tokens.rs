@@ -1,0 +1,24 @@
+//! Email verification tokens.
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::error::StoreResult;
+use crate::keys::KeyHash;
+
+#[async_trait]
+pub trait EmailTokenStore: Send + Sync {
+    /// Stores a verification token and, in the same transaction, the job that mails it.
+    async fn put_email_token(
+        &self,
+        hash: KeyHash,
+        user_id: i64,
+        email: &str,
+        now: i64,
+        expires_at: i64,
+        job: Option<outbox::NewJob>,
+    ) -> StoreResult<()>;
+    /// Marks the email verified if the token is valid and still matches the account's email.
+    async fn use_email_token(&self, hash: KeyHash, now: i64) -> StoreResult<Option<i64>>;
+    async fn set_email_verified(&self, user_id: i64, at: Option<i64>) -> StoreResult<()>;
+}

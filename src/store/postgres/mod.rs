@@ -1,0 +1,372 @@
+//! PostgreSQL backend: a pooled store shared by any number of Fulcrum instances.
+//!
+//! Migrations run under an advisory lock so instances starting together apply each one
+//! exactly once; `fulcrum migrate` runs them ahead of a rollout.
+
+mod accounts;
+mod audit;
+mod email_tokens;
+mod invites;
+mod jobs;
+mod keys;
+mod profile;
+mod sessions;
+mod settings;
+mod teams;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, Row};
+
+use super::migrations::{MIGRATIONS_TABLE, POSTGRES};
+use super::outbox::{enqueue_pg, NewJob};
+use super::*;
+use crate::error::ErrorCode;
+use crate::error::{StoreError, StoreResult};
+use crate::keys::KeyHash;
+
+pub struct PgStore {
+    pool: Pool,
+}
+
+pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.email, u.name, u.is_admin, u.account_type, u.password_hash, u.flags, \
+     u.created_at, u.deleted_at, u.default_entity_id, u.hide_teams, u.email_verified_at, u.service_team_id";
+const KEY_COLUMNS: &str = "k.id, k.key_id, k.user_id, k.name, k.origin, k.created_at, k.expires_at, k.last_used_at, k.last_used_ip, k.last_used_ua, k.revoked_at";
+/// Arbitrary constant naming Fulcrum's migration lock.
+const MIGRATION_LOCK: i64 = 0x0046_756c_6372_756d;
+
+pub(crate) fn map_err(e: tokio_postgres::Error) -> StoreError {
+    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        let what = e
+            .as_db_error()
+            .and_then(|d| d.constraint().map(str::to_string))
+            .unwrap_or_default();
+        return StoreError::Conflict(conflict_field(&what));
+    }
+    StoreError::Other(anyhow::Error::new(e))
+}
+
+fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Other(anyhow::anyhow!("PostgreSQL pool: {e}"))
+}
+
+pub(crate) fn user_from(row: &Row, at: usize) -> User {
+    User {
+        id: row.get(at),
+        username: row.get(at + 1),
+        email: row.get(at + 2),
+        name: row.get(at + 3),
+        is_admin: row.get(at + 4),
+        account_type: AccountType::parse(row.get(at + 5)),
+        password_hash: row.get(at + 6),
+        flags: row.get(at + 7),
+        created_at: row.get(at + 8),
+        deleted_at: row.get(at + 9),
+        default_entity_id: row.get(at + 10),
+        hide_teams: row.get(at + 11),
+        email_verified_at: row.get(at + 12),
+        service_team_id: row.get(at + 13),
+    }
+}
+
+fn key_from(row: &Row, at: usize) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: row.get(at),
+        key_id: row.get(at + 1),
+        user_id: row.get(at + 2),
+        name: row.get(at + 3),
+        origin: row.get(at + 4),
+        created_at: row.get(at + 5),
+        expires_at: row.get(at + 6),
+        last_used_at: row.get(at + 7),
+        last_used_ip: row.get(at + 8),
+        last_used_ua: row.get(at + 9),
+        revoked_at: row.get(at + 10),
+    }
+}
+
+pub(crate) async fn insert_audit(
+    c: &impl GenericClient,
+    e: &AuditEvent,
+    now: i64,
+) -> StoreResult<()> {
+    let stmt = c
+        .prepare_cached("INSERT INTO audit_log (at, actor_user_id, action, target, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+        .await
+        .map_err(map_err)?;
+    c.execute(
+        &stmt,
+        &[
+            &now,
+            &e.actor_user_id,
+            &e.action,
+            &e.target,
+            &e.ip,
+            &e.detail.to_string(),
+        ],
+    )
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+async fn insert_user(c: &impl GenericClient, u: &NewUser, now: i64) -> StoreResult<User> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "WITH u AS (
+               INSERT INTO users (username, username_lower, email, email_lower, name, password_hash, is_admin, account_type, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *)
+             SELECT {USER_COLUMNS} FROM u"
+        ))
+        .await
+        .map_err(map_err)?;
+    let row = c
+        .query_one(
+            &stmt,
+            &[
+                &u.username,
+                &u.username.to_lowercase(),
+                &u.email,
+                &u.email.to_lowercase(),
+                &u.name,
+                &u.password_hash,
+                &u.is_admin,
+                &u.account_type.as_str(),
+                &now,
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+    let user = user_from(&row, 0);
+    c.execute(
+        "INSERT INTO entities (name, name_lower, kind, user_id, created_at) VALUES ($1, $2, 'user', $3, $4)",
+        &[&user.username, &user.username.to_lowercase(), &user.id, &now],
+    )
+    .await
+    .map_err(map_err)?;
+    Ok(user)
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, size: usize) -> anyhow::Result<Self> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .context("database_url is not a valid PostgreSQL URL")?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(size)
+            .wait_timeout(Some(std::time::Duration::from_secs(10)))
+            .create_timeout(Some(std::time::Duration::from_secs(10)))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .context("cannot build the PostgreSQL pool")?;
+        drop(pool.get().await.context("cannot connect to PostgreSQL")?);
+        Ok(Self { pool })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        tx.batch_execute(MIGRATIONS_TABLE).await?;
+        for m in POSTGRES {
+            let done = tx
+                .query_opt(
+                    "SELECT version FROM schema_migrations WHERE version = $1",
+                    &[&m.version],
+                )
+                .await?;
+            if done.is_none() {
+                tx.batch_execute(m.sql).await.with_context(|| {
+                    format!("PostgreSQL migration {} ({}) failed", m.version, m.name)
+                })?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    &[&m.version, &m.name, &crate::now_ms()],
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// With `--no-migrate`, refuse to serve a schema older than this binary expects.
+    pub async fn check_migrated(&self) -> anyhow::Result<()> {
+        let client = self.pool.get().await?;
+        let latest = POSTGRES.last().map_or(0, |m| m.version);
+        let row = client
+            .query_opt("SELECT MAX(version) FROM schema_migrations", &[])
+            .await
+            .ok()
+            .flatten();
+        let applied: Option<i64> = row.and_then(|r| r.get(0));
+        if applied.unwrap_or(0) < latest {
+            anyhow::bail!("the database schema is behind this binary; run `fulcrum migrate` first");
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(pool_err)
+    }
+
+    async fn one_user(
+        &self,
+        clause: &str,
+        arg: &(dyn tokio_postgres::types::ToSql + Sync),
+    ) -> StoreResult<Option<User>> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users u WHERE {clause}"
+            ))
+            .await
+            .map_err(map_err)?;
+        let row = c.query_opt(&stmt, &[arg]).await.map_err(map_err)?;
+        Ok(row.map(|r| user_from(&r, 0)))
+    }
+
+    async fn key_auth_where(
+        &self,
+        clause: &str,
+        arg: &(dyn tokio_postgres::types::ToSql + Sync),
+    ) -> StoreResult<Option<KeyAuth>> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(&format!(
+                "SELECT {KEY_COLUMNS}, k.secret_hash, {USER_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE {clause}"
+            ))
+            .await
+            .map_err(map_err)?;
+        let row = c.query_opt(&stmt, &[arg]).await.map_err(map_err)?;
+        Ok(row.map(|r| KeyAuth {
+            key: key_from(&r, 0),
+            secret_hash: r.get(11),
+            user: user_from(&r, 12),
+        }))
+    }
+}
+
+const PROFILE_COLUMNS: &str =
+    "name, institution, bio, location, website, intro, intro_html, avatar, language";
+
+fn profile_from(row: &Row) -> Profile {
+    Profile {
+        name: row.get(0),
+        institution: row.get(1),
+        bio: row.get(2),
+        location: row.get(3),
+        website: row.get(4),
+        intro: row.get(5),
+        intro_html: row.get(6),
+        avatar: row.get(7),
+        language: row.get(8),
+    }
+}
+
+// Helpers of the teams, invitations and email-token concerns.
+
+const TEAM_COLUMNS: &str =
+    "e.id, e.name, t.description, t.join_policy, t.email_domain, t.created_at";
+const INVITE_COLUMNS: &str = "i.id, i.team_id, e.name, i.kind, i.email_lower, i.user_id, i.role, i.invited_by, i.created_at, i.expires_at, i.resolved_at, i.resolution";
+
+fn team_from(r: &Row) -> Team {
+    Team {
+        id: r.get(0),
+        name: r.get(1),
+        description: r.get(2),
+        join_policy: r.get(3),
+        email_domain: r.get(4),
+        created_at: r.get(5),
+    }
+}
+
+fn invite_from(r: &Row) -> Invite {
+    Invite {
+        id: r.get(0),
+        team_id: r.get(1),
+        team_name: r.get(2),
+        kind: r.get(3),
+        email: r.get(4),
+        user_id: r.get(5),
+        role: r.get(6),
+        invited_by: r.get(7),
+        created_at: r.get(8),
+        expires_at: r.get(9),
+        resolved_at: r.get(10),
+        resolution: r.get(11),
+    }
+}
+
+fn entity_from(r: &Row) -> Entity {
+    Entity {
+        id: r.get(0),
+        name: r.get(1),
+        is_team: r.get::<_, String>(2) == "team",
+        user_id: r.get(3),
+    }
+}
+
+/// Locks the team's membership rows for the rest of the transaction.
+async fn lock_team(c: &impl GenericClient, team_id: i64) -> StoreResult<()> {
+    c.execute(
+        "SELECT entity_id FROM teams WHERE entity_id = $1 FOR UPDATE",
+        &[&team_id],
+    )
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+async fn admin_count(c: &impl GenericClient, team_id: i64) -> StoreResult<i64> {
+    let row = c
+        .query_one(
+            "SELECT COUNT(*) FROM team_members m JOIN users u ON u.id = m.user_id
+             WHERE m.team_id = $1 AND m.role = 'admin' AND u.deleted_at IS NULL",
+            &[&team_id],
+        )
+        .await
+        .map_err(map_err)?;
+    Ok(row.get(0))
+}
+
+async fn role_of(
+    c: &impl GenericClient,
+    team_id: i64,
+    user_id: i64,
+) -> StoreResult<Option<String>> {
+    let row = c
+        .query_opt(
+            "SELECT role FROM team_members WHERE team_id = $1 AND user_id = $2",
+            &[&team_id, &user_id],
+        )
+        .await
+        .map_err(map_err)?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+async fn insert_member(
+    c: &impl GenericClient,
+    team_id: i64,
+    user_id: i64,
+    role: &str,
+    now: i64,
+) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO team_members (team_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+        &[&team_id, &user_id, &role, &now],
+    )
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! The Profile section, the intro and the profile image.
+
+use super::*;
+
+#[async_trait]
+impl ProfileStore for PgStore {
+    async fn user_profile(&self, user_id: i64) -> StoreResult<Option<Profile>> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(&format!(
+                "SELECT {PROFILE_COLUMNS} FROM users WHERE id = $1"
+            ))
+            .await
+            .map_err(map_err)?;
+        let row = c.query_opt(&stmt, &[&user_id]).await.map_err(map_err)?;
+        Ok(row.map(|r| profile_from(&r)))
+    }
+
+    async fn update_profile(
+        &self,
+        user_id: i64,
+        u: ProfileUpdate,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        tx.execute(
+            "UPDATE users SET name = COALESCE($1, name), institution = COALESCE($2, institution),
+               bio = COALESCE($3, bio), location = COALESCE($4, location),
+               website = COALESCE($5, website), language = COALESCE($6, language)
+             WHERE id = $7",
+            &[
+                &u.name,
+                &u.institution,
+                &u.bio,
+                &u.location,
+                &u.website,
+                &u.language,
+                &user_id,
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+        insert_audit(&tx, &audit, crate::now_ms()).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn update_intro(
+        &self,
+        user_id: i64,
+        intro: String,
+        intro_html: String,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        tx.execute(
+            "UPDATE users SET intro = $1, intro_html = $2 WHERE id = $3",
+            &[&intro, &intro_html, &user_id],
+        )
+        .await
+        .map_err(map_err)?;
+        insert_audit(&tx, &audit, crate::now_ms()).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn set_avatar(
+        &self,
+        user_id: i64,
+        avatar: Option<String>,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<String>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let previous: Option<String> = tx
+            .query_one(
+                "SELECT avatar FROM users WHERE id = $1 FOR UPDATE",
+                &[&user_id],
+            )
+            .await
+            .map_err(map_err)?
+            .get(0);
+        tx.execute(
+            "UPDATE users SET avatar = $1 WHERE id = $2",
+            &[&avatar, &user_id],
+        )
+        .await
+        .map_err(map_err)?;
+        insert_audit(&tx, &audit, crate::now_ms()).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(previous)
+    }
+}

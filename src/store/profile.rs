@@ -1,0 +1,33 @@
+//! The Profile section, the intro and the profile image.
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::error::StoreResult;
+
+#[async_trait]
+pub trait ProfileStore: Send + Sync {
+    /// The Profile section's fields, the intro and the image; kept apart from `User` so the
+    /// authentication path never reads a long intro.
+    async fn user_profile(&self, user_id: i64) -> StoreResult<Option<Profile>>;
+    async fn update_profile(
+        &self,
+        user_id: i64,
+        update: ProfileUpdate,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
+    async fn update_intro(
+        &self,
+        user_id: i64,
+        intro: String,
+        intro_html: String,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
+    /// Sets or clears the profile image; returns the previous blob name so it can be deleted.
+    async fn set_avatar(
+        &self,
+        user_id: i64,
+        avatar: Option<String>,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<String>>;
+}
