@@ -54,8 +54,7 @@ impl AccountStore for PgStore {
         let tx = c.transaction().await.map_err(map_err)?;
         let created = insert_user(&tx, &user, now).await?;
         audit.target.get_or_insert_with(|| created.username.clone());
-        insert_audit(&tx, &audit, now).await?;
-        tx.commit().await.map_err(map_err)?;
+        commit_audited(tx, &audit, None, now).await?;
         Ok(created)
     }
 
@@ -88,8 +87,7 @@ impl AccountStore for PgStore {
             .await
             .map_err(map_err)?;
         let created = insert_user(&tx, &user, now).await?;
-        insert_audit(&tx, &audit, now).await?;
-        tx.commit().await.map_err(map_err)?;
+        commit_audited(tx, &audit, None, now).await?;
         Ok(Some(created))
     }
 
@@ -158,7 +156,6 @@ impl AccountStore for PgStore {
         tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
             .await
             .map_err(map_err)?;
-        insert_audit(&tx, &audit, crate::now_ms()).await?;
-        tx.commit().await.map_err(map_err)
+        commit_audited(tx, &audit, None, crate::now_ms()).await
     }
 }

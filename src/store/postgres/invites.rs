@@ -46,15 +46,11 @@ impl InviteStore for PgStore {
             .await
             .map_err(map_err)?
             .get(0);
-        if let Some(job) = job {
-            enqueue_pg(&tx, &job, now).await?;
-        }
-        insert_audit(&tx, &audit, now).await?;
         let row = tx
             .query_one(&format!("SELECT {INVITE_COLUMNS} FROM team_invites i JOIN entities e ON e.id = i.team_id WHERE i.id = $1"), &[&id])
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+        commit_audited(tx, &audit, job.as_ref(), now).await?;
         Ok(invite_from(&row))
     }
 
@@ -136,8 +132,7 @@ impl InviteStore for PgStore {
                 insert_member(&tx, team_id, user_id, &role, now).await?;
             }
         }
-        insert_audit(&tx, &audit, now).await?;
-        tx.commit().await.map_err(map_err)?;
+        commit_audited(tx, &audit, None, now).await?;
         Ok(true)
     }
 }

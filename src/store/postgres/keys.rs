@@ -52,8 +52,7 @@ impl KeyStore for PgStore {
             )
             .await
             .map_err(map_err)?;
-        insert_audit(&tx, &audit, now).await?;
-        tx.commit().await.map_err(map_err)?;
+        commit_audited(tx, &audit, None, now).await?;
         Ok(key_from(&row, 0))
     }
 

@@ -87,6 +87,22 @@ fn key_from(row: &Row, at: usize) -> ApiKeyRecord {
     }
 }
 
+/// Ends a change: its audit row and, when it has one, its outbox job are written in the
+/// change's transaction, which then commits. The change, its audit row and its job are
+/// kept together or not at all.
+pub(crate) async fn commit_audited(
+    tx: deadpool_postgres::Transaction<'_>,
+    audit: &AuditEvent,
+    job: Option<&NewJob>,
+    now: i64,
+) -> StoreResult<()> {
+    insert_audit(&tx, audit, now).await?;
+    if let Some(job) = job {
+        enqueue_pg(&tx, job, now).await?;
+    }
+    tx.commit().await.map_err(map_err)
+}
+
 pub(crate) async fn insert_audit(
     c: &impl GenericClient,
     e: &AuditEvent,

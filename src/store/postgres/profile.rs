@@ -41,8 +41,7 @@ impl ProfileStore for PgStore {
         )
         .await
         .map_err(map_err)?;
-        insert_audit(&tx, &audit, crate::now_ms()).await?;
-        tx.commit().await.map_err(map_err)
+        commit_audited(tx, &audit, None, crate::now_ms()).await
     }
 
     async fn update_intro(
@@ -60,8 +59,7 @@ impl ProfileStore for PgStore {
         )
         .await
         .map_err(map_err)?;
-        insert_audit(&tx, &audit, crate::now_ms()).await?;
-        tx.commit().await.map_err(map_err)
+        commit_audited(tx, &audit, None, crate::now_ms()).await
     }
 
     async fn set_avatar(
@@ -86,8 +84,7 @@ impl ProfileStore for PgStore {
         )
         .await
         .map_err(map_err)?;
-        insert_audit(&tx, &audit, crate::now_ms()).await?;
-        tx.commit().await.map_err(map_err)?;
+        commit_audited(tx, &audit, None, crate::now_ms()).await?;
         Ok(previous)
     }
 }

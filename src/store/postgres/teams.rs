@@ -55,12 +55,11 @@ impl TeamStore for PgStore {
         .await
         .map_err(map_err)?;
         insert_member(&tx, id, admin_id, "admin", now).await?;
-        insert_audit(&tx, &audit, now).await?;
         let row = tx
             .query_one(&format!("SELECT {TEAM_COLUMNS} FROM teams t JOIN entities e ON e.id = t.entity_id WHERE e.id = $1"), &[&id])
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+        commit_audited(tx, &audit, None, now).await?;
         Ok(team_from(&row))
     }
 
@@ -82,8 +81,7 @@ impl TeamStore for PgStore {
         )
         .await
         .map_err(map_err)?;
-        insert_audit(&tx, &audit, crate::now_ms()).await?;
-        tx.commit().await.map_err(map_err)
+        commit_audited(tx, &audit, None, crate::now_ms()).await
     }
 
     async fn delete_team(&self, team_id: i64, audit: AuditEvent) -> StoreResult<()> {
@@ -95,8 +93,7 @@ impl TeamStore for PgStore {
         )
         .await
         .map_err(map_err)?;
-        insert_audit(&tx, &audit, crate::now_ms()).await?;
-        tx.commit().await.map_err(map_err)
+        commit_audited(tx, &audit, None, crate::now_ms()).await
     }
 
     async fn team_members(&self, team_id: i64) -> StoreResult<Vec<Membership>> {
@@ -171,8 +168,7 @@ impl TeamStore for PgStore {
             return Err(StoreError::Refused(ErrorCode::AlreadyMember));
         }
         insert_member(&tx, team_id, user_id, role, now).await?;
-        insert_audit(&tx, &audit, now).await?;
-        tx.commit().await.map_err(map_err)
+        commit_audited(tx, &audit, None, now).await
     }
 
     async fn set_member_role(
@@ -198,8 +194,7 @@ impl TeamStore for PgStore {
         )
         .await
         .map_err(map_err)?;
-        insert_audit(&tx, &audit, now).await?;
-        tx.commit().await.map_err(map_err)
+        commit_audited(tx, &audit, None, now).await
     }
 
     async fn remove_member(
@@ -230,8 +225,7 @@ impl TeamStore for PgStore {
         )
         .await
         .map_err(map_err)?;
-        insert_audit(&tx, &audit, now).await?;
-        tx.commit().await.map_err(map_err)?;
+        commit_audited(tx, &audit, None, now).await?;
         Ok(true)
     }
 
@@ -249,8 +243,7 @@ impl TeamStore for PgStore {
         )
         .await
         .map_err(map_err)?;
-        insert_audit(&tx, &audit, crate::now_ms()).await?;
-        tx.commit().await.map_err(map_err)
+        commit_audited(tx, &audit, None, crate::now_ms()).await
     }
 
     async fn set_hide_teams(&self, user_id: i64, hide: bool, audit: AuditEvent) -> StoreResult<()> {
@@ -262,8 +255,7 @@ impl TeamStore for PgStore {
         )
         .await
         .map_err(map_err)?;
-        insert_audit(&tx, &audit, crate::now_ms()).await?;
-        tx.commit().await.map_err(map_err)
+        commit_audited(tx, &audit, None, crate::now_ms()).await
     }
 
     async fn create_service_account(
@@ -290,8 +282,7 @@ impl TeamStore for PgStore {
             .map_err(map_err)?;
         let created = user_from(&row, 0);
         insert_member(&tx, team_id, created.id, "member", now).await?;
-        insert_audit(&tx, &audit, now).await?;
-        tx.commit().await.map_err(map_err)?;
+        commit_audited(tx, &audit, None, now).await?;
         Ok(created)
     }
 }

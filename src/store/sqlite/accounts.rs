@@ -58,8 +58,7 @@ impl AccountStore for SqliteStore {
             let created = insert_user(&tx, &user, now).map_err(map_err)?;
             let mut audit = audit;
             audit.target.get_or_insert_with(|| created.username.clone());
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)?;
+            commit_audited(tx, &audit, None, now)?;
             Ok(created)
         })
         .await
@@ -91,8 +90,7 @@ impl AccountStore for SqliteStore {
             tx.execute("DELETE FROM settings WHERE key = ?1", [SETUP_TOKEN_KEY])
                 .map_err(map_err)?;
             let created = insert_user(&tx, &user, now).map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)?;
+            commit_audited(tx, &audit, None, now)?;
             Ok(Some(created))
         })
         .await
@@ -157,8 +155,7 @@ impl AccountStore for SqliteStore {
             .map_err(map_err)?;
             tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])
                 .map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)
+            commit_audited(tx, &audit, None, now)
         })
         .await
     }

@@ -32,14 +32,10 @@ impl InviteStore for SqliteStore {
             )
             .map_err(map_err)?;
             let id = tx.last_insert_rowid();
-            if let Some(job) = job {
-                enqueue_sqlite(&tx, &job, now).map_err(map_err)?;
-            }
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
             let created = tx
                 .query_row(&format!("SELECT {INVITE_COLUMNS} FROM team_invites i JOIN entities e ON e.id = i.team_id WHERE i.id = ?1"), [id], invite_from)
                 .map_err(map_err)?;
-            tx.commit().map_err(map_err)?;
+            commit_audited(tx, &audit, job.as_ref(), now)?;
             Ok(created)
         })
         .await
@@ -109,8 +105,7 @@ impl InviteStore for SqliteStore {
                     insert_member(&tx, team_id, user_id, &role, now).map_err(map_err)?;
                 }
             }
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)?;
+            commit_audited(tx, &audit, None, now)?;
             Ok(true)
         })
         .await

@@ -42,8 +42,7 @@ impl KeyStore for SqliteStore {
             let record = tx
                 .query_row(&format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = ?1"), [id], |r| key_from(r, 0))
                 .map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)?;
+            commit_audited(tx, &audit, None, now)?;
             Ok(record)
         })
         .await

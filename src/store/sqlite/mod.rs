@@ -99,6 +99,22 @@ fn key_from(row: &Row<'_>, at: usize) -> rusqlite::Result<ApiKeyRecord> {
     })
 }
 
+/// Ends a change: its audit row and, when it has one, its outbox job are written in the
+/// change's transaction, which then commits. The change, its audit row and its job are
+/// kept together or not at all.
+pub(crate) fn commit_audited(
+    tx: rusqlite::Transaction<'_>,
+    audit: &AuditEvent,
+    job: Option<&NewJob>,
+    now: i64,
+) -> StoreResult<()> {
+    insert_audit(&tx, audit, now).map_err(map_err)?;
+    if let Some(job) = job {
+        enqueue_sqlite(&tx, job, now).map_err(map_err)?;
+    }
+    tx.commit().map_err(map_err)
+}
+
 pub(crate) fn insert_audit(conn: &Connection, e: &AuditEvent, now: i64) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO audit_log (at, actor_user_id, action, target, ip, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -31,8 +31,7 @@ impl ProfileStore for SqliteStore {
                 params![u.name, u.institution, u.bio, u.location, u.website, u.language, user_id],
             )
             .map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)
+            commit_audited(tx, &audit, None, now)
         })
         .await
     }
@@ -52,8 +51,7 @@ impl ProfileStore for SqliteStore {
                 params![intro, intro_html, user_id],
             )
             .map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)
+            commit_audited(tx, &audit, None, now)
         })
         .await
     }
@@ -77,8 +75,7 @@ impl ProfileStore for SqliteStore {
                 params![avatar, user_id],
             )
             .map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)?;
+            commit_audited(tx, &audit, None, now)?;
             Ok(previous)
         })
         .await

@@ -45,11 +45,10 @@ impl TeamStore for SqliteStore {
             )
             .map_err(map_err)?;
             insert_member(&tx, id, admin_id, "admin", now).map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
             let team = tx
                 .query_row(&format!("SELECT {TEAM_COLUMNS} FROM teams t JOIN entities e ON e.id = t.entity_id WHERE e.id = ?1"), [id], team_from)
                 .map_err(map_err)?;
-            tx.commit().map_err(map_err)?;
+            commit_audited(tx, &audit, None, now)?;
             Ok(team)
         })
         .await
@@ -72,8 +71,7 @@ impl TeamStore for SqliteStore {
                 params![team.description, team.join_policy, team.email_domain, team.id],
             )
             .map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)
+            commit_audited(tx, &audit, None, now)
         })
         .await
     }
@@ -88,8 +86,7 @@ impl TeamStore for SqliteStore {
                 [team_id],
             )
             .map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)
+            commit_audited(tx, &audit, None, now)
         })
         .await
     }
@@ -149,8 +146,7 @@ impl TeamStore for SqliteStore {
                 return Err(StoreError::Refused(ErrorCode::AlreadyMember));
             }
             insert_member(&tx, team_id, user_id, &role, now).map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)
+            commit_audited(tx, &audit, None, now)
         })
         .await
     }
@@ -180,8 +176,7 @@ impl TeamStore for SqliteStore {
                 params![role, team_id, user_id],
             )
             .map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)
+            commit_audited(tx, &audit, None, now)
         })
         .await
     }
@@ -204,8 +199,7 @@ impl TeamStore for SqliteStore {
             tx.execute("DELETE FROM team_members WHERE team_id = ?1 AND user_id = ?2", [team_id, user_id]).map_err(map_err)?;
             tx.execute("UPDATE users SET default_entity_id = NULL WHERE id = ?1 AND default_entity_id = ?2", [user_id, team_id])
                 .map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)?;
+            commit_audited(tx, &audit, None, now)?;
             Ok(true)
         })
         .await
@@ -225,8 +219,7 @@ impl TeamStore for SqliteStore {
                 params![entity_id, user_id],
             )
             .map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)
+            commit_audited(tx, &audit, None, now)
         })
         .await
     }
@@ -240,8 +233,7 @@ impl TeamStore for SqliteStore {
                 params![hide, user_id],
             )
             .map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
-            tx.commit().map_err(map_err)
+            commit_audited(tx, &audit, None, now)
         })
         .await
     }
@@ -265,11 +257,10 @@ impl TeamStore for SqliteStore {
             .map_err(map_err)?;
             let id = tx.last_insert_rowid();
             insert_member(&tx, team_id, id, "member", now).map_err(map_err)?;
-            insert_audit(&tx, &audit, now).map_err(map_err)?;
             let created = tx
                 .query_row(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"), [id], |r| user_from(r, 0))
                 .map_err(map_err)?;
-            tx.commit().map_err(map_err)?;
+            commit_audited(tx, &audit, None, now)?;
             Ok(created)
         })
         .await
