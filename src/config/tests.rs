@@ -1,0 +1,137 @@
+//! Configuration layering, secrets from files, and the messages of bad values.
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn bare_log_levels_leave_other_crates_at_info() {
+    let with = |level: &str| Config {
+        log_level: level.into(),
+        ..build(&BTreeMap::new()).unwrap()
+    };
+    assert_eq!(with("debug").log_filter(), "info,fulcrum=debug");
+    assert_eq!(with("trace").log_filter(), "info,fulcrum=trace");
+    assert_eq!(with("warn").log_filter(), "warn,fulcrum=warn");
+    assert_eq!(
+        with("info,html5ever=debug").log_filter(),
+        "info,html5ever=debug"
+    );
+}
+
+#[test]
+fn defaults_are_embedded_and_local() {
+    let c = Config::load_from(&Overrides::default(), &[]).unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.data_dir, PathBuf::from("./fulcrum-data"));
+    assert_eq!(c.database_kind(), "sqlite");
+    assert!(!c.cookies_secure());
+}
+
+#[test]
+fn layers_apply_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fulcrum.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:9000\"\nmax_keys_per_user = 5\n",
+    )
+    .unwrap();
+    let secret = dir.path().join("db");
+    std::fs::write(&secret, "postgres://u@h/db\n").unwrap();
+    let o = Overrides {
+        config_file: Some(file),
+        ..Default::default()
+    };
+    let c = Config::load_from(
+        &o,
+        &env(&[
+            ("FULCRUM_MAX_KEYS_PER_USER", "7"),
+            ("FULCRUM_DATABASE_URL_FILE", secret.to_str().unwrap()),
+            ("FULCRUM_BIN", "ignored"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.listen.port(), 9000);
+    assert_eq!(c.max_keys_per_user, 7);
+    assert_eq!(c.database_url.as_deref(), Some("postgres://u@h/db"));
+    assert!(!format!("{c:?}").contains("u@h"));
+}
+
+#[test]
+fn mail_settings() {
+    let c = Config::load_from(&Overrides::default(), &[]).unwrap();
+    assert_eq!(c.smtp_host, None);
+    assert_eq!(c.smtp_tls, SmtpTls::Starttls);
+    assert_eq!(c.smtp_port, 25);
+    assert_eq!(c.mail_from, "Fulcrum <fulcrum@localhost>");
+    assert_eq!(c.job_max_attempts, 8);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("smtp");
+    std::fs::write(&secret, "hunter2\n").unwrap();
+    let c = Config::load_from(
+        &Overrides::default(),
+        &env(&[
+            ("FULCRUM_SMTP_HOST", "mail.example.com"),
+            ("FULCRUM_SMTP_TLS", "tls"),
+            ("FULCRUM_SMTP_USERNAME", "fulcrum"),
+            ("FULCRUM_SMTP_PASSWORD_FILE", secret.to_str().unwrap()),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.smtp_port, 465);
+    assert_eq!(c.smtp_tls, SmtpTls::Tls);
+    assert_eq!(c.smtp_password.as_deref(), Some("hunter2"));
+    assert!(!format!("{c:?}").contains("hunter2"));
+    for (key, value) in [
+        ("FULCRUM_SMTP_TLS", "ssl"),
+        ("FULCRUM_MAIL_FROM", "not an address"),
+        ("FULCRUM_SMTP_PORT", "70000"),
+    ] {
+        let err = Config::load_from(&Overrides::default(), &env(&[(key, value)])).unwrap_err();
+        let name = key.trim_start_matches("FULCRUM_").to_ascii_lowercase();
+        assert!(err.to_string().contains(&name), "{err}");
+    }
+}
+
+#[test]
+fn unknown_keys_and_bad_values_name_the_key() {
+    let err =
+        Config::load_from(&Overrides::default(), &env(&[("FULCRUM_LISTN", "x")])).unwrap_err();
+    assert!(err.to_string().contains("FULCRUM_LISTN"), "{err}");
+    let err = Config::load_from(
+        &Overrides::default(),
+        &env(&[("FULCRUM_MAX_BODY_BYTES", "big")]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("FULCRUM_MAX_BODY_BYTES"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.toml");
+    std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+    let o = Overrides {
+        config_file: Some(file),
+        ..Default::default()
+    };
+    let err = Config::load_from(&o, &[]).unwrap_err();
+    assert!(err.to_string().contains("lisen"), "{err}");
+    let err = Config::load_from(
+        &Overrides {
+            listen: Some("nope".into()),
+            ..Default::default()
+        },
+        &[],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("listen"), "{err}");
+    let err = Config::load_from(
+        &Overrides::default(),
+        &env(&[("FULCRUM_PUBLIC_URL", "ftp://x")]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("public_url"), "{err}");
+}
