@@ -15,6 +15,7 @@ mod migrations;
 pub mod outbox;
 pub mod postgres;
 mod profile;
+mod rows;
 mod sessions;
 mod settings;
 pub mod sqlite;

@@ -8,40 +8,17 @@ use tokio_postgres::Row;
 
 use super::{map_err, PgStore};
 use crate::error::StoreResult;
-use crate::store::jobs::{
-    parse_payload, Job, JobAttempt, JobStatus, JobStore, ATTEMPT_COLUMNS, JOB_COLUMNS,
-};
+use crate::store::jobs::{Job, JobAttempt, JobStatus, JobStore, ATTEMPT_COLUMNS, JOB_COLUMNS};
 use crate::store::outbox::NewJob;
 
 fn job_from(row: &Row) -> Job {
-    Job {
-        id: row.get(0),
-        kind: row.get(1),
-        payload: parse_payload(row.get(2)),
-        dedup_key: row.get(3),
-        status: JobStatus::parse(row.get(4)),
-        attempts: row.get(5),
-        max_attempts: row.get(6),
-        run_after: row.get(7),
-        locked_until: row.get(8),
-        locked_by: row.get(9),
-        last_error: row.get(10),
-        created_at: row.get(11),
-        finished_at: row.get(12),
-    }
+    let Ok(job) = crate::store::rows::job(row);
+    job
 }
 
 fn attempt_from(row: &Row) -> JobAttempt {
-    JobAttempt {
-        id: row.get(0),
-        job_id: row.get(1),
-        attempt: row.get(2),
-        worker: row.get(3),
-        started_at: row.get(4),
-        finished_at: row.get(5),
-        ok: row.get(6),
-        error: row.get(7),
-    }
+    let Ok(attempt) = crate::store::rows::attempt(row);
+    attempt
 }
 
 /// One finished run of a job, as written to `job_attempts`.

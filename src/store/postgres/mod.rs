@@ -31,9 +31,10 @@ pub struct PgStore {
     pool: Pool,
 }
 
-pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.email, u.name, u.is_admin, u.account_type, u.password_hash, u.flags, \
-     u.created_at, u.deleted_at, u.default_entity_id, u.hide_teams, u.email_verified_at, u.service_team_id";
-const KEY_COLUMNS: &str = "k.id, k.key_id, k.user_id, k.name, k.origin, k.created_at, k.expires_at, k.last_used_at, k.last_used_ip, k.last_used_ua, k.revoked_at";
+use crate::store::rows;
+pub(crate) use crate::store::rows::{
+    INVITE_COLUMNS, KEY_COLUMNS, PROFILE_COLUMNS, TEAM_COLUMNS, USER_COLUMNS,
+};
 /// Arbitrary constant naming Fulcrum's migration lock.
 const MIGRATION_LOCK: i64 = 0x0046_756c_6372_756d;
 
@@ -53,38 +54,13 @@ fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
 }
 
 pub(crate) fn user_from(row: &Row, at: usize) -> User {
-    User {
-        id: row.get(at),
-        username: row.get(at + 1),
-        email: row.get(at + 2),
-        name: row.get(at + 3),
-        is_admin: row.get(at + 4),
-        account_type: AccountType::parse(row.get(at + 5)),
-        password_hash: row.get(at + 6),
-        flags: row.get(at + 7),
-        created_at: row.get(at + 8),
-        deleted_at: row.get(at + 9),
-        default_entity_id: row.get(at + 10),
-        hide_teams: row.get(at + 11),
-        email_verified_at: row.get(at + 12),
-        service_team_id: row.get(at + 13),
-    }
+    let Ok(user) = rows::user(row, at);
+    user
 }
 
 fn key_from(row: &Row, at: usize) -> ApiKeyRecord {
-    ApiKeyRecord {
-        id: row.get(at),
-        key_id: row.get(at + 1),
-        user_id: row.get(at + 2),
-        name: row.get(at + 3),
-        origin: row.get(at + 4),
-        created_at: row.get(at + 5),
-        expires_at: row.get(at + 6),
-        last_used_at: row.get(at + 7),
-        last_used_ip: row.get(at + 8),
-        last_used_ua: row.get(at + 9),
-        revoked_at: row.get(at + 10),
-    }
+    let Ok(key) = rows::api_key(row, at);
+    key
 }
 
 /// Ends a change: its audit row and, when it has one, its outbox job are written in the
@@ -273,64 +249,26 @@ impl PgStore {
     }
 }
 
-const PROFILE_COLUMNS: &str =
-    "name, institution, bio, location, website, intro, intro_html, avatar, language";
-
 fn profile_from(row: &Row) -> Profile {
-    Profile {
-        name: row.get(0),
-        institution: row.get(1),
-        bio: row.get(2),
-        location: row.get(3),
-        website: row.get(4),
-        intro: row.get(5),
-        intro_html: row.get(6),
-        avatar: row.get(7),
-        language: row.get(8),
-    }
+    let Ok(profile) = rows::profile(row);
+    profile
 }
 
 // Helpers of the teams, invitations and email-token concerns.
 
-const TEAM_COLUMNS: &str =
-    "e.id, e.name, t.description, t.join_policy, t.email_domain, t.created_at";
-const INVITE_COLUMNS: &str = "i.id, i.team_id, e.name, i.kind, i.email_lower, i.user_id, i.role, i.invited_by, i.created_at, i.expires_at, i.resolved_at, i.resolution";
-
 fn team_from(r: &Row) -> Team {
-    Team {
-        id: r.get(0),
-        name: r.get(1),
-        description: r.get(2),
-        join_policy: r.get(3),
-        email_domain: r.get(4),
-        created_at: r.get(5),
-    }
+    let Ok(v) = rows::team(r);
+    v
 }
 
 fn invite_from(r: &Row) -> Invite {
-    Invite {
-        id: r.get(0),
-        team_id: r.get(1),
-        team_name: r.get(2),
-        kind: r.get(3),
-        email: r.get(4),
-        user_id: r.get(5),
-        role: r.get(6),
-        invited_by: r.get(7),
-        created_at: r.get(8),
-        expires_at: r.get(9),
-        resolved_at: r.get(10),
-        resolution: r.get(11),
-    }
+    let Ok(v) = rows::invite(r);
+    v
 }
 
 fn entity_from(r: &Row) -> Entity {
-    Entity {
-        id: r.get(0),
-        name: r.get(1),
-        is_team: r.get::<_, String>(2) == "team",
-        user_id: r.get(3),
-    }
+    let Ok(v) = rows::entity(r);
+    v
 }
 
 /// Locks the team's membership rows for the rest of the transaction.

@@ -6,40 +6,15 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::{map_err, SqliteStore};
 use crate::error::StoreResult;
-use crate::store::jobs::{
-    parse_payload, Job, JobAttempt, JobStatus, JobStore, ATTEMPT_COLUMNS, JOB_COLUMNS,
-};
+use crate::store::jobs::{Job, JobAttempt, JobStatus, JobStore, ATTEMPT_COLUMNS, JOB_COLUMNS};
 use crate::store::outbox::NewJob;
 
 fn job_from(row: &Row<'_>) -> rusqlite::Result<Job> {
-    Ok(Job {
-        id: row.get(0)?,
-        kind: row.get(1)?,
-        payload: parse_payload(&row.get::<_, String>(2)?),
-        dedup_key: row.get(3)?,
-        status: JobStatus::parse(&row.get::<_, String>(4)?),
-        attempts: row.get(5)?,
-        max_attempts: row.get(6)?,
-        run_after: row.get(7)?,
-        locked_until: row.get(8)?,
-        locked_by: row.get(9)?,
-        last_error: row.get(10)?,
-        created_at: row.get(11)?,
-        finished_at: row.get(12)?,
-    })
+    crate::store::rows::job(row)
 }
 
 fn attempt_from(row: &Row<'_>) -> rusqlite::Result<JobAttempt> {
-    Ok(JobAttempt {
-        id: row.get(0)?,
-        job_id: row.get(1)?,
-        attempt: row.get(2)?,
-        worker: row.get(3)?,
-        started_at: row.get(4)?,
-        finished_at: row.get(5)?,
-        ok: row.get(6)?,
-        error: row.get(7)?,
-    })
+    crate::store::rows::attempt(row)
 }
 
 const CLAIMABLE: &str =
