@@ -1,6 +1,6 @@
 //! The storage seam: one trait, a SQLite backend (embedded default) and a PostgreSQL
 //! backend (several instances behind a load balancer). Both run the same conformance suite
-//! (`tests/store_conformance.rs`) and a test keeps their schemas from drifting apart.
+//! (`tests/store_*.rs`, one file per concern) and a test keeps their schemas from drifting apart.
 //!
 //! Methods that change state take the audit event to write in the same transaction, so an
 //! audited change and its audit row are never separated.

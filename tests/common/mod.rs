@@ -2,6 +2,8 @@
 //! real server booted on 127.0.0.1:0 against SQLite (temp dir) or PostgreSQL.
 #![allow(dead_code)]
 
+pub mod store;
+
 use std::sync::Arc;
 
 use fulcrum::app::RunningServer;
