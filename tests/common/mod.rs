@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod store;
+pub mod teams;
 
 use std::sync::Arc;
 
@@ -245,4 +246,14 @@ macro_rules! on_both_backends {
             async fn $name() { super::$name(super::Backend::postgres().await).await }) *
         }
     };
+}
+
+/// The SDK's Viewer document, as 0.31.0 sends it.
+pub const VIEWER: &str = "query Viewer { viewer { id entity username email flags admin teams { edges { node { name } } } apiKeys { edges { node { id name description } } } } }";
+
+pub fn backend_name(b: &Backend) -> &'static str {
+    match b {
+        Backend::Sqlite(_) => "sqlite",
+        Backend::Postgres(..) => "postgres",
+    }
 }
