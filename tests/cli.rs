@@ -320,7 +320,7 @@ fn serve_prints_a_setup_link_and_keeps_the_secret_private() {
 
 #[tokio::test]
 async fn postgres_migrate_and_no_migrate() {
-    let db = common::TestDb::create().await;
+    let db = common::TestDb::empty().await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let url = db.url.clone();

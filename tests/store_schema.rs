@@ -129,7 +129,7 @@ async fn sqlite_migrations_are_idempotent_across_migrate_calls_and_reopening() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_migrations_are_idempotent_and_safe_for_instances_starting_together() {
-    let db = TestDb::create().await;
+    let db = TestDb::empty().await;
     let sql = RawSql::Postgres(db.url.clone());
     let a = PgStore::connect(&db.url, 4).await.unwrap();
     let b = PgStore::connect(&db.url, 4).await.unwrap();

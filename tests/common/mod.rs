@@ -26,27 +26,152 @@ pub struct TestDb {
     name: String,
 }
 
-impl TestDb {
-    pub async fn create() -> TestDb {
-        let admin = pg_admin_url();
-        let name = format!(
-            "fulcrum_test_{}",
-            fulcrum::keys::random_token()[..12].to_lowercase()
+/// A migrated database that each test's database is copied from, built once per schema
+/// (named after a hash of the PostgreSQL migrations) and kept between runs.
+static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+async fn admin_client() -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&pg_admin_url(), tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL must run on 127.0.0.1:5432 (or set TEST_DATABASE_URL)");
+    tokio::spawn(conn);
+    client
+}
+
+fn url_of(name: &str) -> String {
+    let mut url = url::Url::parse(&pg_admin_url()).unwrap();
+    url.set_path(name);
+    url.to_string()
+}
+
+fn schema_hash() -> String {
+    use sha2::Digest;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut hasher = sha2::Sha256::new();
+    for f in files {
+        hasher.update(std::fs::read(f).unwrap());
+    }
+    hasher.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn build_template() -> String {
+    let name = format!("fulcrum_tmpl_{}", schema_hash());
+    let admin = admin_client().await;
+    // Test binaries may build it at the same moment: one does, the others wait and reuse it.
+    admin
+        .batch_execute("SELECT pg_advisory_lock(740173)")
+        .await
+        .unwrap();
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await
+        .unwrap()
+        .is_some();
+    if !exists {
+        let building = format!(
+            "{name}_{}",
+            fulcrum::keys::random_token()[..6].to_lowercase()
         );
-        let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        admin
+            .batch_execute(&format!("CREATE DATABASE {building}"))
             .await
-            .expect("PostgreSQL must run on 127.0.0.1:5432 (or set TEST_DATABASE_URL)");
-        tokio::spawn(conn);
-        client
+            .unwrap();
+        {
+            let store = fulcrum::store::postgres::PgStore::connect(&url_of(&building), 1)
+                .await
+                .unwrap();
+            store.migrate().await.unwrap();
+        }
+        disconnect(&admin, &building).await;
+        admin
+            .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+            .await
+            .unwrap();
+    }
+    admin
+        .batch_execute("SELECT pg_advisory_unlock(740173)")
+        .await
+        .unwrap();
+    name
+}
+
+/// Ends every other session on `db` (a template must have none while it is copied).
+async fn disconnect(admin: &tokio_postgres::Client, db: &str) {
+    for _ in 0..100 {
+        let others: i64 = admin
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&db],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if others == 0 {
+            return;
+        }
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&db],
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+impl TestDb {
+    /// A fresh, migrated database: a copy of the template (cheaper than migrating each time).
+    pub async fn create() -> TestDb {
+        let template = TEMPLATE.get_or_init(build_template).await.clone();
+        let name = Self::fresh_name();
+        let admin = admin_client().await;
+        let sql = format!("CREATE DATABASE {name} TEMPLATE {template}");
+        let mut tries = 0;
+        loop {
+            match admin.batch_execute(&sql).await {
+                Ok(()) => break,
+                // Another test's copy still holds the template for a moment.
+                Err(e) if tries < 50 && e.to_string().contains("being accessed by other users") => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("CREATE DATABASE from the template failed: {e}"),
+            }
+        }
+        TestDb {
+            url: url_of(&name),
+            name,
+        }
+    }
+
+    /// A fresh database with no tables at all (for tests of migrating itself).
+    pub async fn empty() -> TestDb {
+        let name = Self::fresh_name();
+        admin_client()
+            .await
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
             .unwrap();
-        let mut url = url::Url::parse(&admin).unwrap();
-        url.set_path(&name);
         TestDb {
-            url: url.to_string(),
+            url: url_of(&name),
             name,
         }
+    }
+
+    fn fresh_name() -> String {
+        format!(
+            "fulcrum_test_{}",
+            fulcrum::keys::random_token()[..12].to_lowercase()
+        )
     }
 }
 
