@@ -6,6 +6,7 @@
 #[macro_use]
 mod common;
 
+use common::app::TestApp;
 use common::{Backend, T};
 use serde_json::{json, Value};
 
@@ -74,64 +75,52 @@ const TEAM: &str = "{ entity(name: \"matrix\") { members { username email apiKey
 const PERSONAL: &str = "{ entity(name: \"subj\") { members { email } } }";
 
 async fn privacy_matrix(backend: Backend) {
-    let t = T::start(&backend, &[]).await;
-    let root = t.user("root", true).await;
-    let owner = t.user("owner", false).await;
-    let subj = t.user("subj", false).await;
-    let peer = t.user("peer", false).await;
-    let watcher = t.user("watcher", false).await;
-    let stranger = t.user("stranger", false).await;
-    t.user("pending", false).await;
-    ok(
-        &t,
-        &owner,
-        "mutation { createTeam(input: {teamName: \"matrix\"}) { entity { name } } }",
-    )
-    .await;
-    ok(
-        &t,
-        &owner,
-        "mutation { createTeam(input: {teamName: \"second\"}) { entity { name } } }",
-    )
-    .await;
-    for (who, key, role) in [
-        ("subj", &subj, "member"),
-        ("peer", &peer, "member"),
-        ("watcher", &watcher, "viewer"),
-    ] {
-        ok(&t, &owner, &format!("mutation {{ createInvite(input: {{entityName: \"matrix\", username: \"{who}\", role: \"{role}\"}}) {{ invite {{ id }} }} }}")).await;
-        let (_, body) = gql(&t, Some(key), "{ viewer { invites { id } } }").await;
-        let id = body["data"]["viewer"]["invites"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        ok(
-            &t,
-            key,
-            &format!(
-                "mutation {{ acceptInvite(input: {{id: \"{id}\"}}) {{ entity {{ name }} }} }}"
-            ),
-        )
+    let mut app = TestApp::start(&backend).await;
+    app.admin("root").await;
+    app.person("stranger").await.person("pending").await;
+    app.person("owner")
+        .await
+        .team("matrix")
+        .await
+        .team("second")
         .await;
+    app.member("matrix", "subj", "member").await;
+    app.member("matrix", "peer", "member").await;
+    app.member("matrix", "watcher", "viewer").await;
+    let owner_actor = app.actor("owner").await;
+    for (team, who) in [("matrix", "pending"), ("second", "subj")] {
+        app.services()
+            .invite(&owner_actor, team, who, "member", &Default::default())
+            .await
+            .unwrap();
     }
-    ok(&t, &owner, "mutation { createInvite(input: {entityName: \"matrix\", username: \"pending\"}) { invite { id } } }").await;
-    ok(&t, &owner, "mutation { createInvite(input: {entityName: \"second\", username: \"subj\"}) { invite { id } } }").await;
-    ok(&t, &owner, "mutation { createServiceAccount(input: {entityName: \"matrix\", description: \"ci\"}) { user { id } } }").await;
-    let (_, body) = gql(&t, Some(&owner), TEAM).await;
+    // The invitation mails go out at once (to the in-memory outbox).
+    let mail = app.wait_for_mail("pending@example.com").await;
+    assert!(mail.subject.contains("matrix"), "{}", mail.subject);
+    let t = &app.t;
+    let (owner, subj) = (app.key("owner"), app.key("subj"));
+    let (root, peer, watcher, stranger) = (
+        app.key("root"),
+        app.key("peer"),
+        app.key("watcher"),
+        app.key("stranger"),
+    );
+    ok(t, owner, "mutation { createServiceAccount(input: {entityName: \"matrix\", description: \"ci\"}) { user { id } } }").await;
+    let (_, body) = gql(t, Some(owner), TEAM).await;
     let sa = names(&body["data"]["entity"]["members"], "/username")
         .into_iter()
         .find(|n| n.starts_with("matrix-"))
         .unwrap();
-    ok(&t, &owner, &format!("mutation {{ createServiceAccountApiKey(input: {{entityName: \"matrix\", serviceAccountId: \"{}\"}}) {{ apiKey {{ id }} }} }}", t.user_node(&sa).await)).await;
+    ok(t, owner, &format!("mutation {{ createServiceAccountApiKey(input: {{entityName: \"matrix\", serviceAccountId: \"{}\"}}) {{ apiKey {{ id }} }} }}", t.user_node(&sa).await)).await;
     ok(
-        &t,
-        &subj,
+        t,
+        subj,
         "mutation { setDefaultEntity(input: {entityName: \"matrix\"}) { user { id } } }",
     )
     .await;
     ok(
-        &t,
-        &subj,
+        t,
+        subj,
         "mutation { updateUserSettings(input: {hideTeamsInProfile: true}) { user { id } } }",
     )
     .await;
@@ -140,18 +129,18 @@ async fn privacy_matrix(backend: Backend) {
     for caller in CALLERS {
         let key: Option<&str> = match caller {
             Anonymous => None,
-            Stranger => Some(&stranger),
-            TeamViewer => Some(&watcher),
-            TeamMember => Some(&peer),
-            TeamAdmin => Some(&owner),
-            SiteAdmin => Some(&root),
-            Themselves => Some(&subj),
+            Stranger => Some(stranger),
+            TeamViewer => Some(watcher),
+            TeamMember => Some(peer),
+            TeamAdmin => Some(owner),
+            SiteAdmin => Some(root),
+            Themselves => Some(subj),
         };
         let private = caller.private();
         let ctx = format!("{caller:?}");
 
         // The public profile: anyone may ask, private fields only for the person and admins.
-        let (status, body) = gql(&t, key, PROFILE).await;
+        let (status, body) = gql(t, key, PROFILE).await;
         assert_eq!(status, 200, "{ctx}: {body}");
         let u = &body["data"]["user"];
         let expect = |field: &str, seen: Value, hidden: Value| {
@@ -215,7 +204,7 @@ async fn privacy_matrix(backend: Backend) {
             ("@example.com", true),
         ] {
             let (status, body) = gql(
-                &t,
+                t,
                 key,
                 &format!("{{ users(query: \"{q}\") {{ edges {{ node {{ username email }} }} }} }}"),
             )
@@ -251,7 +240,7 @@ async fn privacy_matrix(backend: Backend) {
         // The team: members only; addresses for the team's admins and the member themselves;
         // service-account keys and pending invitations for team admins; no invitee address
         // from a username invitation for anyone.
-        let (status, body) = gql(&t, key, TEAM).await;
+        let (status, body) = gql(t, key, TEAM).await;
         match caller {
             Anonymous => assert_eq!(status, 401, "{ctx}: {body}"),
             Stranger => assert_eq!(status, 403, "{ctx}: {body}"),
@@ -296,7 +285,7 @@ async fn privacy_matrix(backend: Backend) {
         checked += 4;
 
         // The personal entity: the person and site admins.
-        let (status, body) = gql(&t, key, PERSONAL).await;
+        let (status, body) = gql(t, key, PERSONAL).await;
         let want = match caller {
             Anonymous => 401,
             Themselves | SiteAdmin => 200,
@@ -306,5 +295,5 @@ async fn privacy_matrix(backend: Backend) {
         checked += 1;
     }
     assert_eq!(checked, 7 * 18 - 3, "every cell of the matrix was checked");
-    t.server.shutdown().await.unwrap();
+    app.stop().await;
 }

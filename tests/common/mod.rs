@@ -2,6 +2,7 @@
 //! real server booted on 127.0.0.1:0 against SQLite (temp dir) or PostgreSQL.
 #![allow(dead_code)]
 
+pub mod app;
 pub mod smtp;
 pub mod store;
 pub mod teams;
