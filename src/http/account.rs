@@ -1,7 +1,6 @@
 //! `/api/v1/*` sign-in endpoints for the web UI: first-admin setup, login, logout.
 
-use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -40,21 +39,36 @@ fn user_json(u: &User) -> serde_json::Value {
     json!({ "username": u.username, "email": u.email, "name": u.name, "admin": u.is_admin })
 }
 
-struct Ctx {
+pub struct Ctx {
     meta: RequestMeta,
     headers: HeaderMap,
     actor: Option<Actor>,
     body: axum::body::Bytes,
 }
 
-impl Ctx {
-    async fn read(caller: Caller, headers: HeaderMap, body: Body) -> Result<Ctx, ApiError> {
+/// A sign-in request: who is asking (the same extractor as every route) and its small body.
+impl FromRequest<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Ctx, ApiError> {
+        let (mut parts, body) = request.into_parts();
+        let caller = Caller::from_request_parts(&mut parts, state).await?;
         Ok(Ctx {
             meta: caller.meta,
             actor: caller.actor,
-            headers,
+            headers: parts.headers,
             body: read_body(body, MAX_FORM_BODY).await?,
         })
+    }
+}
+
+impl Ctx {
+    /// Forms posted from a page must come from our own origin; scripts send no `Origin`.
+    fn check_origin(&self, state: &AppState) -> Result<(), ApiError> {
+        if self.headers.contains_key("origin") {
+            verify_same_origin(&state.services.config, &self.headers)?;
+        }
+        Ok(())
     }
 }
 
@@ -116,28 +130,14 @@ async fn signed_in(
 }
 
 /// Who is signed in, and whether the server still waits for its first admin.
-pub async fn session(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let ctx = Ctx::read(caller, headers, body).await?;
+pub async fn session(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
     let needs_setup = state.services.needs_setup().await?;
     let user = ctx.actor.as_ref().map(|a| user_json(&a.user));
     Ok(axum::Json(json!({ "user": user, "needsSetup": needs_setup })).into_response())
 }
 
-pub async fn setup(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let ctx = Ctx::read(caller, headers, body).await?;
-    if ctx.headers.contains_key("origin") {
-        verify_same_origin(&state.services.config, &ctx.headers)?;
-    }
+pub async fn setup(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+    ctx.check_origin(&state)?;
     let form: SetupForm = json_form(&ctx)?;
     let account = NewAccount {
         username: form.username,
@@ -160,16 +160,8 @@ pub async fn setup(
     signed_in(&state, &ctx, user, StatusCode::CREATED).await
 }
 
-pub async fn login(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let ctx = Ctx::read(caller, headers, body).await?;
-    if ctx.headers.contains_key("origin") {
-        verify_same_origin(&state.services.config, &ctx.headers)?;
-    }
+pub async fn login(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+    ctx.check_origin(&state)?;
     let form: LoginForm = json_form(&ctx)?;
     let user = state
         .services
@@ -186,13 +178,7 @@ fn signed_out(state: &AppState, body: serde_json::Value) -> Response {
     response
 }
 
-pub async fn logout(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let ctx = Ctx::read(caller, headers, body).await?;
+pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
     let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
     state.services.logout(actor, &ctx.meta).await?;
     Ok(signed_out(&state, json!({ "ok": true })))
@@ -200,11 +186,8 @@ pub async fn logout(
 
 pub async fn logout_everywhere(
     State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
+    ctx: Ctx,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::read(caller, headers, body).await?;
     let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
     let ended = state.services.logout_everywhere(actor, &ctx.meta).await?;
     Ok(signed_out(
