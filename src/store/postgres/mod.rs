@@ -208,6 +208,19 @@ impl PgStore {
         Ok(())
     }
 
+    /// One statement and its audit row, in one transaction.
+    pub(crate) async fn execute_audited(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        tx.execute(sql, params).await.map_err(map_err)?;
+        commit_audited(tx, &audit, None, crate::now_ms()).await
+    }
+
     pub(crate) async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         self.pool.get().await.map_err(pool_err)
     }

@@ -22,9 +22,7 @@ impl ProfileStore for PgStore {
         u: ProfileUpdate,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(map_err)?;
-        tx.execute(
+        self.execute_audited(
             "UPDATE users SET name = COALESCE($1, name), institution = COALESCE($2, institution),
                bio = COALESCE($3, bio), location = COALESCE($4, location),
                website = COALESCE($5, website), language = COALESCE($6, language)
@@ -38,10 +36,9 @@ impl ProfileStore for PgStore {
                 &u.language,
                 &user_id,
             ],
+            audit,
         )
         .await
-        .map_err(map_err)?;
-        commit_audited(tx, &audit, None, crate::now_ms()).await
     }
 
     async fn update_intro(
@@ -51,15 +48,12 @@ impl ProfileStore for PgStore {
         intro_html: String,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(map_err)?;
-        tx.execute(
+        self.execute_audited(
             "UPDATE users SET intro = $1, intro_html = $2 WHERE id = $3",
             &[&intro, &intro_html, &user_id],
+            audit,
         )
         .await
-        .map_err(map_err)?;
-        commit_audited(tx, &audit, None, crate::now_ms()).await
     }
 
     async fn set_avatar(

@@ -73,27 +73,21 @@ impl TeamStore for PgStore {
     }
 
     async fn update_team(&self, team: Team, audit: AuditEvent) -> StoreResult<()> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(map_err)?;
-        tx.execute(
+        self.execute_audited(
             "UPDATE teams SET description = $1, join_policy = $2, email_domain = $3 WHERE entity_id = $4",
             &[&team.description, &team.join_policy, &team.email_domain, &team.id],
+            audit,
         )
         .await
-        .map_err(map_err)?;
-        commit_audited(tx, &audit, None, crate::now_ms()).await
     }
 
     async fn delete_team(&self, team_id: i64, audit: AuditEvent) -> StoreResult<()> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(map_err)?;
-        tx.execute(
+        self.execute_audited(
             "DELETE FROM entities WHERE id = $1 AND kind = 'team'",
             &[&team_id],
+            audit,
         )
         .await
-        .map_err(map_err)?;
-        commit_audited(tx, &audit, None, crate::now_ms()).await
     }
 
     async fn team_members(&self, team_id: i64) -> StoreResult<Vec<Membership>> {
@@ -235,27 +229,21 @@ impl TeamStore for PgStore {
         entity_id: Option<i64>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(map_err)?;
-        tx.execute(
+        self.execute_audited(
             "UPDATE users SET default_entity_id = $1 WHERE id = $2",
             &[&entity_id, &user_id],
+            audit,
         )
         .await
-        .map_err(map_err)?;
-        commit_audited(tx, &audit, None, crate::now_ms()).await
     }
 
     async fn set_hide_teams(&self, user_id: i64, hide: bool, audit: AuditEvent) -> StoreResult<()> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(map_err)?;
-        tx.execute(
+        self.execute_audited(
             "UPDATE users SET hide_teams = $1 WHERE id = $2",
             &[&hide, &user_id],
+            audit,
         )
         .await
-        .map_err(map_err)?;
-        commit_audited(tx, &audit, None, crate::now_ms()).await
     }
 
     async fn create_service_account(

@@ -188,6 +188,22 @@ impl SqliteStore {
         f(&conn).map_err(map_err)
     }
 
+    /// One statement and its audit row, in one transaction on the writer.
+    pub(crate) async fn execute_audited(
+        &self,
+        sql: &'static str,
+        params: impl rusqlite::Params + Send + 'static,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        self.write(move |conn| {
+            let now = crate::now_ms();
+            let tx = conn.transaction().map_err(map_err)?;
+            tx.execute(sql, params).map_err(map_err)?;
+            commit_audited(tx, &audit, None, now)
+        })
+        .await
+    }
+
     pub(crate) async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,

@@ -20,19 +20,22 @@ impl ProfileStore for SqliteStore {
         u: ProfileUpdate,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        self.write(move |conn| {
-            let now = crate::now_ms();
-            let tx = conn.transaction().map_err(map_err)?;
-            tx.execute(
-                "UPDATE users SET name = COALESCE(?1, name), institution = COALESCE(?2, institution),
+        self.execute_audited(
+            "UPDATE users SET name = COALESCE(?1, name), institution = COALESCE(?2, institution),
                    bio = COALESCE(?3, bio), location = COALESCE(?4, location),
                    website = COALESCE(?5, website), language = COALESCE(?6, language)
                  WHERE id = ?7",
-                params![u.name, u.institution, u.bio, u.location, u.website, u.language, user_id],
-            )
-            .map_err(map_err)?;
-            commit_audited(tx, &audit, None, now)
-        })
+            (
+                u.name,
+                u.institution,
+                u.bio,
+                u.location,
+                u.website,
+                u.language,
+                user_id,
+            ),
+            audit,
+        )
         .await
     }
 
@@ -43,16 +46,11 @@ impl ProfileStore for SqliteStore {
         intro_html: String,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        self.write(move |conn| {
-            let now = crate::now_ms();
-            let tx = conn.transaction().map_err(map_err)?;
-            tx.execute(
-                "UPDATE users SET intro = ?1, intro_html = ?2 WHERE id = ?3",
-                params![intro, intro_html, user_id],
-            )
-            .map_err(map_err)?;
-            commit_audited(tx, &audit, None, now)
-        })
+        self.execute_audited(
+            "UPDATE users SET intro = ?1, intro_html = ?2 WHERE id = ?3",
+            (intro, intro_html, user_id),
+            audit,
+        )
         .await
     }
 

@@ -63,16 +63,11 @@ impl TeamStore for SqliteStore {
     }
 
     async fn update_team(&self, team: Team, audit: AuditEvent) -> StoreResult<()> {
-        self.write(move |conn| {
-            let now = crate::now_ms();
-            let tx = conn.transaction().map_err(map_err)?;
-            tx.execute(
-                "UPDATE teams SET description = ?1, join_policy = ?2, email_domain = ?3 WHERE entity_id = ?4",
-                params![team.description, team.join_policy, team.email_domain, team.id],
-            )
-            .map_err(map_err)?;
-            commit_audited(tx, &audit, None, now)
-        })
+        self.execute_audited(
+            "UPDATE teams SET description = ?1, join_policy = ?2, email_domain = ?3 WHERE entity_id = ?4",
+            (team.description, team.join_policy, team.email_domain, team.id),
+            audit,
+        )
         .await
     }
 
@@ -211,30 +206,20 @@ impl TeamStore for SqliteStore {
         entity_id: Option<i64>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        self.write(move |conn| {
-            let now = crate::now_ms();
-            let tx = conn.transaction().map_err(map_err)?;
-            tx.execute(
-                "UPDATE users SET default_entity_id = ?1 WHERE id = ?2",
-                params![entity_id, user_id],
-            )
-            .map_err(map_err)?;
-            commit_audited(tx, &audit, None, now)
-        })
+        self.execute_audited(
+            "UPDATE users SET default_entity_id = ?1 WHERE id = ?2",
+            (entity_id, user_id),
+            audit,
+        )
         .await
     }
 
     async fn set_hide_teams(&self, user_id: i64, hide: bool, audit: AuditEvent) -> StoreResult<()> {
-        self.write(move |conn| {
-            let now = crate::now_ms();
-            let tx = conn.transaction().map_err(map_err)?;
-            tx.execute(
-                "UPDATE users SET hide_teams = ?1 WHERE id = ?2",
-                params![hide, user_id],
-            )
-            .map_err(map_err)?;
-            commit_audited(tx, &audit, None, now)
-        })
+        self.execute_audited(
+            "UPDATE users SET hide_teams = ?1 WHERE id = ?2",
+            (hide, user_id),
+            audit,
+        )
         .await
     }
 
