@@ -7,11 +7,11 @@
 mod common;
 
 use common::Backend;
-use fulcrum::error::{ErrorCode, StoreError};
+use fulcrum::error::{ErrorCode, StoreError, StoreResult};
 use fulcrum::jobs::DynJobStore;
 use fulcrum::keys::hash_key;
 use fulcrum::store::outbox::NewJob;
-use fulcrum::store::{AccountType, AuditEvent, DynStore, NewInvite, NewUser, Team, User};
+use fulcrum::store::{AccountType, AuditEvent, DynStore, Invite, NewInvite, NewUser, Team, User};
 use serde_json::json;
 
 on_both_backends!(
@@ -269,6 +269,19 @@ fn mail_job(key: &str) -> NewJob {
     }
 }
 
+/// An invitation valid for a minute, with its mail job keyed by the token.
+async fn invite_with_mail(
+    s: &DynStore,
+    team: &Team,
+    user: &User,
+    token: &str,
+    now: i64,
+) -> StoreResult<Invite> {
+    let invite = new_invite(team, user, token, now + 60_000);
+    s.create_invite(invite, Some(mail_job(token)), now, event("team.invite"))
+        .await
+}
+
 async fn invitations_are_one_per_person_and_resolve_once(backend: Backend) {
     let db = open(backend).await;
     let s = &db.store;
@@ -276,13 +289,7 @@ async fn invitations_are_one_per_person_and_resolve_once(backend: Backend) {
     let bob = person(s, "bob").await;
     let lab = team(s, "lab", &ada).await;
     let now = fulcrum::now_ms();
-    let invite = s
-        .create_invite(
-            new_invite(&lab, &bob, "token-one", now + 60_000),
-            Some(mail_job("1")),
-            now,
-            event("team.invite"),
-        )
+    let invite = invite_with_mail(s, &lab, &bob, "token-one", now)
         .await
         .unwrap();
     assert_eq!(
@@ -294,13 +301,7 @@ async fn invitations_are_one_per_person_and_resolve_once(backend: Backend) {
         1,
         "the mail job is written with it"
     );
-    let second = s
-        .create_invite(
-            new_invite(&lab, &bob, "token-two", now + 60_000),
-            Some(mail_job("2")),
-            now,
-            event("team.invite"),
-        )
+    let second = invite_with_mail(s, &lab, &bob, "token-two", now)
         .await
         .unwrap_err();
     assert!(
