@@ -79,13 +79,6 @@ pub struct JobAttempt {
 
 pub type DynJobStore = Arc<dyn JobStore>;
 
-/// Columns read into a [`Job`], in this order, on both backends.
-pub(crate) const JOB_COLUMNS: &str = "id, kind, payload, dedup_key, status, attempts, max_attempts, run_after, locked_until, locked_by, last_error, created_at, finished_at";
-
-/// Columns read into a [`JobAttempt`], in this order, on both backends.
-pub(crate) const ATTEMPT_COLUMNS: &str =
-    "id, job_id, attempt, worker, started_at, finished_at, ok, error";
-
 /// The stored payload text as JSON (`null` if it is not JSON, which the handlers refuse).
 pub(crate) fn parse_payload(raw: &str) -> serde_json::Value {
     serde_json::from_str(raw).unwrap_or(serde_json::Value::Null)

@@ -1,5 +1,5 @@
-//! The storage seam: one trait, a SQLite backend (embedded default) and a PostgreSQL
-//! backend (several instances behind a load balancer). Both run the same conformance suite
+//! The storage seam: one trait per concern, implemented once (`sql/`) over a SQLite backend
+//! (embedded default) and a PostgreSQL backend (several instances behind a load balancer). Both run the same conformance suite
 //! (`tests/store_*.rs`, one file per concern) and a test keeps their schemas from drifting apart.
 //!
 //! Methods that change state take the audit event to write in the same transaction, so an
@@ -15,9 +15,10 @@ mod migrations;
 pub mod outbox;
 pub mod postgres;
 mod profile;
-mod rows;
+pub mod rows;
 mod sessions;
 mod settings;
+pub mod sql;
 pub mod sqlite;
 pub mod teams;
 

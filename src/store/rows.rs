@@ -1,28 +1,58 @@
 //! Column lists and row mappers, written once for both backends. `Cols` reads a column from
 //! a rusqlite row or a tokio-postgres row; every type read here converts from both drivers.
+//! `FromRow` turns a whole row into a model, so one statement reads the same way on both.
 
 use super::jobs::{parse_payload, Job, JobAttempt, JobStatus};
 use super::*;
 
-pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.email, u.name, u.is_admin, u.account_type, u.password_hash, u.flags, \
-     u.created_at, u.deleted_at, u.default_entity_id, u.hide_teams, u.email_verified_at, u.service_team_id";
-pub(crate) const KEY_COLUMNS: &str = "k.id, k.key_id, k.user_id, k.name, k.origin, k.created_at, k.expires_at, k.last_used_at, k.last_used_ip, k.last_used_ua, k.revoked_at";
-pub(crate) const PROFILE_COLUMNS: &str =
-    "name, institution, bio, location, website, intro, intro_html, avatar, language";
-pub(crate) const TEAM_COLUMNS: &str =
-    "e.id, e.name, t.description, t.join_policy, t.email_domain, t.created_at";
-pub(crate) const INVITE_COLUMNS: &str = "i.id, i.team_id, e.name, i.kind, i.email_lower, i.user_id, i.role, i.invited_by, i.created_at, i.expires_at, i.resolved_at, i.resolution";
+// Column lists as macros, so `sql!` can splice them into a statement at compile time.
+macro_rules! user_cols {
+    () => {
+        "u.id, u.username, u.email, u.name, u.is_admin, u.account_type, u.password_hash, u.flags, \
+         u.created_at, u.deleted_at, u.default_entity_id, u.hide_teams, u.email_verified_at, u.service_team_id"
+    };
+}
+macro_rules! key_cols {
+    () => {
+        "k.id, k.key_id, k.user_id, k.name, k.origin, k.created_at, k.expires_at, k.last_used_at, k.last_used_ip, k.last_used_ua, k.revoked_at"
+    };
+}
+macro_rules! profile_cols {
+    () => {
+        "name, institution, bio, location, website, intro, intro_html, avatar, language"
+    };
+}
+macro_rules! team_cols {
+    () => {
+        "e.id, e.name, t.description, t.join_policy, t.email_domain, t.created_at"
+    };
+}
+macro_rules! invite_cols {
+    () => {
+        "i.id, i.team_id, e.name, i.kind, i.email_lower, i.user_id, i.role, i.invited_by, i.created_at, i.expires_at, i.resolved_at, i.resolution"
+    };
+}
+macro_rules! job_cols {
+    () => {
+        "id, kind, payload, dedup_key, status, attempts, max_attempts, run_after, locked_until, locked_by, last_error, created_at, finished_at"
+    };
+}
+macro_rules! attempt_cols {
+    () => {
+        "id, job_id, attempt, worker, started_at, finished_at, ok, error"
+    };
+}
+pub(crate) use {
+    attempt_cols, invite_cols, job_cols, key_cols, profile_cols, team_cols, user_cols,
+};
 
 /// A value both drivers can read from a column.
-pub(crate) trait Column:
-    rusqlite::types::FromSql + for<'a> tokio_postgres::types::FromSql<'a>
-{
-}
+pub trait Column: rusqlite::types::FromSql + for<'a> tokio_postgres::types::FromSql<'a> {}
 
 impl<T> Column for T where T: rusqlite::types::FromSql + for<'a> tokio_postgres::types::FromSql<'a> {}
 
 /// One result row of either driver.
-pub(crate) trait Cols {
+pub trait Cols {
     type Error;
     fn col<T: Column>(&self, i: usize) -> Result<T, Self::Error>;
 }
@@ -36,13 +66,62 @@ impl Cols for rusqlite::Row<'_> {
 }
 
 impl Cols for tokio_postgres::Row {
-    /// tokio-postgres reports a type mismatch by panicking (`Row::get`); the schema-drift
-    /// test keeps the columns and the models in step.
-    type Error = std::convert::Infallible;
+    type Error = tokio_postgres::Error;
 
-    fn col<T: Column>(&self, i: usize) -> Result<T, std::convert::Infallible> {
-        Ok(self.get(i))
+    fn col<T: Column>(&self, i: usize) -> Result<T, tokio_postgres::Error> {
+        self.try_get(i)
     }
+}
+
+/// A value read from a whole result row, on either driver.
+pub trait FromRow: Sized + Send + 'static {
+    fn from_row<R: Cols>(r: &R) -> Result<Self, R::Error>;
+}
+
+macro_rules! tuple_from_row {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: Column + Send + 'static),+> FromRow for ($($t,)+) {
+            fn from_row<R: Cols>(r: &R) -> Result<Self, R::Error> {
+                Ok(($(r.col::<$t>($i)?,)+))
+            }
+        }
+    };
+}
+tuple_from_row!(A 0);
+tuple_from_row!(A 0, B 1);
+tuple_from_row!(A 0, B 1, C 2);
+tuple_from_row!(A 0, B 1, C 2, D 3);
+
+macro_rules! from_row {
+    ($($ty:ty => $f:expr),+ $(,)?) => {
+        $(impl FromRow for $ty {
+            fn from_row<R: Cols>(r: &R) -> Result<Self, R::Error> {
+                $f(r)
+            }
+        })+
+    };
+}
+
+from_row! {
+    User => |r| user(r, 0),
+    ApiKeyRecord => |r| api_key(r, 0),
+    Profile => profile,
+    Team => team,
+    Invite => invite,
+    Entity => entity,
+    Job => job,
+    JobAttempt => attempt,
+    KeyAuth => |r: &R| Ok(KeyAuth { key: api_key(r, 0)?, secret_hash: r.col(11)?, user: user(r, 12)? }),
+    Membership => |r: &R| Ok(Membership { user: user(r, 0)?, role: r.col(14)?, joined_at: r.col(15)?, description: r.col(16)? }),
+    AuditRecord => |r: &R| Ok(AuditRecord {
+        id: r.col(0)?, at: r.col(1)?, actor_user_id: r.col(2)?, action: r.col(3)?,
+        target: r.col(4)?, ip: r.col(5)?, detail: r.col(6)?,
+    }),
+    (Session, User) => |r: &R| Ok((Session {
+        id: r.col(0)?, user_id: r.col(1)?, created_at: r.col(2)?, last_seen_at: r.col(3)?,
+        idle_expires_at: r.col(4)?, absolute_expires_at: r.col(5)?,
+    }, user(r, 6)?)),
+    (Team, String) => |r: &R| Ok((team(r)?, r.col(6)?)),
 }
 
 pub(crate) fn user<R: Cols>(r: &R, at: usize) -> Result<User, R::Error> {

@@ -13,6 +13,8 @@ pub use std::sync::Arc;
 pub use fulcrum::error::{StoreError, StoreResult};
 pub use fulcrum::keys::{self, GeneratedKey, KeyHash, KeyKind};
 pub use fulcrum::services::Services;
+pub use fulcrum::store::jobs::{DynJobStore, Job, JobStatus};
+pub use fulcrum::store::outbox::NewJob;
 pub use fulcrum::store::postgres::PgStore;
 pub use fulcrum::store::sqlite::SqliteStore;
 pub use fulcrum::store::{
@@ -32,6 +34,7 @@ pub use super::{Backend, TestDb};
 /// database they point at.
 pub struct Fixture {
     pub store: DynStore,
+    pub jobs: DynJobStore,
     pub _services: Arc<Services>,
     pub backend: Backend,
 }
@@ -49,6 +52,7 @@ impl Fixture {
         let services = super::services(&backend, &[]).await;
         Fixture {
             store: services.store.clone(),
+            jobs: services.jobs.clone(),
             _services: services,
             backend,
         }
@@ -119,14 +123,18 @@ pub async fn pg_client(url: &str) -> tokio_postgres::Client {
 
 /// Generates, for every area, one test per backend from the same async fn: `sqlite::<area>`
 /// and `postgres::<area>`. Areas under `store` take the `DynStore`; areas under `with_sql`
-/// also get a `RawSql` side door into the same database.
+/// also get a `RawSql` side door into the same database; areas under `jobs` take the
+/// `DynJobStore` and the side door.
 #[macro_export]
 macro_rules! conformance {
     (store: [$($area:ident),* $(,)?], with_sql: [$($sql_area:ident),* $(,)?] $(,)?) => {
-        conformance!(@backend sqlite, Fixture::sqlite, [$($area),*], [$($sql_area),*]);
-        conformance!(@backend postgres, Fixture::postgres, [$($area),*], [$($sql_area),*]);
+        conformance!(store: [$($area),*], with_sql: [$($sql_area),*], jobs: []);
     };
-    (@backend $backend:ident, $open:path, [$($area:ident),*], [$($sql_area:ident),*]) => {
+    (store: [$($area:ident),* $(,)?], with_sql: [$($sql_area:ident),* $(,)?], jobs: [$($job_area:ident),* $(,)?] $(,)?) => {
+        conformance!(@backend sqlite, Fixture::sqlite, [$($area),*], [$($sql_area),*], [$($job_area),*]);
+        conformance!(@backend postgres, Fixture::postgres, [$($area),*], [$($sql_area),*], [$($job_area),*]);
+    };
+    (@backend $backend:ident, $open:path, [$($area:ident),*], [$($sql_area:ident),*], [$($job_area:ident),*]) => {
         mod $backend {
             use super::Fixture;
             #[allow(unused_imports)]
@@ -145,6 +153,14 @@ macro_rules! conformance {
                     let fx = $open().await;
                     assert_eq!(fx.store.backend(), stringify!($backend));
                     super::$sql_area(fx.store.clone(), fx.sql()).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $job_area() {
+                    let fx = $open().await;
+                    assert_eq!(fx.store.backend(), stringify!($backend));
+                    super::$job_area(fx.jobs.clone(), fx.sql()).await;
                 }
             )*
         }

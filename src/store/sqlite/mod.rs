@@ -3,45 +3,30 @@
 //! Reads run inline on a small pool of read connections (an indexed lookup costs a few
 //! microseconds; a thread hop would cost more than the query). Writes go through the single
 //! writer on the blocking pool, so they never stall the async workers and never contend for
-//! SQLite's write lock among themselves.
-
-mod accounts;
-mod audit;
-mod email_tokens;
-mod invites;
-mod jobs;
-mod keys;
-mod profile;
-mod sessions;
-mod settings;
-mod teams;
+//! SQLite's write lock among themselves. The statements themselves live in `store/sql/`.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
-use async_trait::async_trait;
 use parking_lot::Mutex;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension};
 
+use super::conflict_field;
 use super::migrations::{MIGRATIONS_TABLE, SQLITE};
-use super::outbox::{enqueue_sqlite, NewJob};
-use super::*;
-use crate::error::ErrorCode;
+use super::rows::FromRow;
+use super::sql::{run_now, Atomic, Backend, Exec, Param, Sql, SqlStore, Work};
 use crate::error::{StoreError, StoreResult};
-use crate::keys::KeyHash;
 
-pub struct SqliteStore {
+/// The SQLite side of [`SqlStore`].
+pub struct Lite {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
 }
 
-use crate::store::rows;
-pub(crate) use crate::store::rows::{
-    INVITE_COLUMNS, KEY_COLUMNS, PROFILE_COLUMNS, TEAM_COLUMNS, USER_COLUMNS,
-};
+pub type SqliteStore = SqlStore<Lite>;
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -50,7 +35,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
     )?;
-    conn.set_prepared_statement_cache_capacity(64);
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(())
 }
 
@@ -65,67 +50,130 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
     StoreError::Other(anyhow::Error::new(e))
 }
 
-pub(crate) fn user_from(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
-    rows::user(row, at)
+fn lite_args<'a>(args: &'a [&'a dyn Param]) -> Vec<&'a dyn rusqlite::ToSql> {
+    args.iter().map(|a| a.lite()).collect()
 }
 
-fn key_from(row: &Row<'_>, at: usize) -> rusqlite::Result<ApiKeyRecord> {
-    rows::api_key(row, at)
-}
-
-/// Ends a change: its audit row and, when it has one, its outbox job are written in the
-/// change's transaction, which then commits. The change, its audit row and its job are
-/// kept together or not at all.
-pub(crate) fn commit_audited(
-    tx: rusqlite::Transaction<'_>,
-    audit: &AuditEvent,
-    job: Option<&NewJob>,
-    now: i64,
-) -> StoreResult<()> {
-    insert_audit(&tx, audit, now).map_err(map_err)?;
-    if let Some(job) = job {
-        enqueue_sqlite(&tx, job, now).map_err(map_err)?;
+impl Exec for Connection {
+    async fn execute(&mut self, sql: &Sql, args: &[&dyn Param]) -> StoreResult<u64> {
+        if sql.lite.is_empty() {
+            return Ok(0);
+        }
+        let mut stmt = self.prepare_cached(sql.lite).map_err(map_err)?;
+        let n = stmt.execute(&*lite_args(args)).map_err(map_err)?;
+        Ok(n as u64)
     }
-    tx.commit().map_err(map_err)
+
+    async fn opt<T: FromRow>(&mut self, sql: &Sql, args: &[&dyn Param]) -> StoreResult<Option<T>> {
+        let mut stmt = self.prepare_cached(sql.lite).map_err(map_err)?;
+        stmt.query_row(&*lite_args(args), |r| T::from_row(r))
+            .optional()
+            .map_err(map_err)
+    }
+
+    async fn all<T: FromRow>(&mut self, sql: &Sql, args: &[&dyn Param]) -> StoreResult<Vec<T>> {
+        let mut stmt = self.prepare_cached(sql.lite).map_err(map_err)?;
+        let rows = stmt
+            .query_map(&*lite_args(args), |r| T::from_row(r))
+            .map_err(map_err)?;
+        rows.collect::<Result<_, _>>().map_err(map_err)
+    }
+
+    async fn batch(&mut self, sql: &Sql) -> StoreResult<()> {
+        if sql.lite.is_empty() {
+            return Ok(());
+        }
+        self.execute_batch(sql.lite).map_err(map_err)
+    }
 }
 
-pub(crate) fn insert_audit(conn: &Connection, e: &AuditEvent, now: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO audit_log (at, actor_user_id, action, target, ip, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![now, e.actor_user_id, e.action, e.target, e.ip, e.detail.to_string()])?;
-    Ok(())
+impl Backend for Lite {
+    const NAME: &'static str = "sqlite";
+    type Conn = Connection;
+
+    async fn read<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send,
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T> + Send,
+    {
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Some(mut conn) = self.readers[(start + i) % n].try_lock() {
+                return run_now(work(&mut conn));
+            }
+        }
+        let mut conn = self.readers[start % n].lock();
+        run_now(work(&mut conn))
+    }
+
+    async fn write<T, F>(&self, atomic: Atomic, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T> + Send + 'static,
+    {
+        let writer = Arc::clone(&self.writer);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock();
+            if atomic == Atomic::Statement {
+                return run_now(work(&mut conn));
+            }
+            // A panic in earlier work may have left its transaction open.
+            if !conn.is_autocommit() {
+                conn.execute_batch("ROLLBACK").map_err(map_err)?;
+            }
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
+            match run_now(work(&mut conn)) {
+                Ok(out) => {
+                    conn.execute_batch("COMMIT").map_err(map_err)?;
+                    Ok(out)
+                }
+                Err(e) => {
+                    conn.execute_batch("ROLLBACK").map_err(map_err)?;
+                    Err(e)
+                }
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Other(anyhow::anyhow!("SQLite writer task failed: {e}")))?
+    }
+
+    async fn schema_columns(&self) -> StoreResult<Vec<(String, String, String, bool)>> {
+        let conn = self.readers[0].lock();
+        schema_columns(&conn).map_err(map_err)
+    }
 }
 
-fn insert_user(conn: &Connection, u: &NewUser, now: i64) -> rusqlite::Result<User> {
-    conn.prepare_cached(
-        "INSERT INTO users (username, username_lower, email, email_lower, name, password_hash, is_admin, account_type, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        u.username,
-        u.username.to_lowercase(),
-        u.email,
-        u.email.to_lowercase(),
-        u.name,
-        u.password_hash,
-        u.is_admin,
-        u.account_type.as_str(),
-        now
-    ])?;
-    let id = conn.last_insert_rowid();
-    conn.prepare_cached(
-        "INSERT INTO entities (name, name_lower, kind, user_id, created_at) VALUES (?1, ?2, 'user', ?3, ?4)",
-    )?
-    .execute(params![u.username, u.username.to_lowercase(), id, now])?;
-    conn.query_row(
-        &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"),
-        [id],
-        |r| user_from(r, 0),
-    )
+fn schema_columns(c: &Connection) -> rusqlite::Result<Vec<(String, String, String, bool)>> {
+    let mut tables = c.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )?;
+    let names: Vec<String> = tables
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for table in names {
+        let mut info = c.prepare(&format!("PRAGMA table_info({table})"))?;
+        let cols = info.query_map([], |r| {
+            let ty: String = r.get(2)?;
+            let notnull: bool = r.get(3)?;
+            let pk: bool = r.get::<_, i64>(5)? > 0;
+            Ok((r.get::<_, String>(1)?, ty, notnull || pk))
+        })?;
+        for col in cols {
+            let (name, ty, notnull) = col?;
+            let family = match ty.to_ascii_uppercase().as_str() {
+                "INTEGER" | "BIGINT" => "integer",
+                "BLOB" => "bytes",
+                _ => "text",
+            };
+            out.push((table.clone(), name, family.to_string(), !notnull));
+        }
+    }
+    Ok(out)
 }
 
-impl SqliteStore {
+impl SqlStore<Lite> {
     pub fn open(path: &Path, readers: usize) -> anyhow::Result<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
@@ -140,160 +188,40 @@ impl SqliteStore {
             configure(&conn)?;
             pool.push(Mutex::new(conn));
         }
-        Ok(Self {
+        Ok(SqlStore(Lite {
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(pool),
             next_reader: AtomicUsize::new(0),
-        })
+        }))
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        self.write(|conn| {
-            let tx = conn.transaction().map_err(map_err)?;
-            tx.execute_batch(MIGRATIONS_TABLE).map_err(map_err)?;
-            for m in SQLITE {
-                let done: Option<i64> = tx
-                    .query_row("SELECT version FROM schema_migrations WHERE version = ?1", [m.version], |r| r.get(0))
-                    .optional()
-                    .map_err(map_err)?;
-                if done.is_none() {
-                    tx.execute_batch(m.sql)
-                        .with_context(|| format!("SQLite migration {} ({}) failed", m.version, m.name))?;
-                    tx.execute(
-                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                        params![m.version, m.name, crate::now_ms()],
-                    )
-                    .map_err(map_err)?;
-                }
-            }
-            tx.commit().map_err(map_err)
-        })
-        .await?;
+        let writer = Arc::clone(&self.0.writer);
+        tokio::task::spawn_blocking(move || migrate(&mut writer.lock())).await??;
         Ok(())
     }
+}
 
-    /// Runs a short read on one of the read connections, inline.
-    pub(crate) fn read<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> StoreResult<T> {
-        let n = self.readers.len();
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            if let Some(conn) = self.readers[(start + i) % n].try_lock() {
-                return f(&conn).map_err(map_err);
-            }
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute_batch(MIGRATIONS_TABLE)?;
+    for m in SQLITE {
+        let done: Option<i64> = tx
+            .query_row(
+                "SELECT version FROM schema_migrations WHERE version = ?1",
+                [m.version],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if done.is_none() {
+            tx.execute_batch(m.sql)
+                .with_context(|| format!("SQLite migration {} ({}) failed", m.version, m.name))?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                params![m.version, m.name, crate::now_ms()],
+            )?;
         }
-        let conn = self.readers[start % n].lock();
-        f(&conn).map_err(map_err)
     }
-
-    /// One statement and its audit row, in one transaction on the writer.
-    pub(crate) async fn execute_audited(
-        &self,
-        sql: &'static str,
-        params: impl rusqlite::Params + Send + 'static,
-        audit: AuditEvent,
-    ) -> StoreResult<()> {
-        self.write(move |conn| {
-            let now = crate::now_ms();
-            let tx = conn.transaction().map_err(map_err)?;
-            tx.execute(sql, params).map_err(map_err)?;
-            commit_audited(tx, &audit, None, now)
-        })
-        .await
-    }
-
-    pub(crate) async fn write<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
-    ) -> StoreResult<T> {
-        let writer = Arc::clone(&self.writer);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = writer.lock();
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::Other(anyhow::anyhow!("SQLite writer task failed: {e}")))?
-    }
-
-    fn user_where(&self, clause: &str, arg: &str) -> StoreResult<Option<User>> {
-        self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {USER_COLUMNS} FROM users u WHERE {clause}"
-            ))?
-            .query_row([arg], |r| user_from(r, 0))
-            .optional()
-        })
-    }
-
-    fn key_auth_where(
-        &self,
-        clause: &str,
-        arg: &dyn rusqlite::ToSql,
-    ) -> StoreResult<Option<KeyAuth>> {
-        self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {KEY_COLUMNS}, k.secret_hash, {USER_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE {clause}"
-            ))?
-            .query_row([arg], |r| {
-                Ok(KeyAuth {
-                    key: key_from(r, 0)?,
-                    secret_hash: r.get(11)?,
-                    user: user_from(r, 12)?,
-                })
-            })
-            .optional()
-        })
-    }
-}
-
-fn profile_from(row: &Row<'_>) -> rusqlite::Result<Profile> {
-    rows::profile(row)
-}
-
-// Helpers of the teams, invitations and email-token concerns.
-
-fn team_from(r: &Row<'_>) -> rusqlite::Result<Team> {
-    rows::team(r)
-}
-
-fn invite_from(r: &Row<'_>) -> rusqlite::Result<Invite> {
-    rows::invite(r)
-}
-
-fn entity_from(r: &Row<'_>) -> rusqlite::Result<Entity> {
-    rows::entity(r)
-}
-
-fn admin_count(conn: &Connection, team_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT COUNT(*) FROM team_members m JOIN users u ON u.id = m.user_id
-         WHERE m.team_id = ?1 AND m.role = 'admin' AND u.deleted_at IS NULL",
-        [team_id],
-        |r| r.get(0),
-    )
-}
-
-fn role_of(conn: &Connection, team_id: i64, user_id: i64) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
-        "SELECT role FROM team_members WHERE team_id = ?1 AND user_id = ?2",
-        [team_id, user_id],
-        |r| r.get(0),
-    )
-    .optional()
-}
-
-fn insert_member(
-    conn: &Connection,
-    team_id: i64,
-    user_id: i64,
-    role: &str,
-    now: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO team_members (team_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![team_id, user_id, role, now],
-    )?;
+    tx.commit()?;
     Ok(())
 }

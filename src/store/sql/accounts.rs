@@ -1,0 +1,182 @@
+//! People: accounts, look-ups, search and passwords; also what the drift test and `/readyz` ask of a backend.
+
+use async_trait::async_trait;
+
+use super::{audited, sql, Atomic, Backend, Exec, Sql, SqlStore};
+use crate::error::StoreResult;
+use crate::keys::KeyHash;
+use crate::store::rows::user_cols;
+use crate::store::*;
+
+const USER_BY_ID: &Sql = sql!("SELECT ", user_cols!(), " FROM users u WHERE u.id = $1");
+
+/// Inserts a person and the entity that owns their projects.
+pub(super) async fn insert_user<C: Exec>(c: &mut C, u: &NewUser, now: i64) -> StoreResult<User> {
+    let (id,): (i64,) = c
+        .one(
+            sql!("INSERT INTO users (username, username_lower, email, email_lower, name, password_hash, is_admin, account_type, created_at)
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id"),
+            &[&u.username, &u.username.to_lowercase(), &u.email, &u.email.to_lowercase(), &u.name,
+              &u.password_hash, &u.is_admin, &u.account_type.as_str(), &now],
+        )
+        .await?;
+    c.execute(
+        sql!("INSERT INTO entities (name, name_lower, kind, user_id, created_at) VALUES ($1, $2, 'user', $3, $4)"),
+        &[&u.username, &u.username.to_lowercase(), &id, &now],
+    )
+    .await?;
+    c.one(USER_BY_ID, &[&id]).await
+}
+
+#[async_trait]
+impl<B: Backend> AccountStore for SqlStore<B> {
+    fn backend(&self) -> &'static str {
+        B::NAME
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.0
+            .read(|c| Box::pin(async move { c.batch(sql!("SELECT 1")).await }))
+            .await
+    }
+
+    async fn schema_columns(&self) -> StoreResult<Vec<(String, String, String, bool)>> {
+        self.0.schema_columns().await
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        let (n,) = self
+            .read_opt(
+                sql!("SELECT COUNT(*) FROM users WHERE deleted_at IS NULL"),
+                (),
+            )
+            .await?
+            .unwrap_or((0,));
+        Ok(n)
+    }
+
+    async fn create_user(&self, user: NewUser, mut audit: AuditEvent) -> StoreResult<User> {
+        self.0
+            .write(Atomic::Transaction, move |c| {
+                Box::pin(async move {
+                    let now = crate::now_ms();
+                    let created = insert_user(c, &user, now).await?;
+                    audit.target.get_or_insert_with(|| created.username.clone());
+                    audited(c, &audit, None, now).await?;
+                    Ok(created)
+                })
+            })
+            .await
+    }
+
+    async fn create_first_admin(
+        &self,
+        token: KeyHash,
+        now: i64,
+        user: NewUser,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<User>> {
+        self.0
+            .write(Atomic::Transaction, move |c| {
+                Box::pin(async move {
+                    let stored: Option<(String,)> = c
+                        .opt(
+                            sql!(pg: "SELECT value FROM settings WHERE key = $1 FOR UPDATE",
+                                 lite: "SELECT value FROM settings WHERE key = $1"),
+                            &[&SETUP_TOKEN_KEY],
+                        )
+                        .await?;
+                    let (users,): (i64,) = c.one(sql!("SELECT COUNT(*) FROM users"), &[]).await?;
+                    if users > 0 || !stored.is_some_and(|(s,)| setup_token_matches(&s, &token, now))
+                    {
+                        return Ok(None);
+                    }
+                    c.execute(
+                        sql!("DELETE FROM settings WHERE key = $1"),
+                        &[&SETUP_TOKEN_KEY],
+                    )
+                    .await?;
+                    let created = insert_user(c, &user, now).await?;
+                    audited(c, &audit, None, now).await?;
+                    Ok(Some(created))
+                })
+            })
+            .await
+    }
+
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+        self.read_opt(USER_BY_ID, (id,)).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        self.read_opt(
+            sql!(
+                "SELECT ",
+                user_cols!(),
+                " FROM users u WHERE u.username_lower = $1"
+            ),
+            (username.to_lowercase(),),
+        )
+        .await
+    }
+
+    async fn user_by_username_or_email(&self, login: &str) -> StoreResult<Option<User>> {
+        self.read_opt(
+            sql!(
+                "SELECT ",
+                user_cols!(),
+                " FROM users u WHERE u.username_lower = $1 OR u.email_lower = $1"
+            ),
+            (login.to_lowercase(),),
+        )
+        .await
+    }
+
+    async fn search_users(
+        &self,
+        query: &str,
+        email: EmailMatch,
+        limit: i64,
+    ) -> StoreResult<Vec<User>> {
+        let (q, pattern, email_pattern) = search_patterns(query, email);
+        // Ties sort by bytes on both: SQLite's default, PostgreSQL's `COLLATE "C"`,
+        // whatever the database's collation.
+        self.read_all(
+            sql!(
+                pg: concat!("SELECT ", user_cols!(), " FROM users u
+                     WHERE u.deleted_at IS NULL AND (u.username_lower LIKE $1 ESCAPE '\\' OR u.email_lower LIKE $4 ESCAPE '\\')
+                     ORDER BY (u.username_lower = $2 OR u.email_lower = $2) DESC, u.username_lower COLLATE \"C\" LIMIT $3"),
+                lite: concat!("SELECT ", user_cols!(), " FROM users u
+                     WHERE u.deleted_at IS NULL AND (u.username_lower LIKE $1 ESCAPE '\\' OR u.email_lower LIKE $4 ESCAPE '\\')
+                     ORDER BY (u.username_lower = $2 OR u.email_lower = $2) DESC, u.username_lower LIMIT $3"),
+            ),
+            (pattern, q, limit, email_pattern),
+        )
+        .await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        self.read_all(
+            sql!("SELECT ", user_cols!(), " FROM users u ORDER BY u.id"),
+            (),
+        )
+        .await
+    }
+
+    async fn set_password(&self, user_id: i64, hash: String, audit: AuditEvent) -> StoreResult<()> {
+        self.0
+            .write(Atomic::Transaction, move |c| {
+                Box::pin(async move {
+                    c.execute(
+                        sql!("UPDATE users SET password_hash = $1 WHERE id = $2"),
+                        &[&hash, &user_id],
+                    )
+                    .await?;
+                    c.execute(sql!("DELETE FROM sessions WHERE user_id = $1"), &[&user_id])
+                        .await?;
+                    audited(c, &audit, None, crate::now_ms()).await
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,197 @@
+//! The job queue, shared by every instance on PostgreSQL. A claim is one `UPDATE …
+//! RETURNING`: on PostgreSQL it picks due rows `FOR UPDATE SKIP LOCKED`, so concurrent
+//! claims never take the same job and never wait on each other; on SQLite it goes through
+//! the single writer, so two claims never interleave. An inline read first skips the trip
+//! to the writer when nothing is due.
+
+use async_trait::async_trait;
+
+use super::{enqueue, sql, Atomic, Backend, Exec, Sql, SqlStore};
+use crate::error::StoreResult;
+use crate::store::jobs::{Job, JobAttempt, JobStatus, JobStore};
+use crate::store::outbox::NewJob;
+use crate::store::rows::{attempt_cols, job_cols};
+
+macro_rules! claimable {
+    () => {
+        "(status = 'pending' AND run_after <= $1) OR (status = 'running' AND locked_until < $1)"
+    };
+}
+
+/// One finished run of a job, as written to `job_attempts`.
+struct AttemptRow {
+    job_id: i64,
+    attempt: i64,
+    worker: String,
+    started_at: i64,
+    finished_at: i64,
+    error: Option<String>,
+}
+
+impl AttemptRow {
+    fn new(job: &Job, worker: &str, started_at: i64, now: i64, error: Option<&str>) -> Self {
+        Self {
+            job_id: job.id,
+            attempt: job.attempts,
+            worker: worker.to_string(),
+            started_at,
+            finished_at: now,
+            error: error.map(str::to_string),
+        }
+    }
+}
+
+/// Records the attempt if `changed`: the update matched, so the job was still running under
+/// this worker's lease for this attempt.
+async fn record_attempt<C: Exec>(c: &mut C, changed: u64, a: &AttemptRow) -> StoreResult<bool> {
+    if changed == 0 {
+        return Ok(false);
+    }
+    c.execute(
+        sql!(
+            "INSERT INTO job_attempts (job_id, attempt, worker, started_at, finished_at, ok, error)
+              VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ),
+        &[
+            &a.job_id,
+            &a.attempt,
+            &a.worker,
+            &a.started_at,
+            &a.finished_at,
+            &a.error.is_none(),
+            &a.error,
+        ],
+    )
+    .await?;
+    Ok(true)
+}
+
+const CLAIM: &Sql = sql!(
+    pg: concat!("UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $2, locked_until = $1 + $3
+         WHERE id IN (SELECT id FROM jobs WHERE ", claimable!(), " ORDER BY run_after, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+         RETURNING ", job_cols!()),
+    lite: concat!("UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $2, locked_until = $1 + $3
+         WHERE id IN (SELECT id FROM jobs WHERE ", claimable!(), " ORDER BY run_after, id LIMIT $4)
+         RETURNING ", job_cols!()),
+);
+
+#[async_trait]
+impl<B: Backend> JobStore for SqlStore<B> {
+    async fn enqueue(&self, job: NewJob) -> StoreResult<Option<i64>> {
+        self.0
+            .write(Atomic::Statement, move |c| {
+                Box::pin(async move { enqueue(c, &job, crate::now_ms()).await })
+            })
+            .await
+    }
+
+    async fn claim(
+        &self,
+        worker: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Job>> {
+        let due: Option<(i64,)> = self
+            .read_opt(
+                sql!("SELECT id FROM jobs WHERE ", claimable!(), " LIMIT 1"),
+                (now,),
+            )
+            .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
+        let worker = worker.to_string();
+        let mut jobs: Vec<Job> = self
+            .0
+            .write(Atomic::Statement, move |c| {
+                Box::pin(async move { c.all(CLAIM, &[&now, &worker, &lease_ms, &limit]).await })
+            })
+            .await?;
+        jobs.sort_by_key(|j| (j.run_after, j.id));
+        Ok(jobs)
+    }
+
+    async fn complete(
+        &self,
+        job: &Job,
+        worker: &str,
+        started_at: i64,
+        now: i64,
+        clear_payload: bool,
+    ) -> StoreResult<bool> {
+        let a = AttemptRow::new(job, worker, started_at, now, None);
+        self.0
+            .write(Atomic::Transaction, move |c| {
+                Box::pin(async move {
+                    let changed = c
+                        .execute(
+                            sql!("UPDATE jobs SET status = 'done', payload = CASE WHEN $5 THEN '{}' ELSE payload END,
+                                    finished_at = $1, last_error = NULL, locked_by = NULL, locked_until = NULL
+                                  WHERE id = $2 AND status = 'running' AND locked_by = $3 AND attempts = $4"),
+                            &[&now, &a.job_id, &a.worker, &a.attempt, &clear_payload],
+                        )
+                        .await?;
+                    record_attempt(c, changed, &a).await
+                })
+            })
+            .await
+    }
+
+    async fn fail(
+        &self,
+        job: &Job,
+        worker: &str,
+        error: &str,
+        started_at: i64,
+        now: i64,
+        retry_at: Option<i64>,
+    ) -> StoreResult<bool> {
+        let a = AttemptRow::new(job, worker, started_at, now, Some(error));
+        self.0
+            .write(Atomic::Transaction, move |c| {
+                Box::pin(async move {
+                    let changed = c
+                        .execute(
+                            sql!("UPDATE jobs SET status = CASE WHEN CAST($1 AS BIGINT) IS NULL THEN 'failed' ELSE 'pending' END,
+                                    run_after = COALESCE(CAST($1 AS BIGINT), run_after),
+                                    finished_at = CASE WHEN CAST($1 AS BIGINT) IS NULL THEN CAST($2 AS BIGINT) END,
+                                    last_error = $3, locked_by = NULL, locked_until = NULL
+                                  WHERE id = $4 AND status = 'running' AND locked_by = $5 AND attempts = $6"),
+                            &[&retry_at, &now, &a.error, &a.job_id, &a.worker, &a.attempt],
+                        )
+                        .await?;
+                    record_attempt(c, changed, &a).await
+                })
+            })
+            .await
+    }
+
+    async fn list_jobs(&self, status: Option<JobStatus>, limit: i64) -> StoreResult<Vec<Job>> {
+        self.read_all(
+            sql!("SELECT ", job_cols!(), " FROM jobs WHERE CAST($1 AS TEXT) IS NULL OR status = $1 ORDER BY id DESC LIMIT $2"),
+            (status.map(JobStatus::as_str), limit),
+        )
+        .await
+    }
+
+    async fn job(&self, id: i64) -> StoreResult<Option<Job>> {
+        self.read_opt(
+            sql!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1"),
+            (id,),
+        )
+        .await
+    }
+
+    async fn attempts(&self, job_id: i64) -> StoreResult<Vec<JobAttempt>> {
+        self.read_all(
+            sql!(
+                "SELECT ",
+                attempt_cols!(),
+                " FROM job_attempts WHERE job_id = $1 ORDER BY attempt, id"
+            ),
+            (job_id,),
+        )
+        .await
+    }
+}

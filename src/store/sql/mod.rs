@@ -1,0 +1,304 @@
+//! Every store concern, written once for both backends.
+//!
+//! A statement is written once, in PostgreSQL's `$N` form; [`sql!`] derives SQLite's `?N`
+//! form at compile time. Where the dialects really differ (row locks, collations, `FOR
+//! UPDATE SKIP LOCKED`), `sql!(pg: …, lite: …)` keeps both texts side by side, and an empty
+//! text means "nothing to do in this dialect" (SQLite has one writer, so it needs no locks).
+//!
+//! A [`Backend`] (SQLite in `store/sqlite/`, PostgreSQL in `store/postgres/`) only knows how
+//! to hand out a connection for a read or a write transaction; [`SqlStore`] implements every
+//! store trait over any backend. The fast drivers stay: rusqlite and tokio-postgres run the
+//! statements, prepared and cached per connection.
+
+mod accounts;
+mod audit;
+mod email_tokens;
+mod invites;
+mod jobs;
+mod keys;
+mod profile;
+mod sessions;
+mod settings;
+mod teams;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::outbox::NewJob;
+use super::rows::FromRow;
+use super::AuditEvent;
+use crate::error::{StoreError, StoreResult};
+
+/// One statement in both dialects. Build it with [`sql!`].
+#[derive(Debug, Clone, Copy)]
+pub struct Sql {
+    pub pg: &'static str,
+    pub lite: &'static str,
+}
+
+/// SQLite's text of a PostgreSQL statement: `$N` placeholders become `?N` (same length, so
+/// this runs in a `const`).
+pub const fn lite_form<const N: usize>(pg: &str) -> [u8; N] {
+    let b = pg.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if b[i] == b'$' && i + 1 < N && b[i + 1].is_ascii_digit() {
+            b'?'
+        } else {
+            b[i]
+        };
+        i += 1;
+    }
+    out
+}
+
+/// `sql!("…", …)`: one statement (the parts are concatenated) for both dialects, as a
+/// `&'static Sql`. `sql!(pg: "…", lite: "…")`: the two texts of a statement the dialects
+/// write differently, both with `$N` placeholders; an empty text is skipped.
+macro_rules! sql {
+    (pg: $pg:expr, lite: $lite:expr $(,)?) => {{
+        const LITE_PG: &str = $lite;
+        const LITE_BYTES: [u8; LITE_PG.len()] =
+            $crate::store::sql::lite_form::<{ LITE_PG.len() }>(LITE_PG);
+        const S: $crate::store::sql::Sql = $crate::store::sql::Sql {
+            pg: $pg,
+            lite: match std::str::from_utf8(&LITE_BYTES) {
+                Ok(s) => s,
+                Err(_) => panic!("SQL text is not UTF-8"),
+            },
+        };
+        &S
+    }};
+    ($($part:expr),+ $(,)?) => {
+        $crate::store::sql::sql!(pg: concat!($($part),+), lite: concat!($($part),+))
+    };
+}
+pub(crate) use sql;
+
+/// A value both drivers can bind.
+pub trait Param: rusqlite::ToSql + tokio_postgres::types::ToSql + Sync {
+    fn lite(&self) -> &dyn rusqlite::ToSql;
+    fn pg(&self) -> &(dyn tokio_postgres::types::ToSql + Sync);
+}
+
+impl<T: rusqlite::ToSql + tokio_postgres::types::ToSql + Sync> Param for T {
+    fn lite(&self) -> &dyn rusqlite::ToSql {
+        self
+    }
+    fn pg(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
+        self
+    }
+}
+
+/// Owned arguments of one statement (a tuple), moved into the work that runs it.
+pub trait Args: Send + 'static {
+    fn refs(&self) -> Vec<&dyn Param>;
+}
+
+macro_rules! tuple_args {
+    ($($t:ident $i:tt),*) => {
+        impl<$($t: Param + Send + 'static),*> Args for ($($t,)*) {
+            fn refs(&self) -> Vec<&dyn Param> {
+                vec![$(&self.$i as &dyn Param),*]
+            }
+        }
+    };
+}
+tuple_args!();
+tuple_args!(A 0);
+tuple_args!(A 0, B 1);
+tuple_args!(A 0, B 1, C 2);
+tuple_args!(A 0, B 1, C 2, D 3);
+tuple_args!(A 0, B 1, C 2, D 3, E 4);
+tuple_args!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_args!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+
+/// Runs statements on one connection of a backend.
+pub trait Exec: Send {
+    /// Runs a statement; the number of rows it changed.
+    fn execute(
+        &mut self,
+        sql: &Sql,
+        args: &[&dyn Param],
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// The statement's first row, if it has one.
+    fn opt<T: FromRow>(
+        &mut self,
+        sql: &Sql,
+        args: &[&dyn Param],
+    ) -> impl Future<Output = StoreResult<Option<T>>> + Send;
+
+    fn all<T: FromRow>(
+        &mut self,
+        sql: &Sql,
+        args: &[&dyn Param],
+    ) -> impl Future<Output = StoreResult<Vec<T>>> + Send;
+
+    /// Statements without parameters, through the simple protocol (`NOTIFY`, pings).
+    fn batch(&mut self, sql: &Sql) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The statement's row, which must exist (it was just written or counted).
+    fn one<T: FromRow>(
+        &mut self,
+        sql: &Sql,
+        args: &[&dyn Param],
+    ) -> impl Future<Output = StoreResult<T>> + Send {
+        async move {
+            self.opt(sql, args)
+                .await?
+                .ok_or_else(|| StoreError::Other(anyhow::anyhow!("a statement returned no row")))
+        }
+    }
+}
+
+/// Work on a connection: an async block borrowing it.
+pub type Work<'c, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'c>>;
+
+/// Whether a write needs a transaction around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Atomic {
+    /// Several statements that commit together or not at all.
+    Transaction,
+    /// One statement, atomic by itself: no BEGIN/COMMIT round trips.
+    Statement,
+}
+
+/// What a database driver gives the shared store: connections for reads and for writes.
+pub trait Backend: Send + Sync + 'static {
+    const NAME: &'static str;
+    type Conn: Exec;
+
+    /// Runs `work` on a read connection.
+    fn read<T, F>(&self, work: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send,
+        F: for<'c> FnOnce(&'c mut Self::Conn) -> Work<'c, T> + Send;
+
+    /// Runs `work` on a write connection; in a transaction that commits when it returns
+    /// `Ok` and rolls back otherwise, unless `atomic` says one statement.
+    fn write<T, F>(&self, atomic: Atomic, work: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Self::Conn) -> Work<'c, T> + Send + 'static;
+
+    /// Every column of the schema as (table, column, type family, nullable), for the
+    /// drift test.
+    fn schema_columns(
+        &self,
+    ) -> impl Future<Output = StoreResult<Vec<(String, String, String, bool)>>> + Send;
+}
+
+/// Every store trait, implemented once over a [`Backend`].
+pub struct SqlStore<B>(pub(crate) B);
+
+impl<B: Backend> SqlStore<B> {
+    async fn read_opt<T: FromRow>(
+        &self,
+        sql: &'static Sql,
+        args: impl Args,
+    ) -> StoreResult<Option<T>> {
+        self.0
+            .read(move |c| Box::pin(async move { c.opt(sql, &args.refs()).await }))
+            .await
+    }
+
+    async fn read_all<T: FromRow>(
+        &self,
+        sql: &'static Sql,
+        args: impl Args,
+    ) -> StoreResult<Vec<T>> {
+        self.0
+            .read(move |c| Box::pin(async move { c.all(sql, &args.refs()).await }))
+            .await
+    }
+
+    /// One statement on the writer, outside a transaction.
+    async fn write_one(&self, sql: &'static Sql, args: impl Args) -> StoreResult<u64> {
+        self.0
+            .write(Atomic::Statement, move |c| {
+                Box::pin(async move { c.execute(sql, &args.refs()).await })
+            })
+            .await
+    }
+
+    /// One statement and its audit row, in one transaction.
+    async fn write_audited(
+        &self,
+        sql: &'static Sql,
+        args: impl Args,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        self.0
+            .write(Atomic::Transaction, move |c| {
+                Box::pin(async move {
+                    c.execute(sql, &args.refs()).await?;
+                    audited(c, &audit, None, crate::now_ms()).await
+                })
+            })
+            .await
+    }
+}
+
+/// Ends a change: its audit row and, when it has one, its outbox job, written in the
+/// change's transaction so the three are kept together or not at all.
+pub(crate) async fn audited<C: Exec>(
+    c: &mut C,
+    audit: &AuditEvent,
+    job: Option<&NewJob>,
+    now: i64,
+) -> StoreResult<()> {
+    insert_audit(c, audit, now).await?;
+    if let Some(job) = job {
+        enqueue(c, job, now).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn insert_audit<C: Exec>(c: &mut C, e: &AuditEvent, now: i64) -> StoreResult<()> {
+    c.execute(
+        sql!("INSERT INTO audit_log (at, actor_user_id, action, target, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)"),
+        &[&now, &e.actor_user_id, &e.action, &e.target, &e.ip, &e.detail.to_string()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Writes a pending job (the outbox) and, on PostgreSQL, wakes every instance's workers
+/// when the transaction commits (`jobs::wake`). `None` when the dedup key already exists.
+pub(crate) async fn enqueue<C: Exec>(
+    c: &mut C,
+    job: &NewJob,
+    now: i64,
+) -> StoreResult<Option<i64>> {
+    let id: Option<(i64,)> = c
+        .opt(
+            sql!("INSERT INTO jobs (kind, payload, dedup_key, status, attempts, max_attempts, run_after, created_at)
+                  VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6) ON CONFLICT (dedup_key) DO NOTHING RETURNING id"),
+            &[&job.kind, &job.payload.to_string(), &job.dedup_key, &job.max_attempts, &job.run_after, &now],
+        )
+        .await?;
+    if id.is_some() {
+        c.batch(NOTIFY_JOBS).await?;
+    }
+    Ok(id.map(|(id,)| id))
+}
+
+/// PostgreSQL delivers a notification when its transaction commits, so a listening worker
+/// never looks before the job is visible. SQLite's workers are in this process and are
+/// woken by `JobWake`.
+pub(crate) const NOTIFY_JOBS: &Sql = sql!(pg: "NOTIFY fulcrum_jobs", lite: "");
+
+/// Runs work that never waits on anything but SQLite (whose calls complete at once) to its
+/// end: one poll, no executor.
+pub(crate) fn run_now<T>(mut work: Work<'_, T>) -> StoreResult<T> {
+    use std::task::{Context, Poll, Waker};
+    let mut cx = Context::from_waker(Waker::noop());
+    match work.as_mut().poll(&mut cx) {
+        Poll::Ready(out) => out,
+        Poll::Pending => Err(StoreError::Other(anyhow::anyhow!(
+            "SQLite work awaited something other than SQLite"
+        ))),
+    }
+}
