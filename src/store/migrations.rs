@@ -1,4 +1,5 @@
-//! Embedded, numbered migrations; each backend has its own list of the same versions.
+//! Embedded, numbered migrations: the same versions for each backend, from
+//! `migrations/sqlite/` and `migrations/postgres/`.
 
 pub struct Migration {
     pub version: i64,
@@ -6,61 +7,28 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const SQLITE: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "accounts",
-        sql: include_str!("../../migrations/sqlite/0001_accounts.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "profile",
-        sql: include_str!("../../migrations/sqlite/0002_profile.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "teams",
-        sql: include_str!("../../migrations/sqlite/0003_teams.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "jobs",
-        sql: include_str!("../../migrations/sqlite/0004_jobs.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "privacy",
-        sql: include_str!("../../migrations/sqlite/0005_privacy.sql"),
-    },
-];
+macro_rules! migrations {
+    ($($version:literal $file:literal $name:literal),+ $(,)?) => {
+        pub const SQLITE: &[Migration] = &[$(Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../../migrations/sqlite/", $file, ".sql")),
+        }),+];
+        pub const POSTGRES: &[Migration] = &[$(Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../../migrations/postgres/", $file, ".sql")),
+        }),+];
+    };
+}
 
-pub const POSTGRES: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "accounts",
-        sql: include_str!("../../migrations/postgres/0001_accounts.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "profile",
-        sql: include_str!("../../migrations/postgres/0002_profile.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "teams",
-        sql: include_str!("../../migrations/postgres/0003_teams.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "jobs",
-        sql: include_str!("../../migrations/postgres/0004_jobs.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "privacy",
-        sql: include_str!("../../migrations/postgres/0005_privacy.sql"),
-    },
-];
+migrations! {
+    1 "0001_accounts" "accounts",
+    2 "0002_profile" "profile",
+    3 "0003_teams" "teams",
+    4 "0004_jobs" "jobs",
+    5 "0005_privacy" "privacy",
+}
 
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version    BIGINT PRIMARY KEY,

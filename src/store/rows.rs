@@ -92,151 +92,81 @@ tuple_from_row!(A 0, B 1);
 tuple_from_row!(A 0, B 1, C 2);
 tuple_from_row!(A 0, B 1, C 2, D 3);
 
+/// Reads consecutive columns, from `at`, into the listed fields of `$ty`; `field via f`
+/// reads the column as text and converts it with `f`.
+macro_rules! read_row {
+    ($r:expr, $at:expr => $ty:ident { $($field:ident $(via $conv:path)?),+ $(,)? }) => {{
+        let r = $r;
+        let mut at = $at;
+        let mut next = || {
+            at += 1;
+            at - 1
+        };
+        $ty { $($field: read_row!(@col r, next() $(, $conv)?)),+ }
+    }};
+    (@col $r:ident, $i:expr) => {
+        $r.col($i)?
+    };
+    (@col $r:ident, $i:expr, $conv:path) => {
+        $conv(&$r.col::<String>($i)?)
+    };
+}
+
+/// A `User` from `user_cols!()`, starting at column `at`.
+fn user<R: Cols>(r: &R, at: usize) -> Result<User, R::Error> {
+    Ok(read_row!(r, at => User {
+        id, username, email, name, is_admin, account_type via AccountType::parse, password_hash,
+        flags, created_at, deleted_at, default_entity_id, hide_teams, email_verified_at,
+        service_team_id,
+    }))
+}
+
+fn api_key<R: Cols>(r: &R, at: usize) -> Result<ApiKeyRecord, R::Error> {
+    Ok(read_row!(r, at => ApiKeyRecord {
+        id, key_id, user_id, name, origin, created_at, expires_at, last_used_at, last_used_ip,
+        last_used_ua, revoked_at,
+    }))
+}
+
+fn is_team(kind: &str) -> bool {
+    kind == "team"
+}
+
 macro_rules! from_row {
-    ($($ty:ty => $f:expr),+ $(,)?) => {
+    ($($ty:ty => |$r:ident| $body:expr),+ $(,)?) => {
         $(impl FromRow for $ty {
-            fn from_row<R: Cols>(r: &R) -> Result<Self, R::Error> {
-                $f(r)
+            fn from_row<R: Cols>($r: &R) -> Result<Self, R::Error> {
+                Ok($body)
             }
         })+
     };
 }
 
 from_row! {
-    User => |r| user(r, 0),
-    ApiKeyRecord => |r| api_key(r, 0),
-    Profile => profile,
-    Team => team,
-    Invite => invite,
-    Entity => entity,
-    Job => job,
-    JobAttempt => attempt,
-    KeyAuth => |r: &R| Ok(KeyAuth { key: api_key(r, 0)?, secret_hash: r.col(11)?, user: user(r, 12)? }),
-    Membership => |r: &R| Ok(Membership { user: user(r, 0)?, role: r.col(14)?, joined_at: r.col(15)?, description: r.col(16)? }),
-    AuditRecord => |r: &R| Ok(AuditRecord {
-        id: r.col(0)?, at: r.col(1)?, actor_user_id: r.col(2)?, action: r.col(3)?,
-        target: r.col(4)?, ip: r.col(5)?, detail: r.col(6)?,
+    User => |r| user(r, 0)?,
+    ApiKeyRecord => |r| api_key(r, 0)?,
+    KeyAuth => |r| KeyAuth { key: api_key(r, 0)?, secret_hash: r.col(11)?, user: user(r, 12)? },
+    Membership => |r| Membership { user: user(r, 0)?, role: r.col(14)?, joined_at: r.col(15)?, description: r.col(16)? },
+    (Session, User) => |r| (
+        read_row!(r, 0 => Session { id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at }),
+        user(r, 6)?,
+    ),
+    (Team, String) => |r| (Team::from_row(r)?, r.col(6)?),
+    Profile => |r| read_row!(r, 0 => Profile {
+        name, institution, bio, location, website, intro, intro_html, avatar, language,
     }),
-    (Session, User) => |r: &R| Ok((Session {
-        id: r.col(0)?, user_id: r.col(1)?, created_at: r.col(2)?, last_seen_at: r.col(3)?,
-        idle_expires_at: r.col(4)?, absolute_expires_at: r.col(5)?,
-    }, user(r, 6)?)),
-    (Team, String) => |r: &R| Ok((team(r)?, r.col(6)?)),
-}
-
-pub(crate) fn user<R: Cols>(r: &R, at: usize) -> Result<User, R::Error> {
-    Ok(User {
-        id: r.col(at)?,
-        username: r.col(at + 1)?,
-        email: r.col(at + 2)?,
-        name: r.col(at + 3)?,
-        is_admin: r.col(at + 4)?,
-        account_type: AccountType::parse(&r.col::<String>(at + 5)?),
-        password_hash: r.col(at + 6)?,
-        flags: r.col(at + 7)?,
-        created_at: r.col(at + 8)?,
-        deleted_at: r.col(at + 9)?,
-        default_entity_id: r.col(at + 10)?,
-        hide_teams: r.col(at + 11)?,
-        email_verified_at: r.col(at + 12)?,
-        service_team_id: r.col(at + 13)?,
-    })
-}
-
-pub(crate) fn api_key<R: Cols>(r: &R, at: usize) -> Result<ApiKeyRecord, R::Error> {
-    Ok(ApiKeyRecord {
-        id: r.col(at)?,
-        key_id: r.col(at + 1)?,
-        user_id: r.col(at + 2)?,
-        name: r.col(at + 3)?,
-        origin: r.col(at + 4)?,
-        created_at: r.col(at + 5)?,
-        expires_at: r.col(at + 6)?,
-        last_used_at: r.col(at + 7)?,
-        last_used_ip: r.col(at + 8)?,
-        last_used_ua: r.col(at + 9)?,
-        revoked_at: r.col(at + 10)?,
-    })
-}
-
-pub(crate) fn profile<R: Cols>(r: &R) -> Result<Profile, R::Error> {
-    Ok(Profile {
-        name: r.col(0)?,
-        institution: r.col(1)?,
-        bio: r.col(2)?,
-        location: r.col(3)?,
-        website: r.col(4)?,
-        intro: r.col(5)?,
-        intro_html: r.col(6)?,
-        avatar: r.col(7)?,
-        language: r.col(8)?,
-    })
-}
-
-pub(crate) fn team<R: Cols>(r: &R) -> Result<Team, R::Error> {
-    Ok(Team {
-        id: r.col(0)?,
-        name: r.col(1)?,
-        description: r.col(2)?,
-        join_policy: r.col(3)?,
-        email_domain: r.col(4)?,
-        created_at: r.col(5)?,
-    })
-}
-
-pub(crate) fn invite<R: Cols>(r: &R) -> Result<Invite, R::Error> {
-    Ok(Invite {
-        id: r.col(0)?,
-        team_id: r.col(1)?,
-        team_name: r.col(2)?,
-        kind: r.col(3)?,
-        email: r.col(4)?,
-        user_id: r.col(5)?,
-        role: r.col(6)?,
-        invited_by: r.col(7)?,
-        created_at: r.col(8)?,
-        expires_at: r.col(9)?,
-        resolved_at: r.col(10)?,
-        resolution: r.col(11)?,
-    })
-}
-
-pub(crate) fn entity<R: Cols>(r: &R) -> Result<Entity, R::Error> {
-    Ok(Entity {
-        id: r.col(0)?,
-        name: r.col(1)?,
-        is_team: r.col::<String>(2)? == "team",
-        user_id: r.col(3)?,
-    })
-}
-
-pub(crate) fn job<R: Cols>(r: &R) -> Result<Job, R::Error> {
-    Ok(Job {
-        id: r.col(0)?,
-        kind: r.col(1)?,
-        payload: parse_payload(&r.col::<String>(2)?),
-        dedup_key: r.col(3)?,
-        status: JobStatus::parse(&r.col::<String>(4)?),
-        attempts: r.col(5)?,
-        max_attempts: r.col(6)?,
-        run_after: r.col(7)?,
-        locked_until: r.col(8)?,
-        locked_by: r.col(9)?,
-        last_error: r.col(10)?,
-        created_at: r.col(11)?,
-        finished_at: r.col(12)?,
-    })
-}
-
-pub(crate) fn attempt<R: Cols>(r: &R) -> Result<JobAttempt, R::Error> {
-    Ok(JobAttempt {
-        id: r.col(0)?,
-        job_id: r.col(1)?,
-        attempt: r.col(2)?,
-        worker: r.col(3)?,
-        started_at: r.col(4)?,
-        finished_at: r.col(5)?,
-        ok: r.col(6)?,
-        error: r.col(7)?,
-    })
+    Team => |r| read_row!(r, 0 => Team { id, name, description, join_policy, email_domain, created_at }),
+    Invite => |r| read_row!(r, 0 => Invite {
+        id, team_id, team_name, kind, email, user_id, role, invited_by, created_at, expires_at,
+        resolved_at, resolution,
+    }),
+    Entity => |r| read_row!(r, 0 => Entity { id, name, is_team via is_team, user_id }),
+    AuditRecord => |r| read_row!(r, 0 => AuditRecord { id, at, actor_user_id, action, target, ip, detail }),
+    Job => |r| read_row!(r, 0 => Job {
+        id, kind, payload via parse_payload, dedup_key, status via JobStatus::parse, attempts,
+        max_attempts, run_after, locked_until, locked_by, last_error, created_at, finished_at,
+    }),
+    JobAttempt => |r| read_row!(r, 0 => JobAttempt {
+        id, job_id, attempt, worker, started_at, finished_at, ok, error,
+    }),
 }

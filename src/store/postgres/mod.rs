@@ -1,7 +1,6 @@
 //! PostgreSQL backend: a pooled store shared by any number of Fulcrum instances.
 //!
-//! Migrations run under an advisory lock so instances starting together apply each one
-//! exactly once; `fulcrum migrate` runs them ahead of a rollout. Statements are prepared
+//! Statements are prepared
 //! once per pooled connection (deadpool's statement cache); they live in `store/sql/`.
 
 use anyhow::Context;
@@ -10,7 +9,6 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
 use super::conflict_field;
-use super::migrations::{MIGRATIONS_TABLE, POSTGRES};
 use super::rows::FromRow;
 use super::sql::{Atomic, Backend, Exec, Param, Sql, SqlStore, Work};
 use crate::error::{StoreError, StoreResult};
@@ -21,9 +19,6 @@ pub struct Pg {
 }
 
 pub type PgStore = SqlStore<Pg>;
-
-/// Arbitrary constant naming Fulcrum's migration lock.
-const MIGRATION_LOCK: i64 = 0x0046_756c_6372_756d;
 
 pub(crate) fn map_err(e: tokio_postgres::Error) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
@@ -102,6 +97,7 @@ impl Drop for OpenTx {
 
 impl Backend for Pg {
     const NAME: &'static str = "postgres";
+    const MIGRATIONS: &'static [super::Migration] = super::migrations::POSTGRES;
     type Conn = ClientWrapper;
 
     async fn read<T, F>(&self, work: F) -> StoreResult<T>
@@ -194,49 +190,5 @@ impl SqlStore<Pg> {
             .context("cannot build the PostgreSQL pool")?;
         drop(pool.get().await.context("cannot connect to PostgreSQL")?);
         Ok(SqlStore(Pg { pool }))
-    }
-
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        let mut client = self.0.pool.get().await?;
-        let tx = client.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .await?;
-        tx.batch_execute(MIGRATIONS_TABLE).await?;
-        for m in POSTGRES {
-            let done = tx
-                .query_opt(
-                    "SELECT version FROM schema_migrations WHERE version = $1",
-                    &[&m.version],
-                )
-                .await?;
-            if done.is_none() {
-                tx.batch_execute(m.sql).await.with_context(|| {
-                    format!("PostgreSQL migration {} ({}) failed", m.version, m.name)
-                })?;
-                tx.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                    &[&m.version, &m.name, &crate::now_ms()],
-                )
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// With `--no-migrate`, refuse to serve a schema older than this binary expects.
-    pub async fn check_migrated(&self) -> anyhow::Result<()> {
-        let client = self.0.pool.get().await?;
-        let latest = POSTGRES.last().map_or(0, |m| m.version);
-        let row = client
-            .query_opt("SELECT MAX(version) FROM schema_migrations", &[])
-            .await
-            .ok()
-            .flatten();
-        let applied: Option<i64> = row.and_then(|r| r.get(0));
-        if applied.unwrap_or(0) < latest {
-            anyhow::bail!("the database schema is behind this binary; run `fulcrum migrate` first");
-        }
-        Ok(())
     }
 }

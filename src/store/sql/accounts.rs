@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited, sql, Atomic, Backend, Exec, Sql, SqlStore};
+use super::{audited, sql, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::keys::KeyHash;
 use crate::store::rows::user_cols;
@@ -27,6 +27,18 @@ pub(super) async fn insert_user<C: Exec>(c: &mut C, u: &NewUser, now: i64) -> St
     .await?;
     c.one(USER_BY_ID, &[&id]).await
 }
+
+const USER_BY_USERNAME: &Sql = sql!(
+    "SELECT ",
+    user_cols!(),
+    " FROM users u WHERE u.username_lower = $1"
+);
+const USER_BY_USERNAME_OR_EMAIL: &Sql = sql!(
+    "SELECT ",
+    user_cols!(),
+    " FROM users u WHERE u.username_lower = $1 OR u.email_lower = $1"
+);
+const LIST_USERS: &Sql = sql!("SELECT ", user_cols!(), " FROM users u ORDER BY u.id");
 
 #[async_trait]
 impl<B: Backend> AccountStore for SqlStore<B> {
@@ -56,17 +68,16 @@ impl<B: Backend> AccountStore for SqlStore<B> {
     }
 
     async fn create_user(&self, user: NewUser, mut audit: AuditEvent) -> StoreResult<User> {
-        self.0
-            .write(Atomic::Transaction, move |c| {
-                Box::pin(async move {
-                    let now = crate::now_ms();
-                    let created = insert_user(c, &user, now).await?;
-                    audit.target.get_or_insert_with(|| created.username.clone());
-                    audited(c, &audit, None, now).await?;
-                    Ok(created)
-                })
+        self.tx(move |c| {
+            Box::pin(async move {
+                let now = crate::now_ms();
+                let created = insert_user(c, &user, now).await?;
+                audit.target.get_or_insert_with(|| created.username.clone());
+                audited(c, &audit, None, now).await?;
+                Ok(created)
             })
-            .await
+        })
+        .await
     }
 
     async fn create_first_admin(
@@ -76,32 +87,30 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         user: NewUser,
         audit: AuditEvent,
     ) -> StoreResult<Option<User>> {
-        self.0
-            .write(Atomic::Transaction, move |c| {
-                Box::pin(async move {
-                    let stored: Option<(String,)> = c
-                        .opt(
-                            sql!(pg: "SELECT value FROM settings WHERE key = $1 FOR UPDATE",
-                                 lite: "SELECT value FROM settings WHERE key = $1"),
-                            &[&SETUP_TOKEN_KEY],
-                        )
-                        .await?;
-                    let (users,): (i64,) = c.one(sql!("SELECT COUNT(*) FROM users"), &[]).await?;
-                    if users > 0 || !stored.is_some_and(|(s,)| setup_token_matches(&s, &token, now))
-                    {
-                        return Ok(None);
-                    }
-                    c.execute(
-                        sql!("DELETE FROM settings WHERE key = $1"),
+        self.tx(move |c| {
+            Box::pin(async move {
+                let stored: Option<(String,)> = c
+                    .opt(
+                        sql!(pg: "SELECT value FROM settings WHERE key = $1 FOR UPDATE",
+                             lite: "SELECT value FROM settings WHERE key = $1"),
                         &[&SETUP_TOKEN_KEY],
                     )
                     .await?;
-                    let created = insert_user(c, &user, now).await?;
-                    audited(c, &audit, None, now).await?;
-                    Ok(Some(created))
-                })
+                let (users,): (i64,) = c.one(sql!("SELECT COUNT(*) FROM users"), &[]).await?;
+                if users > 0 || !stored.is_some_and(|(s,)| setup_token_matches(&s, &token, now)) {
+                    return Ok(None);
+                }
+                c.execute(
+                    sql!("DELETE FROM settings WHERE key = $1"),
+                    &[&SETUP_TOKEN_KEY],
+                )
+                .await?;
+                let created = insert_user(c, &user, now).await?;
+                audited(c, &audit, None, now).await?;
+                Ok(Some(created))
             })
-            .await
+        })
+        .await
     }
 
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
@@ -109,27 +118,13 @@ impl<B: Backend> AccountStore for SqlStore<B> {
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
-        self.read_opt(
-            sql!(
-                "SELECT ",
-                user_cols!(),
-                " FROM users u WHERE u.username_lower = $1"
-            ),
-            (username.to_lowercase(),),
-        )
-        .await
+        self.read_opt(USER_BY_USERNAME, (username.to_lowercase(),))
+            .await
     }
 
     async fn user_by_username_or_email(&self, login: &str) -> StoreResult<Option<User>> {
-        self.read_opt(
-            sql!(
-                "SELECT ",
-                user_cols!(),
-                " FROM users u WHERE u.username_lower = $1 OR u.email_lower = $1"
-            ),
-            (login.to_lowercase(),),
-        )
-        .await
+        self.read_opt(USER_BY_USERNAME_OR_EMAIL, (login.to_lowercase(),))
+            .await
     }
 
     async fn search_users(
@@ -156,27 +151,22 @@ impl<B: Backend> AccountStore for SqlStore<B> {
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
-        self.read_all(
-            sql!("SELECT ", user_cols!(), " FROM users u ORDER BY u.id"),
-            (),
-        )
-        .await
+        self.read_all(LIST_USERS, ()).await
     }
 
     async fn set_password(&self, user_id: i64, hash: String, audit: AuditEvent) -> StoreResult<()> {
-        self.0
-            .write(Atomic::Transaction, move |c| {
-                Box::pin(async move {
-                    c.execute(
-                        sql!("UPDATE users SET password_hash = $1 WHERE id = $2"),
-                        &[&hash, &user_id],
-                    )
+        self.tx(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    sql!("UPDATE users SET password_hash = $1 WHERE id = $2"),
+                    &[&hash, &user_id],
+                )
+                .await?;
+                c.execute(sql!("DELETE FROM sessions WHERE user_id = $1"), &[&user_id])
                     .await?;
-                    c.execute(sql!("DELETE FROM sessions WHERE user_id = $1"), &[&user_id])
-                        .await?;
-                    audited(c, &audit, None, crate::now_ms()).await
-                })
+                audited(c, &audit, None, crate::now_ms()).await
             })
-            .await
+        })
+        .await
     }
 }

@@ -2,25 +2,20 @@
 
 use async_trait::async_trait;
 
-use super::{insert_audit, sql, Atomic, Backend, SqlStore};
+use super::{insert_audit, sql, Backend, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::store::*;
+
+const RECENT_AUDIT: &Sql = sql!("SELECT id, at, actor_user_id, action, target, ip, detail FROM audit_log ORDER BY id DESC LIMIT $1");
 
 #[async_trait]
 impl<B: Backend> AuditStore for SqlStore<B> {
     async fn audit(&self, event: AuditEvent, now: i64) -> StoreResult<()> {
-        self.0
-            .write(Atomic::Statement, move |c| {
-                Box::pin(async move { insert_audit(c, &event, now).await })
-            })
+        self.statement(move |c| Box::pin(async move { insert_audit(c, &event, now).await }))
             .await
     }
 
     async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditRecord>> {
-        self.read_all(
-            sql!("SELECT id, at, actor_user_id, action, target, ip, detail FROM audit_log ORDER BY id DESC LIMIT $1"),
-            (limit,),
-        )
-        .await
+        self.read_all(RECENT_AUDIT, (limit,)).await
     }
 }

@@ -75,13 +75,22 @@ const CLAIM: &Sql = sql!(
          RETURNING ", job_cols!()),
 );
 
+const LIST_JOBS: &Sql = sql!(
+    "SELECT ",
+    job_cols!(),
+    " FROM jobs WHERE CAST($1 AS TEXT) IS NULL OR status = $1 ORDER BY id DESC LIMIT $2"
+);
+const JOB: &Sql = sql!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1");
+const ATTEMPTS: &Sql = sql!(
+    "SELECT ",
+    attempt_cols!(),
+    " FROM job_attempts WHERE job_id = $1 ORDER BY attempt, id"
+);
+
 #[async_trait]
 impl<B: Backend> JobStore for SqlStore<B> {
     async fn enqueue(&self, job: NewJob) -> StoreResult<Option<i64>> {
-        self.0
-            .write(Atomic::Statement, move |c| {
-                Box::pin(async move { enqueue(c, &job, crate::now_ms()).await })
-            })
+        self.statement(move |c| Box::pin(async move { enqueue(c, &job, crate::now_ms()).await }))
             .await
     }
 
@@ -121,21 +130,20 @@ impl<B: Backend> JobStore for SqlStore<B> {
         clear_payload: bool,
     ) -> StoreResult<bool> {
         let a = AttemptRow::new(job, worker, started_at, now, None);
-        self.0
-            .write(Atomic::Transaction, move |c| {
-                Box::pin(async move {
-                    let changed = c
-                        .execute(
-                            sql!("UPDATE jobs SET status = 'done', payload = CASE WHEN $5 THEN '{}' ELSE payload END,
-                                    finished_at = $1, last_error = NULL, locked_by = NULL, locked_until = NULL
-                                  WHERE id = $2 AND status = 'running' AND locked_by = $3 AND attempts = $4"),
-                            &[&now, &a.job_id, &a.worker, &a.attempt, &clear_payload],
-                        )
-                        .await?;
-                    record_attempt(c, changed, &a).await
-                })
+        self.tx(move |c| {
+            Box::pin(async move {
+                let changed = c
+                    .execute(
+                        sql!("UPDATE jobs SET status = 'done', payload = CASE WHEN $5 THEN '{}' ELSE payload END,
+                                finished_at = $1, last_error = NULL, locked_by = NULL, locked_until = NULL
+                              WHERE id = $2 AND status = 'running' AND locked_by = $3 AND attempts = $4"),
+                        &[&now, &a.job_id, &a.worker, &a.attempt, &clear_payload],
+                    )
+                    .await?;
+                record_attempt(c, changed, &a).await
             })
-            .await
+        })
+        .await
     }
 
     async fn fail(
@@ -148,50 +156,34 @@ impl<B: Backend> JobStore for SqlStore<B> {
         retry_at: Option<i64>,
     ) -> StoreResult<bool> {
         let a = AttemptRow::new(job, worker, started_at, now, Some(error));
-        self.0
-            .write(Atomic::Transaction, move |c| {
-                Box::pin(async move {
-                    let changed = c
-                        .execute(
-                            sql!("UPDATE jobs SET status = CASE WHEN CAST($1 AS BIGINT) IS NULL THEN 'failed' ELSE 'pending' END,
-                                    run_after = COALESCE(CAST($1 AS BIGINT), run_after),
-                                    finished_at = CASE WHEN CAST($1 AS BIGINT) IS NULL THEN CAST($2 AS BIGINT) END,
-                                    last_error = $3, locked_by = NULL, locked_until = NULL
-                                  WHERE id = $4 AND status = 'running' AND locked_by = $5 AND attempts = $6"),
-                            &[&retry_at, &now, &a.error, &a.job_id, &a.worker, &a.attempt],
-                        )
-                        .await?;
-                    record_attempt(c, changed, &a).await
-                })
+        self.tx(move |c| {
+            Box::pin(async move {
+                let changed = c
+                    .execute(
+                        sql!("UPDATE jobs SET status = CASE WHEN CAST($1 AS BIGINT) IS NULL THEN 'failed' ELSE 'pending' END,
+                                run_after = COALESCE(CAST($1 AS BIGINT), run_after),
+                                finished_at = CASE WHEN CAST($1 AS BIGINT) IS NULL THEN CAST($2 AS BIGINT) END,
+                                last_error = $3, locked_by = NULL, locked_until = NULL
+                              WHERE id = $4 AND status = 'running' AND locked_by = $5 AND attempts = $6"),
+                        &[&retry_at, &now, &a.error, &a.job_id, &a.worker, &a.attempt],
+                    )
+                    .await?;
+                record_attempt(c, changed, &a).await
             })
-            .await
+        })
+        .await
     }
 
     async fn list_jobs(&self, status: Option<JobStatus>, limit: i64) -> StoreResult<Vec<Job>> {
-        self.read_all(
-            sql!("SELECT ", job_cols!(), " FROM jobs WHERE CAST($1 AS TEXT) IS NULL OR status = $1 ORDER BY id DESC LIMIT $2"),
-            (status.map(JobStatus::as_str), limit),
-        )
-        .await
+        self.read_all(LIST_JOBS, (status.map(JobStatus::as_str), limit))
+            .await
     }
 
     async fn job(&self, id: i64) -> StoreResult<Option<Job>> {
-        self.read_opt(
-            sql!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1"),
-            (id,),
-        )
-        .await
+        self.read_opt(JOB, (id,)).await
     }
 
     async fn attempts(&self, job_id: i64) -> StoreResult<Vec<JobAttempt>> {
-        self.read_all(
-            sql!(
-                "SELECT ",
-                attempt_cols!(),
-                " FROM job_attempts WHERE job_id = $1 ORDER BY attempt, id"
-            ),
-            (job_id,),
-        )
-        .await
+        self.read_all(ATTEMPTS, (job_id,)).await
     }
 }

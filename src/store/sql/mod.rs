@@ -16,6 +16,7 @@ mod email_tokens;
 mod invites;
 mod jobs;
 mod keys;
+mod migrate;
 mod profile;
 mod sessions;
 mod settings;
@@ -168,6 +169,8 @@ pub enum Atomic {
 /// What a database driver gives the shared store: connections for reads and for writes.
 pub trait Backend: Send + Sync + 'static {
     const NAME: &'static str;
+    /// This dialect's migrations (`store/migrations.rs`).
+    const MIGRATIONS: &'static [super::Migration];
     type Conn: Exec;
 
     /// Runs `work` on a read connection.
@@ -214,12 +217,27 @@ impl<B: Backend> SqlStore<B> {
             .await
     }
 
+    /// Work in one write transaction, which commits when the work returns `Ok`.
+    fn tx<T, F>(&self, work: F) -> impl Future<Output = StoreResult<T>> + Send + '_
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut B::Conn) -> Work<'c, T> + Send + 'static,
+    {
+        self.0.write(Atomic::Transaction, work)
+    }
+
+    /// Work of one statement on the writer (atomic by itself), outside a transaction.
+    fn statement<T, F>(&self, work: F) -> impl Future<Output = StoreResult<T>> + Send + '_
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut B::Conn) -> Work<'c, T> + Send + 'static,
+    {
+        self.0.write(Atomic::Statement, work)
+    }
+
     /// One statement on the writer, outside a transaction.
     async fn write_one(&self, sql: &'static Sql, args: impl Args) -> StoreResult<u64> {
-        self.0
-            .write(Atomic::Statement, move |c| {
-                Box::pin(async move { c.execute(sql, &args.refs()).await })
-            })
+        self.statement(move |c| Box::pin(async move { c.execute(sql, &args.refs()).await }))
             .await
     }
 
@@ -230,14 +248,13 @@ impl<B: Backend> SqlStore<B> {
         args: impl Args,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        self.0
-            .write(Atomic::Transaction, move |c| {
-                Box::pin(async move {
-                    c.execute(sql, &args.refs()).await?;
-                    audited(c, &audit, None, crate::now_ms()).await
-                })
+        self.tx(move |c| {
+            Box::pin(async move {
+                c.execute(sql, &args.refs()).await?;
+                audited(c, &audit, None, crate::now_ms()).await
             })
-            .await
+        })
+        .await
     }
 }
 

@@ -2,19 +2,24 @@
 
 use async_trait::async_trait;
 
-use super::{audited, sql, Atomic, Backend, Exec, SqlStore};
+use super::{audited, sql, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::store::rows::profile_cols;
 use crate::store::*;
 
+const USER_PROFILE: &Sql = sql!("SELECT ", profile_cols!(), " FROM users WHERE id = $1");
+const UPDATE_PROFILE: &Sql = sql!(
+    "UPDATE users SET name = COALESCE($1, name), institution = COALESCE($2, institution),
+        bio = COALESCE($3, bio), location = COALESCE($4, location),
+        website = COALESCE($5, website), language = COALESCE($6, language)
+      WHERE id = $7"
+);
+const UPDATE_INTRO: &Sql = sql!("UPDATE users SET intro = $1, intro_html = $2 WHERE id = $3");
+
 #[async_trait]
 impl<B: Backend> ProfileStore for SqlStore<B> {
     async fn user_profile(&self, user_id: i64) -> StoreResult<Option<Profile>> {
-        self.read_opt(
-            sql!("SELECT ", profile_cols!(), " FROM users WHERE id = $1"),
-            (user_id,),
-        )
-        .await
+        self.read_opt(USER_PROFILE, (user_id,)).await
     }
 
     async fn update_profile(
@@ -24,11 +29,16 @@ impl<B: Backend> ProfileStore for SqlStore<B> {
         audit: AuditEvent,
     ) -> StoreResult<()> {
         self.write_audited(
-            sql!("UPDATE users SET name = COALESCE($1, name), institution = COALESCE($2, institution),
-                    bio = COALESCE($3, bio), location = COALESCE($4, location),
-                    website = COALESCE($5, website), language = COALESCE($6, language)
-                  WHERE id = $7"),
-            (u.name, u.institution, u.bio, u.location, u.website, u.language, user_id),
+            UPDATE_PROFILE,
+            (
+                u.name,
+                u.institution,
+                u.bio,
+                u.location,
+                u.website,
+                u.language,
+                user_id,
+            ),
             audit,
         )
         .await
@@ -41,12 +51,8 @@ impl<B: Backend> ProfileStore for SqlStore<B> {
         intro_html: String,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        self.write_audited(
-            sql!("UPDATE users SET intro = $1, intro_html = $2 WHERE id = $3"),
-            (intro, intro_html, user_id),
-            audit,
-        )
-        .await
+        self.write_audited(UPDATE_INTRO, (intro, intro_html, user_id), audit)
+            .await
     }
 
     async fn set_avatar(
@@ -55,27 +61,26 @@ impl<B: Backend> ProfileStore for SqlStore<B> {
         avatar: Option<String>,
         audit: AuditEvent,
     ) -> StoreResult<Option<String>> {
-        self.0
-            .write(Atomic::Transaction, move |c| {
-                Box::pin(async move {
-                    // The previous image is returned so its file can be removed; the row lock
-                    // keeps two concurrent uploads from both missing the other's file.
-                    let (previous,): (Option<String>,) = c
-                        .one(
-                            sql!(pg: "SELECT avatar FROM users WHERE id = $1 FOR UPDATE",
-                                 lite: "SELECT avatar FROM users WHERE id = $1"),
-                            &[&user_id],
-                        )
-                        .await?;
-                    c.execute(
-                        sql!("UPDATE users SET avatar = $1 WHERE id = $2"),
-                        &[&avatar, &user_id],
+        self.tx(move |c| {
+            Box::pin(async move {
+                // The previous image is returned so its file can be removed; the row lock
+                // keeps two concurrent uploads from both missing the other's file.
+                let (previous,): (Option<String>,) = c
+                    .one(
+                        sql!(pg: "SELECT avatar FROM users WHERE id = $1 FOR UPDATE",
+                             lite: "SELECT avatar FROM users WHERE id = $1"),
+                        &[&user_id],
                     )
                     .await?;
-                    audited(c, &audit, None, crate::now_ms()).await?;
-                    Ok(previous)
-                })
+                c.execute(
+                    sql!("UPDATE users SET avatar = $1 WHERE id = $2"),
+                    &[&avatar, &user_id],
+                )
+                .await?;
+                audited(c, &audit, None, crate::now_ms()).await?;
+                Ok(previous)
             })
-            .await
+        })
+        .await
     }
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited, sql, Atomic, Backend, Exec, Sql, SqlStore};
+use super::{audited, sql, Backend, Exec, Sql, SqlStore};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::store::rows::{team_cols, user_cols};
 use crate::store::*;
@@ -81,22 +81,37 @@ async fn keep_an_admin<C: Exec>(
     Ok(())
 }
 
+const ENTITY_BY_NAME: &Sql =
+    sql!("SELECT id, name, kind, user_id FROM entities WHERE name_lower = $1");
+const ENTITY_BY_ID: &Sql = sql!("SELECT id, name, kind, user_id FROM entities WHERE id = $1");
+const UPDATE_TEAM: &Sql = sql!(
+    "UPDATE teams SET description = $1, join_policy = $2, email_domain = $3 WHERE entity_id = $4"
+);
+const TEAM_MEMBERS: &Sql = sql!(
+    "SELECT ",
+    user_cols!(),
+    ", m.role, m.created_at, u.description FROM team_members m JOIN users u ON u.id = m.user_id
+      WHERE m.team_id = $1 AND u.deleted_at IS NULL ORDER BY m.created_at, u.id"
+);
+const USER_TEAMS: &Sql = sql!(
+    "SELECT ",
+    team_cols!(),
+    ", m.role FROM team_members m JOIN teams t ON t.entity_id = m.team_id
+      JOIN entities e ON e.id = t.entity_id WHERE m.user_id = $1 ORDER BY e.name_lower"
+);
+const DOMAIN_TEAMS: &Sql = sql!("SELECT ", team_cols!(), " FROM teams t JOIN entities e ON e.id = t.entity_id
+      WHERE t.email_domain = $1 AND t.join_policy IN ('DOMAIN_DIRECT', 'DOMAIN_REQUEST') ORDER BY e.name_lower");
+const SET_DEFAULT_ENTITY: &Sql = sql!("UPDATE users SET default_entity_id = $1 WHERE id = $2");
+const SET_HIDE_TEAMS: &Sql = sql!("UPDATE users SET hide_teams = $1 WHERE id = $2");
+
 #[async_trait]
 impl<B: Backend> TeamStore for SqlStore<B> {
     async fn entity_by_name(&self, name: &str) -> StoreResult<Option<Entity>> {
-        self.read_opt(
-            sql!("SELECT id, name, kind, user_id FROM entities WHERE name_lower = $1"),
-            (name.to_lowercase(),),
-        )
-        .await
+        self.read_opt(ENTITY_BY_NAME, (name.to_lowercase(),)).await
     }
 
     async fn entity_by_id(&self, id: i64) -> StoreResult<Option<Entity>> {
-        self.read_opt(
-            sql!("SELECT id, name, kind, user_id FROM entities WHERE id = $1"),
-            (id,),
-        )
-        .await
+        self.read_opt(ENTITY_BY_ID, (id,)).await
     }
 
     async fn create_team(
@@ -108,28 +123,27 @@ impl<B: Backend> TeamStore for SqlStore<B> {
         audit: AuditEvent,
     ) -> StoreResult<Team> {
         let (name, description) = (name.to_string(), description.to_string());
-        self.0
-            .write(Atomic::Transaction, move |c| {
-                Box::pin(async move {
-                    let now = crate::now_ms();
-                    let (id,): (i64,) = c
-                        .one(
-                            sql!("INSERT INTO entities (name, name_lower, kind, user_id, created_at) VALUES ($1, $2, 'team', NULL, $3) RETURNING id"),
-                            &[&name, &name.to_lowercase(), &now],
-                        )
-                        .await?;
-                    c.execute(
-                        sql!("INSERT INTO teams (entity_id, description, join_policy, created_by, created_at) VALUES ($1, $2, 'INVITE', $3, $4)"),
-                        &[&id, &description, &created_by, &now],
+        self.tx(move |c| {
+            Box::pin(async move {
+                let now = crate::now_ms();
+                let (id,): (i64,) = c
+                    .one(
+                        sql!("INSERT INTO entities (name, name_lower, kind, user_id, created_at) VALUES ($1, $2, 'team', NULL, $3) RETURNING id"),
+                        &[&name, &name.to_lowercase(), &now],
                     )
                     .await?;
-                    insert_member(c, id, admin_id, "admin", now).await?;
-                    let team = c.one(TEAM_BY_ID, &[&id]).await?;
-                    audited(c, &audit, None, now).await?;
-                    Ok(team)
-                })
+                c.execute(
+                    sql!("INSERT INTO teams (entity_id, description, join_policy, created_by, created_at) VALUES ($1, $2, 'INVITE', $3, $4)"),
+                    &[&id, &description, &created_by, &now],
+                )
+                .await?;
+                insert_member(c, id, admin_id, "admin", now).await?;
+                let team = c.one(TEAM_BY_ID, &[&id]).await?;
+                audited(c, &audit, None, now).await?;
+                Ok(team)
             })
-            .await
+        })
+        .await
     }
 
     async fn team_by_id(&self, id: i64) -> StoreResult<Option<Team>> {
@@ -138,8 +152,13 @@ impl<B: Backend> TeamStore for SqlStore<B> {
 
     async fn update_team(&self, team: Team, audit: AuditEvent) -> StoreResult<()> {
         self.write_audited(
-            sql!("UPDATE teams SET description = $1, join_policy = $2, email_domain = $3 WHERE entity_id = $4"),
-            (team.description, team.join_policy, team.email_domain, team.id),
+            UPDATE_TEAM,
+            (
+                team.description,
+                team.join_policy,
+                team.email_domain,
+                team.id,
+            ),
             audit,
         )
         .await
@@ -156,12 +175,7 @@ impl<B: Backend> TeamStore for SqlStore<B> {
     }
 
     async fn team_members(&self, team_id: i64) -> StoreResult<Vec<Membership>> {
-        self.read_all(
-            sql!("SELECT ", user_cols!(), ", m.role, m.created_at, u.description FROM team_members m JOIN users u ON u.id = m.user_id
-                  WHERE m.team_id = $1 AND u.deleted_at IS NULL ORDER BY m.created_at, u.id"),
-            (team_id,),
-        )
-        .await
+        self.read_all(TEAM_MEMBERS, (team_id,)).await
     }
 
     async fn member_role(&self, team_id: i64, user_id: i64) -> StoreResult<Option<String>> {
@@ -171,25 +185,11 @@ impl<B: Backend> TeamStore for SqlStore<B> {
     }
 
     async fn user_teams(&self, user_id: i64) -> StoreResult<Vec<(Team, String)>> {
-        self.read_all(
-            sql!(
-                "SELECT ",
-                team_cols!(),
-                ", m.role FROM team_members m JOIN teams t ON t.entity_id = m.team_id
-                  JOIN entities e ON e.id = t.entity_id WHERE m.user_id = $1 ORDER BY e.name_lower"
-            ),
-            (user_id,),
-        )
-        .await
+        self.read_all(USER_TEAMS, (user_id,)).await
     }
 
     async fn domain_teams(&self, domain: &str) -> StoreResult<Vec<Team>> {
-        self.read_all(
-            sql!("SELECT ", team_cols!(), " FROM teams t JOIN entities e ON e.id = t.entity_id
-                  WHERE t.email_domain = $1 AND t.join_policy IN ('DOMAIN_DIRECT', 'DOMAIN_REQUEST') ORDER BY e.name_lower"),
-            (domain.to_lowercase(),),
-        )
-        .await
+        self.read_all(DOMAIN_TEAMS, (domain.to_lowercase(),)).await
     }
 
     async fn add_member(
@@ -200,19 +200,18 @@ impl<B: Backend> TeamStore for SqlStore<B> {
         audit: AuditEvent,
     ) -> StoreResult<()> {
         let role = role.to_string();
-        self.0
-            .write(Atomic::Transaction, move |c| {
-                Box::pin(async move {
-                    let now = crate::now_ms();
-                    lock_team(c, team_id).await?;
-                    if role_of(c, team_id, user_id).await?.is_some() {
-                        return Err(StoreError::Refused(ErrorCode::AlreadyMember));
-                    }
-                    insert_member(c, team_id, user_id, &role, now).await?;
-                    audited(c, &audit, None, now).await
-                })
+        self.tx(move |c| {
+            Box::pin(async move {
+                let now = crate::now_ms();
+                lock_team(c, team_id).await?;
+                if role_of(c, team_id, user_id).await?.is_some() {
+                    return Err(StoreError::Refused(ErrorCode::AlreadyMember));
+                }
+                insert_member(c, team_id, user_id, &role, now).await?;
+                audited(c, &audit, None, now).await
             })
-            .await
+        })
+        .await
     }
 
     async fn set_member_role(
@@ -223,25 +222,22 @@ impl<B: Backend> TeamStore for SqlStore<B> {
         audit: AuditEvent,
     ) -> StoreResult<()> {
         let role = role.to_string();
-        self.0
-            .write(Atomic::Transaction, move |c| {
-                Box::pin(async move {
-                    lock_team(c, team_id).await?;
-                    let current = role_of(c, team_id, user_id)
-                        .await?
-                        .ok_or(StoreError::Refused(ErrorCode::NotTeamMember))?;
-                    keep_an_admin(c, team_id, &current, Some(&role)).await?;
-                    c.execute(
-                        sql!(
-                            "UPDATE team_members SET role = $1 WHERE team_id = $2 AND user_id = $3"
-                        ),
-                        &[&role, &team_id, &user_id],
-                    )
-                    .await?;
-                    audited(c, &audit, None, crate::now_ms()).await
-                })
+        self.tx(move |c| {
+            Box::pin(async move {
+                lock_team(c, team_id).await?;
+                let current = role_of(c, team_id, user_id)
+                    .await?
+                    .ok_or(StoreError::Refused(ErrorCode::NotTeamMember))?;
+                keep_an_admin(c, team_id, &current, Some(&role)).await?;
+                c.execute(
+                    sql!("UPDATE team_members SET role = $1 WHERE team_id = $2 AND user_id = $3"),
+                    &[&role, &team_id, &user_id],
+                )
+                .await?;
+                audited(c, &audit, None, crate::now_ms()).await
             })
-            .await
+        })
+        .await
     }
 
     async fn remove_member(
@@ -250,26 +246,25 @@ impl<B: Backend> TeamStore for SqlStore<B> {
         user_id: i64,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        self.0
-            .write(Atomic::Transaction, move |c| {
-                Box::pin(async move {
-                    lock_team(c, team_id).await?;
-                    let Some(current) = role_of(c, team_id, user_id).await? else {
-                        return Ok(false);
-                    };
-                    keep_an_admin(c, team_id, &current, None).await?;
-                    c.execute(sql!("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2"), &[&team_id, &user_id])
-                        .await?;
-                    c.execute(
-                        sql!("UPDATE users SET default_entity_id = NULL WHERE id = $1 AND default_entity_id = $2"),
-                        &[&user_id, &team_id],
-                    )
+        self.tx(move |c| {
+            Box::pin(async move {
+                lock_team(c, team_id).await?;
+                let Some(current) = role_of(c, team_id, user_id).await? else {
+                    return Ok(false);
+                };
+                keep_an_admin(c, team_id, &current, None).await?;
+                c.execute(sql!("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2"), &[&team_id, &user_id])
                     .await?;
-                    audited(c, &audit, None, crate::now_ms()).await?;
-                    Ok(true)
-                })
+                c.execute(
+                    sql!("UPDATE users SET default_entity_id = NULL WHERE id = $1 AND default_entity_id = $2"),
+                    &[&user_id, &team_id],
+                )
+                .await?;
+                audited(c, &audit, None, crate::now_ms()).await?;
+                Ok(true)
             })
-            .await
+        })
+        .await
     }
 
     async fn set_default_entity(
@@ -278,21 +273,13 @@ impl<B: Backend> TeamStore for SqlStore<B> {
         entity_id: Option<i64>,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        self.write_audited(
-            sql!("UPDATE users SET default_entity_id = $1 WHERE id = $2"),
-            (entity_id, user_id),
-            audit,
-        )
-        .await
+        self.write_audited(SET_DEFAULT_ENTITY, (entity_id, user_id), audit)
+            .await
     }
 
     async fn set_hide_teams(&self, user_id: i64, hide: bool, audit: AuditEvent) -> StoreResult<()> {
-        self.write_audited(
-            sql!("UPDATE users SET hide_teams = $1 WHERE id = $2"),
-            (hide, user_id),
-            audit,
-        )
-        .await
+        self.write_audited(SET_HIDE_TEAMS, (hide, user_id), audit)
+            .await
     }
 
     async fn create_service_account(
@@ -303,26 +290,25 @@ impl<B: Backend> TeamStore for SqlStore<B> {
         audit: AuditEvent,
     ) -> StoreResult<User> {
         let description = description.to_string();
-        self.0
-            .write(Atomic::Transaction, move |c| {
-                Box::pin(async move {
-                    let now = crate::now_ms();
-                    let (id,): (i64,) = c
-                        .one(
-                            sql!("INSERT INTO users (username, username_lower, email, email_lower, name, is_admin, account_type, created_at, service_team_id, description)
-                                  VALUES ($1, $2, $3, $4, $5, FALSE, 'SERVICE', $6, $7, $8) RETURNING id"),
-                            &[&user.username, &user.username.to_lowercase(), &user.email, &user.email.to_lowercase(),
-                              &user.name, &now, &team_id, &description],
-                        )
-                        .await?;
-                    insert_member(c, team_id, id, "member", now).await?;
-                    let created = c
-                        .one(sql!("SELECT ", user_cols!(), " FROM users u WHERE u.id = $1"), &[&id])
-                        .await?;
-                    audited(c, &audit, None, now).await?;
-                    Ok(created)
-                })
+        self.tx(move |c| {
+            Box::pin(async move {
+                let now = crate::now_ms();
+                let (id,): (i64,) = c
+                    .one(
+                        sql!("INSERT INTO users (username, username_lower, email, email_lower, name, is_admin, account_type, created_at, service_team_id, description)
+                              VALUES ($1, $2, $3, $4, $5, FALSE, 'SERVICE', $6, $7, $8) RETURNING id"),
+                        &[&user.username, &user.username.to_lowercase(), &user.email, &user.email.to_lowercase(),
+                          &user.name, &now, &team_id, &description],
+                    )
+                    .await?;
+                insert_member(c, team_id, id, "member", now).await?;
+                let created = c
+                    .one(sql!("SELECT ", user_cols!(), " FROM users u WHERE u.id = $1"), &[&id])
+                    .await?;
+                audited(c, &audit, None, now).await?;
+                Ok(created)
             })
-            .await
+        })
+        .await
     }
 }

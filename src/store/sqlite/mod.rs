@@ -11,10 +11,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use parking_lot::Mutex;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::conflict_field;
-use super::migrations::{MIGRATIONS_TABLE, SQLITE};
 use super::rows::FromRow;
 use super::sql::{run_now, Atomic, Backend, Exec, Param, Sql, SqlStore, Work};
 use crate::error::{StoreError, StoreResult};
@@ -89,6 +88,7 @@ impl Exec for Connection {
 
 impl Backend for Lite {
     const NAME: &'static str = "sqlite";
+    const MIGRATIONS: &'static [super::Migration] = super::migrations::SQLITE;
     type Conn = Connection;
 
     async fn read<T, F>(&self, work: F) -> StoreResult<T>
@@ -194,34 +194,4 @@ impl SqlStore<Lite> {
             next_reader: AtomicUsize::new(0),
         }))
     }
-
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        let writer = Arc::clone(&self.0.writer);
-        tokio::task::spawn_blocking(move || migrate(&mut writer.lock())).await??;
-        Ok(())
-    }
-}
-
-fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
-    let tx = conn.transaction()?;
-    tx.execute_batch(MIGRATIONS_TABLE)?;
-    for m in SQLITE {
-        let done: Option<i64> = tx
-            .query_row(
-                "SELECT version FROM schema_migrations WHERE version = ?1",
-                [m.version],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if done.is_none() {
-            tx.execute_batch(m.sql)
-                .with_context(|| format!("SQLite migration {} ({}) failed", m.version, m.name))?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                params![m.version, m.name, crate::now_ms()],
-            )?;
-        }
-    }
-    tx.commit()?;
-    Ok(())
 }
