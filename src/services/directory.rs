@@ -191,12 +191,7 @@ impl Services {
             }));
         }
         for (team, _) in self.teams_of(viewer, person).await? {
-            out.push(Entity {
-                id: team.id,
-                name: team.name,
-                is_team: true,
-                user_id: None,
-            });
+            out.push(Entity::team(team.id, team.name));
         }
         Ok(out)
     }

@@ -332,12 +332,7 @@ impl Services {
         }
         for (team, role) in self.store.user_teams(user.id).await? {
             if Role::parse(&role).is_some_and(Role::writes) {
-                out.push(Entity {
-                    id: team.id,
-                    name: team.name,
-                    is_team: true,
-                    user_id: None,
-                });
+                out.push(Entity::team(team.id, team.name));
             }
         }
         Ok(out)

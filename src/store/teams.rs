@@ -17,6 +17,18 @@ pub struct Entity {
     pub user_id: Option<i64>,
 }
 
+impl Entity {
+    /// A team's entity (a team has no owning person).
+    pub fn team(id: i64, name: String) -> Self {
+        Entity {
+            id,
+            name,
+            is_team: true,
+            user_id: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Team {
     pub id: i64,

@@ -20,12 +20,7 @@ impl EntityNode {
     }
 
     pub fn from_team(team: Team) -> Self {
-        let entity = Entity {
-            id: team.id,
-            name: team.name.clone(),
-            is_team: true,
-            user_id: None,
-        };
+        let entity = Entity::team(team.id, team.name.clone());
         Self {
             entity,
             team: tokio::sync::OnceCell::new_with(Some(Some(team))),

@@ -45,12 +45,7 @@ impl InviteNode {
     }
 
     async fn entity(&self) -> EntityNode {
-        EntityNode::new(Entity {
-            id: self.0.team_id,
-            name: self.0.team_name.clone(),
-            is_team: true,
-            user_id: None,
-        })
+        EntityNode::new(Entity::team(self.0.team_id, self.0.team_name.clone()))
     }
 
     async fn to_user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserNode>> {
