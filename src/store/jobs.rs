@@ -1,5 +1,5 @@
-//! The job queue's rows and operations, implemented by both backends (`sqlite/jobs.rs`,
-//! `postgres/jobs.rs`). What runs a job is `crate::jobs`; the store knows no job kinds.
+//! The job queue's rows and operations, implemented once for both backends
+//! (`sql/jobs.rs`). What runs a job is `crate::jobs`; the store knows no job kinds.
 //!
 //! A claim is a lease: the worker that claimed a job (`locked_by`) owns it until
 //! `locked_until`. Only that worker, for that attempt, can complete or fail it; once the lease
