@@ -31,6 +31,18 @@ fn new_job(kind: &'static str, dedup: Option<&str>, run_after: i64) -> NewJob {
     }
 }
 
+/// Enqueues a job that must be new; its id.
+async fn pending(jobs: &DynJobStore, job: NewJob) -> i64 {
+    jobs.enqueue(job).await.unwrap().expect("a new job")
+}
+
+/// Claims the one due job for `worker`, with a 30 s lease.
+async fn claim_one(jobs: &DynJobStore, worker: &str, now: i64) -> Job {
+    let mut claimed = jobs.claim(worker, now, 30_000, 1).await.unwrap();
+    assert_eq!(claimed.len(), 1, "one job is due");
+    claimed.remove(0)
+}
+
 async fn job_count(sql: &RawSql) -> i64 {
     sql.count("jobs").await
 }
@@ -77,26 +89,10 @@ async fn enqueue_writes_a_pending_job_once_per_dedup_key(jobs: DynJobStore, sql:
 
 async fn claim_takes_due_jobs_oldest_first_up_to_the_limit(jobs: DynJobStore, _sql: RawSql) {
     let now = fulcrum::now_ms();
-    let later = jobs
-        .enqueue(new_job("k", None, now - 10))
-        .await
-        .unwrap()
-        .unwrap();
-    let first = jobs
-        .enqueue(new_job("k", None, now - 30))
-        .await
-        .unwrap()
-        .unwrap();
-    let second = jobs
-        .enqueue(new_job("k", None, now - 20))
-        .await
-        .unwrap()
-        .unwrap();
-    let future = jobs
-        .enqueue(new_job("k", None, now + 60_000))
-        .await
-        .unwrap()
-        .unwrap();
+    let later = pending(&jobs, new_job("k", None, now - 10)).await;
+    let first = pending(&jobs, new_job("k", None, now - 30)).await;
+    let second = pending(&jobs, new_job("k", None, now - 20)).await;
+    let future = pending(&jobs, new_job("k", None, now + 60_000)).await;
 
     let claimed = jobs.claim("w1", now, 30_000, 2).await.unwrap();
     let ids: Vec<i64> = claimed.iter().map(|j| j.id).collect();
@@ -127,11 +123,7 @@ async fn a_claimed_job_is_not_claimed_again_until_its_lease_expires(
     _sql: RawSql,
 ) {
     let now = fulcrum::now_ms();
-    let id = jobs
-        .enqueue(new_job("k", None, now))
-        .await
-        .unwrap()
-        .unwrap();
+    let id = pending(&jobs, new_job("k", None, now)).await;
     let first = jobs.claim("w1", now, 1_000, 10).await.unwrap();
     assert_eq!(first.len(), 1);
     assert!(jobs
@@ -154,12 +146,8 @@ async fn a_claimed_job_is_not_claimed_again_until_its_lease_expires(
 
 async fn complete_needs_the_current_lease_and_records_the_attempt(jobs: DynJobStore, _sql: RawSql) {
     let now = fulcrum::now_ms();
-    let id = jobs
-        .enqueue(new_job("k", None, now))
-        .await
-        .unwrap()
-        .unwrap();
-    let job = jobs.claim("w1", now, 30_000, 1).await.unwrap().remove(0);
+    let id = pending(&jobs, new_job("k", None, now)).await;
+    let job = claim_one(&jobs, "w1", now).await;
     assert!(!jobs
         .complete(&job, "someone-else", now, now + 5, true)
         .await
@@ -192,12 +180,8 @@ async fn complete_needs_the_current_lease_and_records_the_attempt(jobs: DynJobSt
     );
     assert!(a.error.is_none());
 
-    let kept = jobs
-        .enqueue(new_job("k", None, now))
-        .await
-        .unwrap()
-        .unwrap();
-    let job = jobs.claim("w1", now, 30_000, 1).await.unwrap().remove(0);
+    let kept = pending(&jobs, new_job("k", None, now)).await;
+    let job = claim_one(&jobs, "w1", now).await;
     assert!(jobs
         .complete(&job, "w1", now, now + 1, false)
         .await
@@ -208,12 +192,8 @@ async fn complete_needs_the_current_lease_and_records_the_attempt(jobs: DynJobSt
 
 async fn fail_retries_later_or_gives_up_for_good(jobs: DynJobStore, _sql: RawSql) {
     let now = fulcrum::now_ms();
-    let id = jobs
-        .enqueue(new_job("k", None, now))
-        .await
-        .unwrap()
-        .unwrap();
-    let job = jobs.claim("w1", now, 30_000, 1).await.unwrap().remove(0);
+    let id = pending(&jobs, new_job("k", None, now)).await;
+    let job = claim_one(&jobs, "w1", now).await;
     assert!(jobs
         .fail(
             &job,
@@ -236,11 +216,7 @@ async fn fail_retries_later_or_gives_up_for_good(jobs: DynJobStore, _sql: RawSql
         .unwrap()
         .is_empty());
 
-    let job = jobs
-        .claim("w1", now + 10_000, 30_000, 1)
-        .await
-        .unwrap()
-        .remove(0);
+    let job = claim_one(&jobs, "w1", now + 10_000).await;
     assert_eq!(job.attempts, 2);
     assert!(jobs
         .fail(
@@ -279,22 +255,10 @@ async fn fail_retries_later_or_gives_up_for_good(jobs: DynJobStore, _sql: RawSql
 
 async fn list_jobs_filters_by_status_newest_first(jobs: DynJobStore, _sql: RawSql) {
     let now = fulcrum::now_ms();
-    let a = jobs
-        .enqueue(new_job("k", None, now))
-        .await
-        .unwrap()
-        .unwrap();
-    let b = jobs
-        .enqueue(new_job("k", None, now + 60_000))
-        .await
-        .unwrap()
-        .unwrap();
-    let c = jobs
-        .enqueue(new_job("k", None, now + 60_000))
-        .await
-        .unwrap()
-        .unwrap();
-    let claimed = jobs.claim("w1", now, 30_000, 1).await.unwrap().remove(0);
+    let a = pending(&jobs, new_job("k", None, now)).await;
+    let b = pending(&jobs, new_job("k", None, now + 60_000)).await;
+    let c = pending(&jobs, new_job("k", None, now + 60_000)).await;
+    let claimed = claim_one(&jobs, "w1", now).await;
     assert!(jobs
         .complete(&claimed, "w1", now, now, false)
         .await
