@@ -31,6 +31,9 @@ pub struct Mutation(mutation::AccountMutation, teams::TeamMutation);
 
 pub type FulcrumSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// What a resolver returns.
+pub(crate) type Res<T> = async_graphql::Result<T>;
+
 /// Per-request context handed to every resolver.
 pub struct RequestContext {
     pub services: Arc<Services>,

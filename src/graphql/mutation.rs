@@ -1,6 +1,7 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use super::nodes::{ApiKeyNode, UserNode};
+use super::Res;
 use super::{ids, request_context, IntoGql};
 use crate::services::accounts::NewAccount;
 use crate::services::profile::ProfileInput;
@@ -80,7 +81,7 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateProfileInput,
-    ) -> async_graphql::Result<UpdateUserPayload> {
+    ) -> Res<UpdateUserPayload> {
         let rc = request_context(ctx)?;
         let actor = rc.actor().gql()?;
         let profile = ProfileInput {
@@ -105,7 +106,7 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateIntroInput,
-    ) -> async_graphql::Result<UpdateUserPayload> {
+    ) -> Res<UpdateUserPayload> {
         let rc = request_context(ctx)?;
         let actor = rc.actor().gql()?;
         rc.services
@@ -123,7 +124,7 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         input: GenerateApiKeyInput,
-    ) -> async_graphql::Result<GenerateApiKeyPayload> {
+    ) -> Res<GenerateApiKeyPayload> {
         let rc = request_context(ctx)?;
         let actor = rc.actor().gql()?;
         let name = input.description.unwrap_or_default();
@@ -145,7 +146,7 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         input: DeleteApiKeyInput,
-    ) -> async_graphql::Result<DeleteApiKeyPayload> {
+    ) -> Res<DeleteApiKeyPayload> {
         let rc = request_context(ctx)?;
         let actor = rc.actor().gql()?;
         let pk = ids::decode("ApiKey", &input.id).gql()?;
@@ -162,7 +163,7 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateUserInput,
-    ) -> async_graphql::Result<CreateUserPayload> {
+    ) -> Res<CreateUserPayload> {
         let rc = request_context(ctx)?;
         let actor = rc.actor().gql()?;
         let account = NewAccount {

@@ -1,6 +1,7 @@
 use async_graphql::{Context, Object, SimpleObject};
 
 use super::nodes::{UserConnection, UserEdge, UserNode};
+use super::Res;
 use super::{request_context, IntoGql};
 
 #[derive(Default)]
@@ -9,7 +10,7 @@ pub struct AccountQuery;
 #[Object]
 impl AccountQuery {
     /// The account behind the request's credentials; null when anonymous.
-    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserNode>> {
+    async fn viewer(&self, ctx: &Context<'_>) -> Res<Option<UserNode>> {
         let rc = request_context(ctx)?;
         Ok(rc.actor.as_ref().map(|a| UserNode::new(a.user.clone())))
     }
@@ -21,7 +22,7 @@ impl AccountQuery {
         ctx: &Context<'_>,
         query: Option<String>,
         #[graphql(default = 20)] first: i32,
-    ) -> async_graphql::Result<UserConnection> {
+    ) -> Res<UserConnection> {
         let rc = request_context(ctx)?;
         let actor = rc.actor().gql()?;
         let query = query.unwrap_or_default();
@@ -41,11 +42,7 @@ impl AccountQuery {
     }
 
     /// A person's public profile; null when there is no such user. Needs no sign-in.
-    async fn user(
-        &self,
-        ctx: &Context<'_>,
-        username: String,
-    ) -> async_graphql::Result<Option<UserNode>> {
+    async fn user(&self, ctx: &Context<'_>, username: String) -> Res<Option<UserNode>> {
         let rc = request_context(ctx)?;
         let user = rc.services.public_user(&username).await.gql()?;
         Ok(user.map(UserNode::new))

@@ -92,9 +92,21 @@ pub struct EntityPayload {
     pub entity: Option<EntityNode>,
 }
 
+impl EntityPayload {
+    pub fn of_team(team: crate::store::Team) -> Self {
+        EntityPayload {
+            entity: Some(EntityNode::from_team(team)),
+        }
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct SuccessPayload {
     pub success: bool,
+}
+
+impl SuccessPayload {
+    pub const DONE: SuccessPayload = SuccessPayload { success: true };
 }
 
 #[derive(SimpleObject)]

@@ -1,6 +1,7 @@
 //! Teams in the schema: `entity(name)` (the SDK's `GetTeamEntity`), invitations and the team
 //! mutations. Every rule lives in the services; this only translates.
 
+use super::Res;
 use async_graphql::{Context, Object};
 
 use super::nodes::{ApiKeyNode, EntityNode, InviteNode, UserNode};
@@ -15,7 +16,7 @@ pub struct TeamQuery;
 #[Object]
 impl TeamQuery {
     /// The pending invitation behind a mailed link, for its invitee only.
-    async fn invite(&self, ctx: &Context<'_>, token: String) -> async_graphql::Result<InviteNode> {
+    async fn invite(&self, ctx: &Context<'_>, token: String) -> Res<InviteNode> {
         let rc = request_context(ctx)?;
         let (invite, _) = rc
             .services
@@ -26,11 +27,7 @@ impl TeamQuery {
     }
 
     /// A team (members and site admins) or a personal entity (its person and site admins).
-    async fn entity(
-        &self,
-        ctx: &Context<'_>,
-        name: String,
-    ) -> async_graphql::Result<Option<EntityNode>> {
+    async fn entity(&self, ctx: &Context<'_>, name: String) -> Res<Option<EntityNode>> {
         let rc = request_context(ctx)?;
         let entity = rc
             .services
@@ -41,18 +38,28 @@ impl TeamQuery {
     }
 }
 
-fn actor(rc: &RequestContext) -> async_graphql::Result<&Actor> {
+/// The invitation an answer names by id, if it names one (a mailed token may stand instead).
+fn invite_id(input: &AnswerInviteInput) -> Res<Option<i64>> {
+    input
+        .id
+        .as_deref()
+        .map(|i| ids::decode("Invite", i))
+        .transpose()
+        .gql()
+}
+
+fn actor(rc: &RequestContext) -> Res<&Actor> {
     rc.actor().gql()
 }
 
-async fn team_payload(rc: &RequestContext, name: &str) -> async_graphql::Result<EntityPayload> {
+async fn team_payload(rc: &RequestContext, name: &str) -> Res<EntityPayload> {
     let entity = rc.services.entity_named(name).await.gql()?;
     Ok(EntityPayload {
         entity: entity.map(EntityNode::new),
     })
 }
 
-pub(crate) async fn fresh_user(rc: &RequestContext, id: i64) -> async_graphql::Result<UserNode> {
+pub(crate) async fn fresh_user(rc: &RequestContext, id: i64) -> Res<UserNode> {
     let user = rc.services.user(id).await.gql()?;
     user.map(UserNode::new)
         .ok_or_else(|| gql_error(ApiError::not_found(ErrorCode::UserNotFound, "no such user")))
@@ -63,11 +70,7 @@ pub struct TeamMutation;
 
 #[Object]
 impl TeamMutation {
-    async fn create_team(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateTeamInput,
-    ) -> async_graphql::Result<EntityPayload> {
+    async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> Res<EntityPayload> {
         let rc = request_context(ctx)?;
         let description = input.description.unwrap_or_default();
         let team = rc
@@ -81,16 +84,10 @@ impl TeamMutation {
             )
             .await
             .gql()?;
-        Ok(EntityPayload {
-            entity: Some(EntityNode::from_team(team)),
-        })
+        Ok(EntityPayload::of_team(team))
     }
 
-    async fn update_team(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateTeamInput,
-    ) -> async_graphql::Result<EntityPayload> {
+    async fn update_team(&self, ctx: &Context<'_>, input: UpdateTeamInput) -> Res<EntityPayload> {
         let rc = request_context(ctx)?;
         let team = rc
             .services
@@ -104,22 +101,16 @@ impl TeamMutation {
             )
             .await
             .gql()?;
-        Ok(EntityPayload {
-            entity: Some(EntityNode::from_team(team)),
-        })
+        Ok(EntityPayload::of_team(team))
     }
 
-    async fn delete_team(
-        &self,
-        ctx: &Context<'_>,
-        input: EntityNameInput,
-    ) -> async_graphql::Result<SuccessPayload> {
+    async fn delete_team(&self, ctx: &Context<'_>, input: EntityNameInput) -> Res<SuccessPayload> {
         let rc = request_context(ctx)?;
         rc.services
             .delete_team(actor(rc)?, &input.entity_name, &rc.meta)
             .await
             .gql()?;
-        Ok(SuccessPayload { success: true })
+        Ok(SuccessPayload::DONE)
     }
 
     /// Invites a person by username or email; `admin: true` means the admin role.
@@ -127,7 +118,7 @@ impl TeamMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateInviteInput,
-    ) -> async_graphql::Result<InvitePayload> {
+    ) -> Res<InvitePayload> {
         let rc = request_context(ctx)?;
         let who = input.username.or(input.email).unwrap_or_default();
         if who.trim().is_empty() {
@@ -159,7 +150,7 @@ impl TeamMutation {
         &self,
         ctx: &Context<'_>,
         input: DeleteInviteInput,
-    ) -> async_graphql::Result<SuccessPayload> {
+    ) -> Res<SuccessPayload> {
         let rc = request_context(ctx)?;
         let id = input.id.unwrap_or_default();
         if let Ok(invite_id) = ids::decode("Invite", &id) {
@@ -167,7 +158,7 @@ impl TeamMutation {
                 .cancel_invite(actor(rc)?, invite_id, &rc.meta)
                 .await
                 .gql()?;
-            return Ok(SuccessPayload { success: true });
+            return Ok(SuccessPayload::DONE);
         }
         let user_id = ids::decode("User", &id).gql()?;
         let team = input.entity_name.ok_or_else(|| {
@@ -181,21 +172,16 @@ impl TeamMutation {
             .remove_member(actor(rc)?, &team, user_id, &rc.meta)
             .await
             .gql()?;
-        Ok(SuccessPayload { success: true })
+        Ok(SuccessPayload::DONE)
     }
 
     async fn accept_invite(
         &self,
         ctx: &Context<'_>,
         input: AnswerInviteInput,
-    ) -> async_graphql::Result<EntityPayload> {
+    ) -> Res<EntityPayload> {
         let rc = request_context(ctx)?;
-        let id = input
-            .id
-            .as_deref()
-            .map(|i| ids::decode("Invite", i))
-            .transpose()
-            .gql()?;
+        let id = invite_id(&input)?;
         let invite = rc
             .services
             .answer_invite(actor(rc)?, id, input.token.as_deref(), true, &rc.meta)
@@ -208,26 +194,21 @@ impl TeamMutation {
         &self,
         ctx: &Context<'_>,
         input: AnswerInviteInput,
-    ) -> async_graphql::Result<SuccessPayload> {
+    ) -> Res<SuccessPayload> {
         let rc = request_context(ctx)?;
-        let id = input
-            .id
-            .as_deref()
-            .map(|i| ids::decode("Invite", i))
-            .transpose()
-            .gql()?;
+        let id = invite_id(&input)?;
         rc.services
             .answer_invite(actor(rc)?, id, input.token.as_deref(), false, &rc.meta)
             .await
             .gql()?;
-        Ok(SuccessPayload { success: true })
+        Ok(SuccessPayload::DONE)
     }
 
     async fn update_member_role(
         &self,
         ctx: &Context<'_>,
         input: UpdateMemberRoleInput,
-    ) -> async_graphql::Result<EntityPayload> {
+    ) -> Res<EntityPayload> {
         let rc = request_context(ctx)?;
         rc.services
             .set_member_role(
@@ -242,25 +223,17 @@ impl TeamMutation {
         team_payload(rc, &input.entity_name).await
     }
 
-    async fn leave_team(
-        &self,
-        ctx: &Context<'_>,
-        input: EntityNameInput,
-    ) -> async_graphql::Result<SuccessPayload> {
+    async fn leave_team(&self, ctx: &Context<'_>, input: EntityNameInput) -> Res<SuccessPayload> {
         let rc = request_context(ctx)?;
         let a = actor(rc)?;
         rc.services
             .remove_member(a, &input.entity_name, a.user.id, &rc.meta)
             .await
             .gql()?;
-        Ok(SuccessPayload { success: true })
+        Ok(SuccessPayload::DONE)
     }
 
-    async fn join_team(
-        &self,
-        ctx: &Context<'_>,
-        input: EntityNameInput,
-    ) -> async_graphql::Result<JoinTeamPayload> {
+    async fn join_team(&self, ctx: &Context<'_>, input: EntityNameInput) -> Res<JoinTeamPayload> {
         let rc = request_context(ctx)?;
         match rc
             .services
@@ -283,21 +256,21 @@ impl TeamMutation {
         &self,
         ctx: &Context<'_>,
         input: ResolveJoinRequestInput,
-    ) -> async_graphql::Result<SuccessPayload> {
+    ) -> Res<SuccessPayload> {
         let rc = request_context(ctx)?;
         let id = ids::decode("Invite", &input.id).gql()?;
         rc.services
             .resolve_join_request(actor(rc)?, id, input.approve, &rc.meta)
             .await
             .gql()?;
-        Ok(SuccessPayload { success: true })
+        Ok(SuccessPayload::DONE)
     }
 
     async fn create_service_account(
         &self,
         ctx: &Context<'_>,
         input: CreateServiceAccountInput,
-    ) -> async_graphql::Result<ServiceAccountPayload> {
+    ) -> Res<ServiceAccountPayload> {
         let rc = request_context(ctx)?;
         let user = rc
             .services
@@ -319,7 +292,7 @@ impl TeamMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateServiceAccountApiKeyInput,
-    ) -> async_graphql::Result<ServiceAccountKeyPayload> {
+    ) -> Res<ServiceAccountKeyPayload> {
         let rc = request_context(ctx)?;
         let id = ids::decode("User", &input.service_account_id).gql()?;
         let name = input.description.unwrap_or_default();
@@ -338,7 +311,7 @@ impl TeamMutation {
         &self,
         ctx: &Context<'_>,
         input: SetDefaultEntityInput,
-    ) -> async_graphql::Result<UserPayload> {
+    ) -> Res<UserPayload> {
         let rc = request_context(ctx)?;
         let a = actor(rc)?;
         rc.services
@@ -354,7 +327,7 @@ impl TeamMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateUserSettingsInput,
-    ) -> async_graphql::Result<UserPayload> {
+    ) -> Res<UserPayload> {
         let rc = request_context(ctx)?;
         let a = actor(rc)?;
         if let Some(hide) = input.hide_teams_in_profile {
@@ -366,25 +339,22 @@ impl TeamMutation {
     }
 
     /// Mails a verification link to the caller's address.
-    async fn request_email_verification(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<SuccessPayload> {
+    async fn request_email_verification(&self, ctx: &Context<'_>) -> Res<SuccessPayload> {
         let rc = request_context(ctx)?;
         rc.services
             .request_email_verification(actor(rc)?, &rc.meta)
             .await
             .gql()?;
-        Ok(SuccessPayload { success: true })
+        Ok(SuccessPayload::DONE)
     }
 
     async fn verify_email(
         &self,
         ctx: &Context<'_>,
         input: VerifyEmailInput,
-    ) -> async_graphql::Result<SuccessPayload> {
+    ) -> Res<SuccessPayload> {
         let rc = request_context(ctx)?;
         rc.services.verify_email(&input.token).await.gql()?;
-        Ok(SuccessPayload { success: true })
+        Ok(SuccessPayload::DONE)
     }
 }

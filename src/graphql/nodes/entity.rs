@@ -1,5 +1,6 @@
 //! `Entity` (a person's namespace or a team), `Member` and `TeamMembership`.
 
+use crate::graphql::Res;
 use async_graphql::{Context, Object, SimpleObject, ID};
 
 use super::{ApiKeyNode, InviteNode};
@@ -27,7 +28,7 @@ impl EntityNode {
         }
     }
 
-    async fn team(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&Team>> {
+    async fn team(&self, ctx: &Context<'_>) -> Res<Option<&Team>> {
         if !self.entity.is_team {
             return Ok(None);
         }
@@ -40,7 +41,7 @@ impl EntityNode {
         Ok(team.as_ref())
     }
 
-    async fn viewer_role_of(&self, rc: &RequestContext) -> async_graphql::Result<Option<String>> {
+    async fn viewer_role_of(&self, rc: &RequestContext) -> Res<Option<String>> {
         if !self.entity.is_team {
             return Ok(None);
         }
@@ -55,7 +56,7 @@ impl EntityNode {
 
 #[Object(name = "Entity")]
 impl EntityNode {
-    async fn id(&self, ctx: &Context<'_>) -> async_graphql::Result<ID> {
+    async fn id(&self, ctx: &Context<'_>) -> Res<ID> {
         // A personal entity built from its user carries no id until someone asks for it.
         if self.entity.id == 0 {
             let rc = request_context(ctx)?;
@@ -124,7 +125,7 @@ impl EntityNode {
         Some("{}".into())
     }
 
-    async fn description(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+    async fn description(&self, ctx: &Context<'_>) -> Res<String> {
         Ok(self
             .team(ctx)
             .await?
@@ -133,24 +134,24 @@ impl EntityNode {
     }
 
     /// `INVITE`, `DOMAIN_DIRECT` or `DOMAIN_REQUEST`.
-    async fn join_policy(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+    async fn join_policy(&self, ctx: &Context<'_>) -> Res<String> {
         Ok(self
             .team(ctx)
             .await?
             .map_or("INVITE".into(), |t| t.join_policy.clone()))
     }
 
-    async fn email_domain(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+    async fn email_domain(&self, ctx: &Context<'_>) -> Res<Option<String>> {
         Ok(self.team(ctx).await?.and_then(|t| t.email_domain.clone()))
     }
 
     /// The caller's role in this team, or null.
-    async fn viewer_role(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+    async fn viewer_role(&self, ctx: &Context<'_>) -> Res<Option<String>> {
         self.viewer_role_of(request_context(ctx)?).await
     }
 
     /// Members by join time, so a new service account is last. Members and site admins only.
-    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberNode>> {
+    async fn members(&self, ctx: &Context<'_>) -> Res<Vec<MemberNode>> {
         let rc = request_context(ctx)?;
         let actor = rc.actor().gql()?;
         let (members, team_admin) = rc.services.members_of(actor, &self.entity).await.gql()?;
@@ -164,7 +165,7 @@ impl EntityNode {
     }
 
     /// Pending invitations and join requests; team admins only, others see none.
-    async fn invites(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InviteNode>> {
+    async fn invites(&self, ctx: &Context<'_>) -> Res<Vec<InviteNode>> {
         let rc = request_context(ctx)?;
         let invites = rc
             .services
@@ -240,7 +241,7 @@ impl MemberNode {
     }
 
     /// A service account's keys, for team admins.
-    async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKeyNode>> {
+    async fn api_keys(&self, ctx: &Context<'_>) -> Res<Vec<ApiKeyNode>> {
         if !self.team_admin || self.membership.user.account_type != AccountType::Service {
             return Ok(vec![]);
         }
@@ -261,10 +262,7 @@ pub struct TeamMembership {
 }
 
 /// The personal entity (people only) then the teams the caller may see.
-pub(crate) async fn user_entities(
-    rc: &RequestContext,
-    user: &User,
-) -> async_graphql::Result<Vec<EntityNode>> {
+pub(crate) async fn user_entities(rc: &RequestContext, user: &User) -> Res<Vec<EntityNode>> {
     let entities = rc
         .services
         .entities_of(rc.actor.as_ref(), user)
@@ -273,10 +271,7 @@ pub(crate) async fn user_entities(
     Ok(entities.into_iter().map(EntityNode::new).collect())
 }
 
-pub(crate) async fn memberships(
-    rc: &RequestContext,
-    user: &User,
-) -> async_graphql::Result<Vec<TeamMembership>> {
+pub(crate) async fn memberships(rc: &RequestContext, user: &User) -> Res<Vec<TeamMembership>> {
     let teams = rc.services.teams_of(rc.actor.as_ref(), user).await.gql()?;
     Ok(teams
         .into_iter()

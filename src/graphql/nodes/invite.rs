@@ -1,5 +1,6 @@
 //! `Invite`: an invitation or a join request.
 
+use crate::graphql::Res;
 use async_graphql::{Context, Object, ID};
 
 use super::{iso, EntityNode, UserNode};
@@ -20,7 +21,7 @@ impl InviteNode {
     }
 
     /// Who is invited (username, or email).
-    async fn name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+    async fn name(&self, ctx: &Context<'_>) -> Res<Option<String>> {
         Ok(self
             .to_user_inner(ctx)
             .await?
@@ -48,13 +49,13 @@ impl InviteNode {
         EntityNode::new(Entity::team(self.0.team_id, self.0.team_name.clone()))
     }
 
-    async fn to_user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserNode>> {
+    async fn to_user(&self, ctx: &Context<'_>) -> Res<Option<UserNode>> {
         Ok(self.to_user_inner(ctx).await?.map(UserNode::new))
     }
 
     /// Who sent the invitation.
     #[graphql(name = "fromUser")]
-    async fn sender(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserNode>> {
+    async fn sender(&self, ctx: &Context<'_>) -> Res<Option<UserNode>> {
         let Some(id) = self.0.invited_by else {
             return Ok(None);
         };
@@ -65,7 +66,7 @@ impl InviteNode {
 }
 
 impl InviteNode {
-    async fn to_user_inner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn to_user_inner(&self, ctx: &Context<'_>) -> Res<Option<User>> {
         let Some(id) = self.0.user_id else {
             return Ok(None);
         };

@@ -1,6 +1,7 @@
 //! `User`: the person behind a request or a profile. Private fields (address, keys, default
 //! team, invitations) are decided by `services::access`.
 
+use crate::graphql::Res;
 use async_graphql::{Context, Object, SimpleObject, ID};
 
 use super::{iso, ApiKeyConnection, ApiKeyEdge, ApiKeyNode, EntityConnection, EntityEdge};
@@ -23,7 +24,7 @@ impl UserNode {
         }
     }
 
-    async fn profile(&self, ctx: &Context<'_>) -> async_graphql::Result<&Profile> {
+    async fn profile(&self, ctx: &Context<'_>) -> Res<&Profile> {
         let rc = request_context(ctx)?;
         self.profile
             .get_or_try_init(|| async { rc.services.profile_of(&self.user).await })
@@ -76,7 +77,7 @@ impl UserNode {
     }
 
     /// The profile image (256 px square), or null.
-    async fn photo_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+    async fn photo_url(&self, ctx: &Context<'_>) -> Res<Option<String>> {
         Ok(self
             .profile(ctx)
             .await?
@@ -85,29 +86,29 @@ impl UserNode {
             .map(|a| photo_url(a, 256)))
     }
 
-    async fn institution(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+    async fn institution(&self, ctx: &Context<'_>) -> Res<String> {
         Ok(self.profile(ctx).await?.institution.clone())
     }
 
-    async fn bio(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+    async fn bio(&self, ctx: &Context<'_>) -> Res<String> {
         Ok(self.profile(ctx).await?.bio.clone())
     }
 
-    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+    async fn location(&self, ctx: &Context<'_>) -> Res<String> {
         Ok(self.profile(ctx).await?.location.clone())
     }
 
-    async fn website(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+    async fn website(&self, ctx: &Context<'_>) -> Res<String> {
         Ok(self.profile(ctx).await?.website.clone())
     }
 
     /// The intro as Markdown, as written.
-    async fn intro(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+    async fn intro(&self, ctx: &Context<'_>) -> Res<String> {
         Ok(self.profile(ctx).await?.intro.clone())
     }
 
     /// The intro rendered and sanitized (allow-list), safe to insert into a page.
-    async fn intro_html(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+    async fn intro_html(&self, ctx: &Context<'_>) -> Res<String> {
         Ok(self.profile(ctx).await?.intro_html.clone())
     }
 
@@ -120,7 +121,7 @@ impl UserNode {
     }
 
     /// The person's active keys, by Key ID. Empty for anyone but the owner and site admins.
-    async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<ApiKeyConnection> {
+    async fn api_keys(&self, ctx: &Context<'_>) -> Res<ApiKeyConnection> {
         if !self.visible_to_viewer(ctx) {
             return Ok(ApiKeyConnection { edges: vec![] });
         }
@@ -139,7 +140,7 @@ impl UserNode {
 
     /// The personal entity first, then teams. On other people's profiles, teams are
     /// hidden when they chose "Hide teams in public profile".
-    async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<EntityConnection> {
+    async fn teams(&self, ctx: &Context<'_>) -> Res<EntityConnection> {
         let rc = request_context(ctx)?;
         let nodes = super::entity::user_entities(rc, &self.user).await?;
         Ok(EntityConnection {
@@ -149,7 +150,7 @@ impl UserNode {
 
     /// The default entity new runs land in, as resolved now. Others see the personal entity:
     /// a chosen default team names a team the person may hide from their profile.
-    async fn entity(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+    async fn entity(&self, ctx: &Context<'_>) -> Res<String> {
         // The common case needs no lookup: a person without a chosen default team.
         let plain = self.user.default_entity_id.is_none() && self.user.service_team_id.is_none();
         if plain || !self.visible_to_viewer(ctx) {
@@ -167,15 +168,12 @@ impl UserNode {
         }
     }
 
-    async fn team_memberships(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<TeamMembership>> {
+    async fn team_memberships(&self, ctx: &Context<'_>) -> Res<Vec<TeamMembership>> {
         super::entity::memberships(request_context(ctx)?, &self.user).await
     }
 
     /// Pending invitations to this person (only they and site admins see them).
-    async fn invites(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InviteNode>> {
+    async fn invites(&self, ctx: &Context<'_>) -> Res<Vec<InviteNode>> {
         let rc = request_context(ctx)?;
         let invites = rc
             .services
@@ -186,7 +184,7 @@ impl UserNode {
     }
 
     /// Teams this person may join because of their verified email domain.
-    async fn joinable_teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EntityNode>> {
+    async fn joinable_teams(&self, ctx: &Context<'_>) -> Res<Vec<EntityNode>> {
         if !self.visible_to_viewer(ctx) {
             return Ok(vec![]);
         }
@@ -196,7 +194,7 @@ impl UserNode {
     }
 
     /// Where this person can create projects (the Default team choices).
-    async fn project_entities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EntityNode>> {
+    async fn project_entities(&self, ctx: &Context<'_>) -> Res<Vec<EntityNode>> {
         if !self.visible_to_viewer(ctx) {
             return Ok(vec![]);
         }
@@ -206,7 +204,7 @@ impl UserNode {
     }
 
     /// The chosen default team, or null for the personal entity.
-    async fn default_entity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EntityNode>> {
+    async fn default_entity(&self, ctx: &Context<'_>) -> Res<Option<EntityNode>> {
         let rc = request_context(ctx)?;
         let entity = rc
             .services
