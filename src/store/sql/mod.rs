@@ -319,3 +319,39 @@ pub(crate) fn run_now<T>(mut work: Work<'_, T>) -> StoreResult<T> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Sql;
+
+    #[test]
+    fn sqlite_text_numbers_the_same_placeholders() {
+        let s: &Sql = sql!(
+            "SELECT a FROM t WHERE b = $1 AND c = $12 OR d = $1",
+            " LIMIT $2"
+        );
+        assert_eq!(
+            s.pg,
+            "SELECT a FROM t WHERE b = $1 AND c = $12 OR d = $1 LIMIT $2"
+        );
+        assert_eq!(
+            s.lite,
+            "SELECT a FROM t WHERE b = ?1 AND c = ?12 OR d = ?1 LIMIT ?2"
+        );
+    }
+
+    #[test]
+    fn only_placeholders_change_and_dialect_pairs_keep_both_texts() {
+        let s: &Sql = sql!("SELECT json_extract(x, '$.a'), '$' FROM t WHERE y = $3");
+        assert_eq!(
+            s.lite,
+            "SELECT json_extract(x, '$.a'), '$' FROM t WHERE y = ?3"
+        );
+        let pair: &Sql = sql!(pg: "SELECT 1 FROM t WHERE id = $1 FOR UPDATE", lite: "");
+        assert_eq!(pair.pg, "SELECT 1 FROM t WHERE id = $1 FOR UPDATE");
+        assert!(
+            pair.lite.is_empty(),
+            "an empty text skips the statement in that dialect"
+        );
+    }
+}
