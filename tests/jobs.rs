@@ -313,12 +313,29 @@ async fn expired_lease_is_claimed_again(backend: Backend) {
         .is_empty());
     assert!(!s
         .jobs
-        .complete(&stale, "other", now, now, false)
+        .complete(
+            AttemptEnd {
+                job: &stale,
+                worker: "other",
+                started_at: now,
+                finished_at: now
+            },
+            false
+        )
         .await
         .unwrap());
     assert!(!s
         .jobs
-        .fail(&stale, "other", "x", now, now, None)
+        .fail(
+            AttemptEnd {
+                job: &stale,
+                worker: "other",
+                started_at: now,
+                finished_at: now
+            },
+            "x",
+            None
+        )
         .await
         .unwrap());
     assert!(s.jobs.attempts(id).await.unwrap().is_empty());
@@ -346,7 +363,15 @@ async fn expired_lease_is_claimed_again(backend: Backend) {
     // The dead worker comes back: its outcome is refused and nothing is recorded.
     assert!(!s
         .jobs
-        .complete(&stale, "dead-worker", now, fulcrum::now_ms(), false)
+        .complete(
+            AttemptEnd {
+                job: &stale,
+                worker: "dead-worker",
+                started_at: now,
+                finished_at: fulcrum::now_ms()
+            },
+            false
+        )
         .await
         .unwrap());
     assert_eq!(s.jobs.attempts(id).await.unwrap().len(), 1);

@@ -36,6 +36,16 @@ async fn pending(jobs: &DynJobStore, job: NewJob) -> i64 {
     jobs.enqueue(job).await.unwrap().expect("a new job")
 }
 
+/// `worker`'s attempt at `job`, from `started_at` to `finished_at`.
+fn end<'a>(job: &'a Job, worker: &'a str, started_at: i64, finished_at: i64) -> AttemptEnd<'a> {
+    AttemptEnd {
+        job,
+        worker,
+        started_at,
+        finished_at,
+    }
+}
+
 /// Claims the one due job for `worker`, with a 30 s lease.
 async fn claim_one(jobs: &DynJobStore, worker: &str, now: i64) -> Job {
     let mut claimed = jobs.claim(worker, now, 30_000, 1).await.unwrap();
@@ -138,7 +148,7 @@ async fn a_claimed_job_is_not_claimed_again_until_its_lease_expires(
     assert_eq!(again[0].locked_by.as_deref(), Some("w2"));
     // The first worker lost its lease: its result is not recorded.
     assert!(!jobs
-        .complete(&first[0], "w1", now, now + 1_100, false)
+        .complete(end(&first[0], "w1", now, now + 1_100), false)
         .await
         .unwrap());
     assert!(jobs.attempts(id).await.unwrap().is_empty());
@@ -149,12 +159,12 @@ async fn complete_needs_the_current_lease_and_records_the_attempt(jobs: DynJobSt
     let id = pending(&jobs, new_job("k", None, now)).await;
     let job = claim_one(&jobs, "w1", now).await;
     assert!(!jobs
-        .complete(&job, "someone-else", now, now + 5, true)
+        .complete(end(&job, "someone-else", now, now + 5), true)
         .await
         .unwrap());
 
     assert!(jobs
-        .complete(&job, "w1", now + 1, now + 5, true)
+        .complete(end(&job, "w1", now + 1, now + 5), true)
         .await
         .unwrap());
     let done = jobs.job(id).await.unwrap().unwrap();
@@ -164,7 +174,7 @@ async fn complete_needs_the_current_lease_and_records_the_attempt(jobs: DynJobSt
     assert!(done.locked_by.is_none() && done.locked_until.is_none() && done.last_error.is_none());
     assert!(
         !jobs
-            .complete(&job, "w1", now + 1, now + 6, true)
+            .complete(end(&job, "w1", now + 1, now + 6), true)
             .await
             .unwrap(),
         "completes once"
@@ -183,7 +193,7 @@ async fn complete_needs_the_current_lease_and_records_the_attempt(jobs: DynJobSt
     let kept = pending(&jobs, new_job("k", None, now)).await;
     let job = claim_one(&jobs, "w1", now).await;
     assert!(jobs
-        .complete(&job, "w1", now, now + 1, false)
+        .complete(end(&job, "w1", now, now + 1), false)
         .await
         .unwrap());
     let payload = jobs.job(kept).await.unwrap().unwrap().payload;
@@ -196,11 +206,8 @@ async fn fail_retries_later_or_gives_up_for_good(jobs: DynJobStore, _sql: RawSql
     let job = claim_one(&jobs, "w1", now).await;
     assert!(jobs
         .fail(
-            &job,
-            "w1",
+            end(&job, "w1", now, now + 2),
             "smtp: 421 try later",
-            now,
-            now + 2,
             Some(now + 10_000)
         )
         .await
@@ -220,11 +227,8 @@ async fn fail_retries_later_or_gives_up_for_good(jobs: DynJobStore, _sql: RawSql
     assert_eq!(job.attempts, 2);
     assert!(jobs
         .fail(
-            &job,
-            "w1",
+            end(&job, "w1", now, now + 10_005),
             "smtp: 550 no such user",
-            now,
-            now + 10_005,
             None
         )
         .await
@@ -260,7 +264,7 @@ async fn list_jobs_filters_by_status_newest_first(jobs: DynJobStore, _sql: RawSq
     let c = pending(&jobs, new_job("k", None, now + 60_000)).await;
     let claimed = claim_one(&jobs, "w1", now).await;
     assert!(jobs
-        .complete(&claimed, "w1", now, now, false)
+        .complete(end(&claimed, "w1", now, now), false)
         .await
         .unwrap());
 

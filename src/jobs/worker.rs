@@ -16,6 +16,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use super::{DynJobStore, Job, JobError, JobWake, Registry};
 use crate::config::Config;
 use crate::error::StoreResult;
+use crate::store::jobs::AttemptEnd;
 
 /// Timing of a worker, from the `job_*` configuration keys.
 #[derive(Debug, Clone)]
@@ -153,23 +154,22 @@ impl Worker {
             }
         };
         let now = crate::now_ms();
+        let end = AttemptEnd {
+            job: &job,
+            worker: &self.id,
+            started_at,
+            finished_at: now,
+        };
         let clear = self
             .registry
             .get(&job.kind)
             .is_some_and(|h| h.clear_payload_when_done());
         let recorded = match &outcome {
-            Ok(()) => {
-                self.store
-                    .complete(&job, &self.id, started_at, now, clear)
-                    .await
-            }
+            Ok(()) => self.store.complete(end, clear).await,
             Err(e) => {
                 let retry_at = (!e.permanent && job.attempts < job.max_attempts)
                     .then(|| now + self.settings.jittered_backoff_ms(job.attempts));
-                let recorded = self
-                    .store
-                    .fail(&job, &self.id, &e.message, started_at, now, retry_at)
-                    .await;
+                let recorded = self.store.fail(end, &e.message, retry_at).await;
                 if matches!(recorded, Ok(true)) {
                     match retry_at {
                         Some(at) => tracing::info!(

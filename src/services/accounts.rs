@@ -82,13 +82,7 @@ impl Services {
             return Err(refused());
         }
         let new_user = self.prepare_user(account, true).await?;
-        let event = Self::audit_event(
-            None,
-            "user.create_first_admin",
-            new_user.username.clone(),
-            meta,
-            json!({}),
-        );
+        let event = meta.audit_anonymous("user.create_first_admin", &new_user.username);
         self.store
             .create_first_admin(hash_key(token), crate::now_ms(), new_user, event)
             .await?
@@ -108,13 +102,9 @@ impl Services {
         if derive {
             new_user.username = self.free_username_from_email(&new_user.email).await?;
         }
-        let event = Self::audit_event(
-            Some(actor),
-            "user.create",
-            new_user.username.clone(),
-            meta,
-            json!({ "admin": new_user.is_admin }),
-        );
+        let event = meta
+            .audit(actor, "user.create", &new_user.username)
+            .with(json!({ "admin": new_user.is_admin }));
         self.store
             .create_user(new_user, event)
             .await
@@ -243,13 +233,7 @@ impl Services {
             Some(user) => {
                 self.login_by_account.reset(&pair_key);
                 self.login_by_account_global.reset(&account_key);
-                let mut event = Self::audit_event(
-                    None,
-                    "login.success",
-                    user.username.clone(),
-                    meta,
-                    json!({}),
-                );
+                let mut event = meta.audit_anonymous("login.success", &user.username);
                 event.actor_user_id = Some(user.id);
                 self.store.audit(event, crate::now_ms()).await?;
                 Ok(user)
@@ -259,7 +243,7 @@ impl Services {
                 self.login_by_account_global.hit(&account_key);
                 self.metrics.record_auth_failure("password");
                 let target = known.unwrap_or_else(|| audit_login(login));
-                let event = Self::audit_event(None, "login.failure", target, meta, json!({}));
+                let event = meta.audit_anonymous("login.failure", target);
                 self.store.audit(event, crate::now_ms()).await?;
                 Err(ApiError::new(
                     axum::http::StatusCode::UNAUTHORIZED,
@@ -292,13 +276,7 @@ impl Services {
             })?;
         password::validate(&pw)?;
         let hash = password::hash(pw).await?;
-        let event = Self::audit_event(
-            Some(actor),
-            "user.reset_password",
-            user.username.clone(),
-            meta,
-            json!({}),
-        );
+        let event = meta.audit(actor, "user.reset_password", &user.username);
         self.store.set_password(user.id, hash, event).await?;
         Ok(())
     }

@@ -115,13 +115,9 @@ impl Services {
             KeyKind::Personal
         };
         let generated = keys::generate(kind);
-        let event = Self::audit_event(
-            Some(actor),
-            "api_key.create",
-            generated.key_id.clone(),
-            meta,
-            json!({ "owner": owner.username, "name": name, "expires_at": expires_at }),
-        );
+        let event = meta
+            .audit(actor, "api_key.create", &generated.key_id)
+            .with(json!({ "owner": owner.username, "name": name, "expires_at": expires_at }));
         let record = self
             .store
             .insert_api_key(
@@ -166,13 +162,9 @@ impl Services {
                 ))
             }
         };
-        let event = Self::audit_event(
-            Some(actor),
-            "api_key.import",
-            key_id.clone(),
-            meta,
-            json!({ "owner": owner.username, "name": name }),
-        );
+        let event = meta
+            .audit(actor, "api_key.import", &key_id)
+            .with(json!({ "owner": owner.username, "name": name }));
         self.store
             .insert_api_key(
                 NewApiKey {
@@ -246,13 +238,9 @@ impl Services {
         {
             return Err(not_found());
         }
-        let event = Self::audit_event(
-            Some(actor),
-            "api_key.revoke",
-            key.key_id.clone(),
-            meta,
-            json!({ "owner_id": key.user_id }),
-        );
+        let event = meta
+            .audit(actor, "api_key.revoke", &key.key_id)
+            .with(json!({ "owner_id": key.user_id }));
         if !self
             .store
             .revoke_api_key(key.id, crate::now_ms(), Some(actor.user.id), event)

@@ -215,13 +215,9 @@ impl Services {
         hide: bool,
         meta: &RequestMeta,
     ) -> Result<(), ApiError> {
-        let event = Self::audit_event(
-            Some(actor),
-            "user.hide_teams",
-            actor.user.username.clone(),
-            meta,
-            json!({ "hide": hide }),
-        );
+        let event = meta
+            .audit(actor, "user.hide_teams", &actor.user.username)
+            .with(json!({ "hide": hide }));
         self.store
             .set_hide_teams(actor.user.id, hide, event)
             .await?;

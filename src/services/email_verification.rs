@@ -1,7 +1,5 @@
 //! Email verification: a mailed link proves that a person reads their address.
 
-use serde_json::json;
-
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{JobKind, VerifyEmailMail};
@@ -44,13 +42,7 @@ impl Services {
             )
             .await?;
         self.job_wake.wake();
-        let event = Self::audit_event(
-            Some(actor),
-            "user.verify_email_request",
-            actor.user.username.clone(),
-            meta,
-            json!({}),
-        );
+        let event = meta.audit(actor, "user.verify_email_request", &actor.user.username);
         self.store.audit(event, now).await?;
         Ok(())
     }

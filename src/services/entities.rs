@@ -102,13 +102,9 @@ impl Services {
                 Some(entity)
             }
         };
-        let event = Self::audit_event(
-            Some(actor),
-            "user.default_entity",
-            actor.user.username.clone(),
-            meta,
-            serde_json::json!({ "entity": entity.as_ref().map(|e| e.name.clone()) }),
-        );
+        let event = meta
+            .audit(actor, "user.default_entity", &actor.user.username)
+            .with(serde_json::json!({ "entity": entity.as_ref().map(|e| e.name.clone()) }));
         self.store
             .set_default_entity(actor.user.id, entity.map(|e| e.id), event)
             .await?;

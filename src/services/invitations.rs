@@ -96,13 +96,9 @@ impl Services {
         };
         // The nonce is unique to this invitation, so it keys the mail's enqueue too.
         let job = crate::jobs::invite_job(&self.config, &nonce, &mail, now);
-        let event = Self::audit_event(
-            Some(actor),
-            "team.invite",
-            team.name.clone(),
-            meta,
-            json!({ "invitee": invitee.username, "role": role }),
-        );
+        let event = meta
+            .audit(actor, "team.invite", &team.name)
+            .with(json!({ "invitee": invitee.username, "role": role }));
         // Keep an address only when the admin typed it: one found from a username is the
         // invitee's private address, which the team's admins must not learn.
         let typed_email = who.contains('@').then(|| invitee.email.clone());
@@ -196,13 +192,9 @@ impl Services {
         } else {
             "team.invite_decline"
         };
-        let event = Self::audit_event(
-            Some(actor),
-            action,
-            invite.team_name.clone(),
-            meta,
-            json!({ "invite": invite.id }),
-        );
+        let event = meta
+            .audit(actor, action, &invite.team_name)
+            .with(json!({ "invite": invite.id }));
         if !self
             .store
             .resolve_invite(invite.id, resolution, add, crate::now_ms(), event)
@@ -236,13 +228,9 @@ impl Services {
                 ApiError::not_found(ErrorCode::InviteNotFound, "no such invitation")
             })?;
         self.managed_team(actor, &invite.team_name).await?;
-        let event = Self::audit_event(
-            Some(actor),
-            "team.invite_cancel",
-            invite.team_name.clone(),
-            meta,
-            json!({ "invite": invite.id }),
-        );
+        let event = meta
+            .audit(actor, "team.invite_cancel", &invite.team_name)
+            .with(json!({ "invite": invite.id }));
         if !self
             .store
             .resolve_invite(invite.id, "cancelled", None, crate::now_ms(), event)
@@ -310,21 +298,14 @@ impl Services {
             ));
         }
         if policy == JoinPolicy::DomainDirect {
-            let event =
-                Self::audit_event(Some(actor), "team.join", team.name.clone(), meta, json!({}));
+            let event = meta.audit(actor, "team.join", &team.name);
             self.store
                 .add_member(team.id, actor.user.id, Role::Member.as_str(), event)
                 .await?;
             return Ok(None);
         }
         let now = crate::now_ms();
-        let event = Self::audit_event(
-            Some(actor),
-            "team.join_request",
-            team.name.clone(),
-            meta,
-            json!({}),
-        );
+        let event = meta.audit(actor, "team.join_request", &team.name);
         let request = NewInvite {
             team_id: team.id,
             kind: "request",
@@ -369,13 +350,9 @@ impl Services {
         } else {
             "team.join_reject"
         };
-        let event = Self::audit_event(
-            Some(actor),
-            action,
-            request.team_name.clone(),
-            meta,
-            json!({ "request": request.id }),
-        );
+        let event = meta
+            .audit(actor, action, &request.team_name)
+            .with(json!({ "request": request.id }));
         let resolution = if approve { "approved" } else { "rejected" };
         if !self
             .store

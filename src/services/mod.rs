@@ -91,6 +91,38 @@ pub struct RequestMeta {
     pub request_id: Option<String>,
 }
 
+impl RequestMeta {
+    /// The audit row of `action` on `target`, done by `actor` in this request; the detail
+    /// records how the actor signed in, and `.with(json!(…))` adds to it.
+    pub(crate) fn audit(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        target: impl Into<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            actor_user_id: actor.recorded_id(),
+            detail: serde_json::json!({ "via": actor.via() }),
+            ..self.audit_anonymous(action, target)
+        }
+    }
+
+    /// The audit row of an action taken before anyone is signed in (login, first admin).
+    pub(crate) fn audit_anonymous(
+        &self,
+        action: &'static str,
+        target: impl Into<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            actor_user_id: None,
+            action,
+            target: Some(target.into()),
+            ip: self.ip.clone(),
+            detail: serde_json::json!({}),
+        }
+    }
+}
+
 pub struct Services {
     pub store: DynStore,
     /// The job queue view of the same store (`crate::jobs`).
@@ -140,25 +172,5 @@ impl Services {
             job_wake: crate::jobs::JobWake::default(),
             config,
         }))
-    }
-
-    pub(crate) fn audit_event(
-        actor: Option<&Actor>,
-        action: &'static str,
-        target: impl Into<Option<String>>,
-        meta: &RequestMeta,
-        detail: serde_json::Value,
-    ) -> AuditEvent {
-        let mut detail = detail;
-        if let (Some(a), Some(obj)) = (actor, detail.as_object_mut()) {
-            obj.insert("via".into(), a.via().into());
-        }
-        AuditEvent {
-            actor_user_id: actor.and_then(Actor::recorded_id),
-            action,
-            target: target.into(),
-            ip: meta.ip.clone(),
-            detail,
-        }
     }
 }

@@ -41,13 +41,13 @@ impl Services {
         self.store
             .put_setting(SETTING_ALLOW_KEY_MINTING, value, now)
             .await?;
-        let event = Self::audit_event(
-            Some(actor),
-            "setting.change",
-            SETTING_ALLOW_KEY_MINTING.to_string(),
-            meta,
-            json!({ "value": allowed }),
-        );
+        let event = meta
+            .audit(
+                actor,
+                "setting.change",
+                SETTING_ALLOW_KEY_MINTING.to_string(),
+            )
+            .with(json!({ "value": allowed }));
         self.store.audit(event, now).await?;
         Ok(())
     }
@@ -62,13 +62,7 @@ impl Services {
         actor.require_admin("verify someone's email address")?;
         let now = crate::now_ms();
         self.store.set_email_verified(user.id, Some(now)).await?;
-        let event = Self::audit_event(
-            Some(actor),
-            "user.email_verified",
-            user.username.clone(),
-            meta,
-            json!({}),
-        );
+        let event = meta.audit(actor, "user.email_verified", &user.username);
         self.store.audit(event, now).await?;
         Ok(())
     }

@@ -147,13 +147,9 @@ impl Services {
         .filter(|(_, set)| *set)
         .map(|(f, _)| *f)
         .collect();
-        let event = Self::audit_event(
-            Some(actor),
-            "profile.update",
-            actor.user.username.clone(),
-            meta,
-            json!({ "fields": changed }),
-        );
+        let event = meta
+            .audit(actor, "profile.update", &actor.user.username)
+            .with(json!({ "fields": changed }));
         self.store
             .update_profile(actor.user.id, update, event)
             .await?;
@@ -196,13 +192,9 @@ impl Services {
                     ),
                 ),
             })?;
-        let event = Self::audit_event(
-            Some(actor),
-            "profile.intro",
-            actor.user.username.clone(),
-            meta,
-            json!({ "chars": chars }),
-        );
+        let event = meta
+            .audit(actor, "profile.intro", &actor.user.username)
+            .with(json!({ "chars": chars }));
         self.store
             .update_intro(actor.user.id, intro.to_string(), html, event)
             .await?;
@@ -248,13 +240,9 @@ impl Services {
                 .await
                 .map_err(internal)?;
         }
-        let event = Self::audit_event(
-            Some(actor),
-            "profile.avatar",
-            actor.user.username.clone(),
-            meta,
-            json!({ "set": true }),
-        );
+        let event = meta
+            .audit(actor, "profile.avatar", &actor.user.username)
+            .with(json!({ "set": true }));
         let previous = self
             .store
             .set_avatar(actor.user.id, Some(base.clone()), event)
@@ -264,13 +252,9 @@ impl Services {
     }
 
     pub async fn remove_avatar(&self, actor: &Actor, meta: &RequestMeta) -> Result<(), ApiError> {
-        let event = Self::audit_event(
-            Some(actor),
-            "profile.avatar",
-            actor.user.username.clone(),
-            meta,
-            json!({ "set": false }),
-        );
+        let event = meta
+            .audit(actor, "profile.avatar", &actor.user.username)
+            .with(json!({ "set": false }));
         let previous = self.store.set_avatar(actor.user.id, None, event).await?;
         self.delete_avatar_blobs(previous).await;
         Ok(())

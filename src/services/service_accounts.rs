@@ -48,13 +48,9 @@ impl Services {
             account_type: AccountType::Service,
             password_hash: None,
         };
-        let event = Self::audit_event(
-            Some(actor),
-            "team.service_account_create",
-            team.name.clone(),
-            meta,
-            json!({ "username": user.username }),
-        );
+        let event = meta
+            .audit(actor, "team.service_account_create", &team.name)
+            .with(json!({ "username": user.username }));
         Ok(self
             .store
             .create_service_account(team.id, user, &desc, event)

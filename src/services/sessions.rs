@@ -90,13 +90,7 @@ impl Services {
         if let AuthMethod::Session { token_hash, .. } = &actor.auth {
             self.store.delete_session(token_hash).await?;
         }
-        let event = Self::audit_event(
-            Some(actor),
-            "session.logout",
-            actor.user.username.clone(),
-            meta,
-            serde_json::json!({}),
-        );
+        let event = meta.audit(actor, "session.logout", &actor.user.username);
         self.store.audit(event, crate::now_ms()).await?;
         Ok(())
     }
@@ -107,13 +101,9 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<u64, ApiError> {
         let ended = self.store.delete_user_sessions(actor.user.id).await?;
-        let event = Self::audit_event(
-            Some(actor),
-            "session.logout_everywhere",
-            actor.user.username.clone(),
-            meta,
-            serde_json::json!({ "sessions": ended }),
-        );
+        let event = meta
+            .audit(actor, "session.logout_everywhere", &actor.user.username)
+            .with(serde_json::json!({ "sessions": ended }));
         self.store.audit(event, crate::now_ms()).await?;
         Ok(ended)
     }

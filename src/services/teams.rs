@@ -151,13 +151,9 @@ impl Services {
             }
             None => actor.user.clone(),
         };
-        let event = Self::audit_event(
-            Some(actor),
-            "team.create",
-            name.clone(),
-            meta,
-            json!({ "admin": admin.username }),
-        );
+        let event = meta
+            .audit(actor, "team.create", &name)
+            .with(json!({ "admin": admin.username }));
         self.store
             .create_team(&name, &desc, admin.id, actor.recorded_id(), event)
             .await
@@ -218,13 +214,9 @@ impl Services {
                 "domain-based joining needs an email domain",
             ));
         }
-        let event = Self::audit_event(
-            Some(actor),
-            "team.update",
-            team.name.clone(),
-            meta,
-            json!({ "join_policy": team.join_policy }),
-        );
+        let event = meta
+            .audit(actor, "team.update", &team.name)
+            .with(json!({ "join_policy": team.join_policy }));
         self.store.update_team(team.clone(), event).await?;
         Ok(team)
     }
@@ -236,13 +228,7 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         let team = self.managed_team(actor, name).await?;
-        let event = Self::audit_event(
-            Some(actor),
-            "team.delete",
-            team.name.clone(),
-            meta,
-            json!({}),
-        );
+        let event = meta.audit(actor, "team.delete", &team.name);
         self.store.delete_team(team.id, event).await?;
         Ok(())
     }
@@ -267,13 +253,9 @@ impl Services {
         } else {
             "team.remove_member"
         };
-        let event = Self::audit_event(
-            Some(actor),
-            action,
-            team.name.clone(),
-            meta,
-            json!({ "user_id": user_id }),
-        );
+        let event = meta
+            .audit(actor, action, &team.name)
+            .with(json!({ "user_id": user_id }));
         if !self
             .store
             .remove_member(team.id, user_id, event)
@@ -308,13 +290,9 @@ impl Services {
                     format!("there is no user named {}", validate::echo(username)),
                 )
             })?;
-        let event = Self::audit_event(
-            Some(actor),
-            "team.set_role",
-            team.name.clone(),
-            meta,
-            json!({ "member": member.username, "role": role }),
-        );
+        let event = meta
+            .audit(actor, "team.set_role", &team.name)
+            .with(json!({ "member": member.username, "role": role }));
         self.store
             .set_member_role(team.id, member.id, &role, event)
             .await

@@ -84,6 +84,15 @@ pub(crate) fn parse_payload(raw: &str) -> serde_json::Value {
     serde_json::from_str(raw).unwrap_or(serde_json::Value::Null)
 }
 
+/// The end of one attempt at a claimed job: who ran it, and when it started and finished.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptEnd<'a> {
+    pub job: &'a Job,
+    pub worker: &'a str,
+    pub started_at: i64,
+    pub finished_at: i64,
+}
+
 #[async_trait]
 pub trait JobStore: Send + Sync + 'static {
     /// Writes a pending job outside any other change; `None` when a job with the same
@@ -104,25 +113,15 @@ pub trait JobStore: Send + Sync + 'static {
     /// Marks a claimed job done and records a successful attempt; `clear_payload` empties
     /// the payload (its handler says whether). False (and nothing is written) when `worker`
     /// no longer holds this attempt's lease.
-    async fn complete(
-        &self,
-        job: &Job,
-        worker: &str,
-        started_at: i64,
-        now: i64,
-        clear_payload: bool,
-    ) -> StoreResult<bool>;
+    async fn complete(&self, end: AttemptEnd<'_>, clear_payload: bool) -> StoreResult<bool>;
 
     /// Records a failed attempt. With `retry_at` the job goes back to pending, due then;
     /// without it the job is marked failed for good. `last_error` keeps `error` either way.
     /// False (and nothing is written) when `worker` no longer holds this attempt's lease.
     async fn fail(
         &self,
-        job: &Job,
-        worker: &str,
+        end: AttemptEnd<'_>,
         error: &str,
-        started_at: i64,
-        now: i64,
         retry_at: Option<i64>,
     ) -> StoreResult<bool>;
 

@@ -189,6 +189,17 @@ pub struct AuditEvent {
     pub detail: serde_json::Value,
 }
 
+impl AuditEvent {
+    /// Adds the fields of `detail` (a JSON object) to the event's detail.
+    pub fn with(mut self, detail: serde_json::Value) -> Self {
+        if let (Some(into), serde_json::Value::Object(from)) = (self.detail.as_object_mut(), detail)
+        {
+            into.extend(from);
+        }
+        self
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
     pub id: i64,

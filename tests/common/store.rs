@@ -13,7 +13,7 @@ pub use std::sync::Arc;
 pub use fulcrum::error::{StoreError, StoreResult};
 pub use fulcrum::keys::{self, GeneratedKey, KeyHash, KeyKind};
 pub use fulcrum::services::Services;
-pub use fulcrum::store::jobs::{DynJobStore, Job, JobStatus};
+pub use fulcrum::store::jobs::{AttemptEnd, DynJobStore, Job, JobStatus};
 pub use fulcrum::store::outbox::NewJob;
 pub use fulcrum::store::postgres::PgStore;
 pub use fulcrum::store::sqlite::SqliteStore;

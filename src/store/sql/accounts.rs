@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited, sql, Backend, Exec, Sql, SqlStore};
+use super::{audited, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::keys::KeyHash;
 use crate::store::rows::user_cols;
@@ -47,9 +47,7 @@ impl<B: Backend> AccountStore for SqlStore<B> {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.0
-            .read(|c| Box::pin(async move { c.batch(sql!("SELECT 1")).await }))
-            .await
+        work!(self.0, read, |c| { c.batch(sql!("SELECT 1")).await })
     }
 
     async fn schema_columns(&self) -> StoreResult<Vec<(String, String, String, bool)>> {
@@ -68,16 +66,13 @@ impl<B: Backend> AccountStore for SqlStore<B> {
     }
 
     async fn create_user(&self, user: NewUser, mut audit: AuditEvent) -> StoreResult<User> {
-        self.tx(move |c| {
-            Box::pin(async move {
-                let now = crate::now_ms();
-                let created = insert_user(c, &user, now).await?;
-                audit.target.get_or_insert_with(|| created.username.clone());
-                audited(c, &audit, None, now).await?;
-                Ok(created)
-            })
+        work!(self, tx, |c| {
+            let now = crate::now_ms();
+            let created = insert_user(c, &user, now).await?;
+            audit.target.get_or_insert_with(|| created.username.clone());
+            audited(c, &audit, None, now).await?;
+            Ok(created)
         })
-        .await
     }
 
     async fn create_first_admin(
@@ -87,30 +82,27 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         user: NewUser,
         audit: AuditEvent,
     ) -> StoreResult<Option<User>> {
-        self.tx(move |c| {
-            Box::pin(async move {
-                let stored: Option<(String,)> = c
-                    .opt(
-                        sql!(pg: "SELECT value FROM settings WHERE key = $1 FOR UPDATE",
+        work!(self, tx, |c| {
+            let stored: Option<(String,)> = c
+                .opt(
+                    sql!(pg: "SELECT value FROM settings WHERE key = $1 FOR UPDATE",
                              lite: "SELECT value FROM settings WHERE key = $1"),
-                        &[&SETUP_TOKEN_KEY],
-                    )
-                    .await?;
-                let (users,): (i64,) = c.one(sql!("SELECT COUNT(*) FROM users"), &[]).await?;
-                if users > 0 || !stored.is_some_and(|(s,)| setup_token_matches(&s, &token, now)) {
-                    return Ok(None);
-                }
-                c.execute(
-                    sql!("DELETE FROM settings WHERE key = $1"),
                     &[&SETUP_TOKEN_KEY],
                 )
                 .await?;
-                let created = insert_user(c, &user, now).await?;
-                audited(c, &audit, None, now).await?;
-                Ok(Some(created))
-            })
+            let (users,): (i64,) = c.one(sql!("SELECT COUNT(*) FROM users"), &[]).await?;
+            if users > 0 || !stored.is_some_and(|(s,)| setup_token_matches(&s, &token, now)) {
+                return Ok(None);
+            }
+            c.execute(
+                sql!("DELETE FROM settings WHERE key = $1"),
+                &[&SETUP_TOKEN_KEY],
+            )
+            .await?;
+            let created = insert_user(c, &user, now).await?;
+            audited(c, &audit, None, now).await?;
+            Ok(Some(created))
         })
-        .await
     }
 
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
@@ -155,18 +147,15 @@ impl<B: Backend> AccountStore for SqlStore<B> {
     }
 
     async fn set_password(&self, user_id: i64, hash: String, audit: AuditEvent) -> StoreResult<()> {
-        self.tx(move |c| {
-            Box::pin(async move {
-                c.execute(
-                    sql!("UPDATE users SET password_hash = $1 WHERE id = $2"),
-                    &[&hash, &user_id],
-                )
+        work!(self, tx, |c| {
+            c.execute(
+                sql!("UPDATE users SET password_hash = $1 WHERE id = $2"),
+                &[&hash, &user_id],
+            )
+            .await?;
+            c.execute(sql!("DELETE FROM sessions WHERE user_id = $1"), &[&user_id])
                 .await?;
-                c.execute(sql!("DELETE FROM sessions WHERE user_id = $1"), &[&user_id])
-                    .await?;
-                audited(c, &audit, None, crate::now_ms()).await
-            })
+            audited(c, &audit, None, crate::now_ms()).await
         })
-        .await
     }
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{insert_audit, sql, Backend, Sql, SqlStore};
+use super::{insert_audit, sql, work, Backend, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::store::*;
 
@@ -11,8 +11,7 @@ const RECENT_AUDIT: &Sql = sql!("SELECT id, at, actor_user_id, action, target, i
 #[async_trait]
 impl<B: Backend> AuditStore for SqlStore<B> {
     async fn audit(&self, event: AuditEvent, now: i64) -> StoreResult<()> {
-        self.statement(move |c| Box::pin(async move { insert_audit(c, &event, now).await }))
-            .await
+        work!(self, statement, |c| { insert_audit(c, &event, now).await })
     }
 
     async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditRecord>> {

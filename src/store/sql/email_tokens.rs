@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{enqueue, sql, Backend, Exec, SqlStore};
+use super::{enqueue, sql, work, Backend, Exec, SqlStore};
 use crate::error::StoreResult;
 use crate::keys::KeyHash;
 use crate::store::outbox::NewJob;
@@ -20,44 +20,39 @@ impl<B: Backend> EmailTokenStore for SqlStore<B> {
         job: Option<NewJob>,
     ) -> StoreResult<()> {
         let email = email.to_lowercase();
-        self.tx(move |c| {
-            Box::pin(async move {
-                c.execute(
-                    sql!("INSERT INTO email_tokens (token_hash, user_id, email_lower, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)"),
-                    &[&hash.as_slice(), &user_id, &email, &now, &expires_at],
-                )
-                .await?;
-                if let Some(job) = job {
-                    enqueue(c, &job, now).await?;
-                }
-                Ok(())
-            })
+        work!(self, tx, |c| {
+            c.execute(
+                sql!("INSERT INTO email_tokens (token_hash, user_id, email_lower, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)"),
+                &[&hash.as_slice(), &user_id, &email, &now, &expires_at],
+            )
+            .await?;
+            if let Some(job) = job {
+                enqueue(c, &job, now).await?;
+            }
+            Ok(())
         })
-        .await
     }
 
     async fn use_email_token(&self, hash: KeyHash, now: i64) -> StoreResult<Option<i64>> {
-        self.tx(move |c| {
-            Box::pin(async move {
-                let row: Option<(i64, String, i64)> = c
-                    .opt(
-                        sql!("DELETE FROM email_tokens WHERE token_hash = $1 RETURNING user_id, email_lower, expires_at"),
-                        &[&hash.as_slice()],
-                    )
-                    .await?;
-                let Some((user_id, email, _)) = row.filter(|(_, _, expires_at)| *expires_at > now) else {
-                    return Ok(None);
-                };
-                let n = c
-                    .execute(
-                        sql!("UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email_lower = $3"),
-                        &[&now, &user_id, &email],
-                    )
-                    .await?;
-                Ok((n == 1).then_some(user_id))
-            })
+        work!(self, tx, |c| {
+            let row: Option<(i64, String, i64)> = c
+                .opt(
+                    sql!("DELETE FROM email_tokens WHERE token_hash = $1 RETURNING user_id, email_lower, expires_at"),
+                    &[&hash.as_slice()],
+                )
+                .await?;
+            let Some((user_id, email, _)) = row.filter(|(_, _, expires_at)| *expires_at > now)
+            else {
+                return Ok(None);
+            };
+            let n = c
+                .execute(
+                    sql!("UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email_lower = $3"),
+                    &[&now, &user_id, &email],
+                )
+                .await?;
+            Ok((n == 1).then_some(user_id))
         })
-        .await
     }
 
     async fn set_email_verified(&self, user_id: i64, at: Option<i64>) -> StoreResult<()> {

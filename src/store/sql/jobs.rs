@@ -6,9 +6,9 @@
 
 use async_trait::async_trait;
 
-use super::{enqueue, sql, Atomic, Backend, Exec, Sql, SqlStore};
+use super::{enqueue, sql, work, Atomic, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
-use crate::store::jobs::{Job, JobAttempt, JobStatus, JobStore};
+use crate::store::jobs::{AttemptEnd, Job, JobAttempt, JobStatus, JobStore};
 use crate::store::outbox::NewJob;
 use crate::store::rows::{attempt_cols, job_cols};
 
@@ -18,32 +18,14 @@ macro_rules! claimable {
     };
 }
 
-/// One finished run of a job, as written to `job_attempts`.
-struct AttemptRow {
-    job_id: i64,
-    attempt: i64,
-    worker: String,
-    started_at: i64,
-    finished_at: i64,
-    error: Option<String>,
-}
-
-impl AttemptRow {
-    fn new(job: &Job, worker: &str, started_at: i64, now: i64, error: Option<&str>) -> Self {
-        Self {
-            job_id: job.id,
-            attempt: job.attempts,
-            worker: worker.to_string(),
-            started_at,
-            finished_at: now,
-            error: error.map(str::to_string),
-        }
-    }
-}
-
 /// Records the attempt if `changed`: the update matched, so the job was still running under
 /// this worker's lease for this attempt.
-async fn record_attempt<C: Exec>(c: &mut C, changed: u64, a: &AttemptRow) -> StoreResult<bool> {
+async fn record_attempt<C: Exec>(
+    c: &mut C,
+    changed: u64,
+    end: &Ended,
+    error: Option<&str>,
+) -> StoreResult<bool> {
     if changed == 0 {
         return Ok(false);
     }
@@ -53,17 +35,36 @@ async fn record_attempt<C: Exec>(c: &mut C, changed: u64, a: &AttemptRow) -> Sto
               VALUES ($1, $2, $3, $4, $5, $6, $7)"
         ),
         &[
-            &a.job_id,
-            &a.attempt,
-            &a.worker,
-            &a.started_at,
-            &a.finished_at,
-            &a.error.is_none(),
-            &a.error,
+            &end.job_id,
+            &end.attempt,
+            &end.worker,
+            &end.started_at,
+            &end.finished_at,
+            &error.is_none(),
+            &error,
         ],
     )
     .await?;
     Ok(true)
+}
+
+/// An [`AttemptEnd`] owned, to move onto the writer.
+struct Ended {
+    job_id: i64,
+    attempt: i64,
+    worker: String,
+    started_at: i64,
+    finished_at: i64,
+}
+
+fn owned(end: AttemptEnd<'_>) -> Ended {
+    Ended {
+        job_id: end.job.id,
+        attempt: end.job.attempts,
+        worker: end.worker.to_string(),
+        started_at: end.started_at,
+        finished_at: end.finished_at,
+    }
 }
 
 const CLAIM: &Sql = sql!(
@@ -90,8 +91,9 @@ const ATTEMPTS: &Sql = sql!(
 #[async_trait]
 impl<B: Backend> JobStore for SqlStore<B> {
     async fn enqueue(&self, job: NewJob) -> StoreResult<Option<i64>> {
-        self.statement(move |c| Box::pin(async move { enqueue(c, &job, crate::now_ms()).await }))
-            .await
+        work!(self, statement, |c| {
+            enqueue(c, &job, crate::now_ms()).await
+        })
     }
 
     async fn claim(
@@ -121,57 +123,41 @@ impl<B: Backend> JobStore for SqlStore<B> {
         Ok(jobs)
     }
 
-    async fn complete(
-        &self,
-        job: &Job,
-        worker: &str,
-        started_at: i64,
-        now: i64,
-        clear_payload: bool,
-    ) -> StoreResult<bool> {
-        let a = AttemptRow::new(job, worker, started_at, now, None);
-        self.tx(move |c| {
-            Box::pin(async move {
-                let changed = c
-                    .execute(
-                        sql!("UPDATE jobs SET status = 'done', payload = CASE WHEN $5 THEN '{}' ELSE payload END,
-                                finished_at = $1, last_error = NULL, locked_by = NULL, locked_until = NULL
-                              WHERE id = $2 AND status = 'running' AND locked_by = $3 AND attempts = $4"),
-                        &[&now, &a.job_id, &a.worker, &a.attempt, &clear_payload],
-                    )
-                    .await?;
-                record_attempt(c, changed, &a).await
-            })
+    async fn complete(&self, end: AttemptEnd<'_>, clear_payload: bool) -> StoreResult<bool> {
+        let a = owned(end);
+        work!(self, tx, |c| {
+            let changed = c
+                .execute(
+                    sql!("UPDATE jobs SET status = 'done', payload = CASE WHEN $5 THEN '{}' ELSE payload END,
+                            finished_at = $1, last_error = NULL, locked_by = NULL, locked_until = NULL
+                          WHERE id = $2 AND status = 'running' AND locked_by = $3 AND attempts = $4"),
+                    &[&a.finished_at, &a.job_id, &a.worker, &a.attempt, &clear_payload],
+                )
+                .await?;
+            record_attempt(c, changed, &a, None).await
         })
-        .await
     }
 
     async fn fail(
         &self,
-        job: &Job,
-        worker: &str,
+        end: AttemptEnd<'_>,
         error: &str,
-        started_at: i64,
-        now: i64,
         retry_at: Option<i64>,
     ) -> StoreResult<bool> {
-        let a = AttemptRow::new(job, worker, started_at, now, Some(error));
-        self.tx(move |c| {
-            Box::pin(async move {
-                let changed = c
-                    .execute(
-                        sql!("UPDATE jobs SET status = CASE WHEN CAST($1 AS BIGINT) IS NULL THEN 'failed' ELSE 'pending' END,
-                                run_after = COALESCE(CAST($1 AS BIGINT), run_after),
-                                finished_at = CASE WHEN CAST($1 AS BIGINT) IS NULL THEN CAST($2 AS BIGINT) END,
-                                last_error = $3, locked_by = NULL, locked_until = NULL
-                              WHERE id = $4 AND status = 'running' AND locked_by = $5 AND attempts = $6"),
-                        &[&retry_at, &now, &a.error, &a.job_id, &a.worker, &a.attempt],
-                    )
-                    .await?;
-                record_attempt(c, changed, &a).await
-            })
+        let (a, error) = (owned(end), error.to_string());
+        work!(self, tx, |c| {
+            let changed = c
+                .execute(
+                    sql!("UPDATE jobs SET status = CASE WHEN CAST($1 AS BIGINT) IS NULL THEN 'failed' ELSE 'pending' END,
+                            run_after = COALESCE(CAST($1 AS BIGINT), run_after),
+                            finished_at = CASE WHEN CAST($1 AS BIGINT) IS NULL THEN CAST($2 AS BIGINT) END,
+                            last_error = $3, locked_by = NULL, locked_until = NULL
+                          WHERE id = $4 AND status = 'running' AND locked_by = $5 AND attempts = $6"),
+                    &[&retry_at, &a.finished_at, &error, &a.job_id, &a.worker, &a.attempt],
+                )
+                .await?;
+            record_attempt(c, changed, &a, Some(&error)).await
         })
-        .await
     }
 
     async fn list_jobs(&self, status: Option<JobStatus>, limit: i64) -> StoreResult<Vec<Job>> {

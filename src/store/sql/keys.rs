@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited, sql, Backend, Exec, Sql, SqlStore};
+use super::{audited, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::{StoreError, StoreResult};
 use crate::keys::KeyHash;
 use crate::store::rows::{key_cols, user_cols};
@@ -37,41 +37,41 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         max_active: i64,
         audit: AuditEvent,
     ) -> StoreResult<ApiKeyRecord> {
-        self.tx(move |c| {
-            Box::pin(async move {
-                let now = crate::now_ms();
-                // PostgreSQL locks the owner so concurrent creations on other instances
-                // cannot pass the cap; SQLite's single writer already serialises them.
-                c.execute(
-                    sql!(pg: "SELECT id FROM users WHERE id = $1 FOR UPDATE", lite: ""),
+        work!(self, tx, |c| {
+            let now = crate::now_ms();
+            // PostgreSQL locks the owner so concurrent creations on other instances
+            // cannot pass the cap; SQLite's single writer already serialises them.
+            c.execute(
+                sql!(pg: "SELECT id FROM users WHERE id = $1 FOR UPDATE", lite: ""),
+                &[&key.user_id],
+            )
+            .await?;
+            let (active,): (i64,) = c
+                .one(
+                    sql!("SELECT COUNT(*) FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL"),
                     &[&key.user_id],
                 )
                 .await?;
-                let (active,): (i64,) = c
-                    .one(
-                        sql!("SELECT COUNT(*) FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL"),
-                        &[&key.user_id],
-                    )
-                    .await?;
-                if active >= max_active {
-                    return Err(StoreError::LimitReached);
-                }
-                let (id,): (i64,) = c
-                    .one(
-                        sql!("INSERT INTO api_keys (key_id, secret_hash, user_id, name, origin, created_at, created_by, expires_at)
-                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"),
-                        &[&key.key_id, &key.secret_hash.as_slice(), &key.user_id, &key.name,
-                          &key.origin.as_str(), &now, &key.created_by, &key.expires_at],
-                    )
-                    .await?;
-                let record = c
-                    .one(sql!("SELECT ", key_cols!(), " FROM api_keys k WHERE k.id = $1"), &[&id])
-                    .await?;
-                audited(c, &audit, None, now).await?;
-                Ok(record)
-            })
+            if active >= max_active {
+                return Err(StoreError::LimitReached);
+            }
+            let (id,): (i64,) = c
+                .one(
+                    sql!("INSERT INTO api_keys (key_id, secret_hash, user_id, name, origin, created_at, created_by, expires_at)
+                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"),
+                    &[&key.key_id, &key.secret_hash.as_slice(), &key.user_id, &key.name,
+                      &key.origin.as_str(), &now, &key.created_by, &key.expires_at],
+                )
+                .await?;
+            let record = c
+                .one(
+                    sql!("SELECT ", key_cols!(), " FROM api_keys k WHERE k.id = $1"),
+                    &[&id],
+                )
+                .await?;
+            audited(c, &audit, None, now).await?;
+            Ok(record)
         })
-        .await
     }
 
     async fn key_auth_by_key_id(&self, key_id: &str) -> StoreResult<Option<KeyAuth>> {
@@ -98,21 +98,18 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         revoked_by: Option<i64>,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        self.tx(move |c| {
-            Box::pin(async move {
-                let changed = c
-                    .execute(
-                        sql!("UPDATE api_keys SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL"),
-                        &[&now, &revoked_by, &id],
-                    )
-                    .await?;
-                if changed == 1 {
-                    audited(c, &audit, None, now).await?;
-                }
-                Ok(changed == 1)
-            })
+        work!(self, tx, |c| {
+            let changed = c
+                .execute(
+                    sql!("UPDATE api_keys SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL"),
+                    &[&now, &revoked_by, &id],
+                )
+                .await?;
+            if changed == 1 {
+                audited(c, &audit, None, now).await?;
+            }
+            Ok(changed == 1)
         })
-        .await
     }
 
     async fn record_key_usage(&self, batch: &[KeyUsage]) -> StoreResult<()> {
@@ -123,19 +120,16 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         // a HashMap, so in any order) would otherwise deadlock on each other.
         let mut batch = batch.to_vec();
         batch.sort_by_key(|u| u.key_pk);
-        self.tx(move |c| {
-            Box::pin(async move {
-                for u in &batch {
-                    c.execute(
-                        sql!("UPDATE api_keys SET last_used_at = $1, last_used_ip = $2, last_used_ua = $3
-                              WHERE id = $4 AND (last_used_at IS NULL OR last_used_at < $1)"),
-                        &[&u.at, &u.ip, &u.user_agent, &u.key_pk],
-                    )
-                    .await?;
-                }
-                Ok(())
-            })
+        work!(self, tx, |c| {
+            for u in &batch {
+                c.execute(
+                    sql!("UPDATE api_keys SET last_used_at = $1, last_used_ip = $2, last_used_ua = $3
+                          WHERE id = $4 AND (last_used_at IS NULL OR last_used_at < $1)"),
+                    &[&u.at, &u.ip, &u.user_agent, &u.key_pk],
+                )
+                .await?;
+            }
+            Ok(())
         })
-        .await
     }
 }

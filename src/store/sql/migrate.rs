@@ -1,6 +1,6 @@
 //! Applying the embedded migrations, each exactly once, on either backend.
 
-use super::{sql, Backend, Exec, Sql, SqlStore};
+use super::{sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreError;
 use crate::store::migrations::MIGRATIONS_TABLE;
 
@@ -12,35 +12,44 @@ impl<B: Backend> SqlStore<B> {
     /// advisory lock makes instances that start together apply each one exactly once;
     /// `fulcrum migrate` runs them ahead of a rollout.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        self.tx(|c| {
-            Box::pin(async move {
-                c.execute(
-                    sql!(pg: "SELECT pg_advisory_xact_lock($1)", lite: ""),
-                    &[&MIGRATION_LOCK],
-                )
-                .await?;
-                c.batch(&Sql { pg: MIGRATIONS_TABLE, lite: MIGRATIONS_TABLE }).await?;
-                for m in B::MIGRATIONS {
-                    let done: Option<(i64,)> = c
-                        .opt(sql!("SELECT version FROM schema_migrations WHERE version = $1"), &[&m.version])
-                        .await?;
-                    if done.is_some() {
-                        continue;
-                    }
-                    c.batch(&Sql { pg: m.sql, lite: m.sql }).await.map_err(|e| {
-                        let what = format!("{} migration {} ({}) failed", B::NAME, m.version, m.name);
-                        StoreError::Other(anyhow::Error::new(e).context(what))
-                    })?;
-                    c.execute(
-                        sql!("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)"),
-                        &[&m.version, &m.name, &crate::now_ms()],
+        work!(self, tx, |c| {
+            c.execute(
+                sql!(pg: "SELECT pg_advisory_xact_lock($1)", lite: ""),
+                &[&MIGRATION_LOCK],
+            )
+            .await?;
+            c.batch(&Sql {
+                pg: MIGRATIONS_TABLE,
+                lite: MIGRATIONS_TABLE,
+            })
+            .await?;
+            for m in B::MIGRATIONS {
+                let done: Option<(i64,)> = c
+                    .opt(
+                        sql!("SELECT version FROM schema_migrations WHERE version = $1"),
+                        &[&m.version],
                     )
                     .await?;
+                if done.is_some() {
+                    continue;
                 }
-                Ok(())
-            })
-        })
-        .await?;
+                c.batch(&Sql {
+                    pg: m.sql,
+                    lite: m.sql,
+                })
+                .await
+                .map_err(|e| {
+                    let what = format!("{} migration {} ({}) failed", B::NAME, m.version, m.name);
+                    StoreError::Other(anyhow::Error::new(e).context(what))
+                })?;
+                c.execute(
+                    sql!("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)"),
+                    &[&m.version, &m.name, &crate::now_ms()],
+                )
+                .await?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 

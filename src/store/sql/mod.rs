@@ -77,6 +77,16 @@ macro_rules! sql {
 }
 pub(crate) use sql;
 
+/// `work!(self, tx, |c| { … })`: runs the block on a connection of the store, in one
+/// transaction (`tx`), as one statement on the writer (`statement`) or on a reader
+/// (`work!(self.0, read, …)`), without writing out the boxed future each time.
+macro_rules! work {
+    ($on:expr, $how:ident, |$c:ident| $body:block) => {
+        $on.$how(move |$c| Box::pin(async move $body)).await
+    };
+}
+pub(crate) use work;
+
 /// A value both drivers can bind.
 pub trait Param: rusqlite::ToSql + tokio_postgres::types::ToSql + Sync {
     fn lite(&self) -> &dyn rusqlite::ToSql;
@@ -202,9 +212,7 @@ impl<B: Backend> SqlStore<B> {
         sql: &'static Sql,
         args: impl Args,
     ) -> StoreResult<Option<T>> {
-        self.0
-            .read(move |c| Box::pin(async move { c.opt(sql, &args.refs()).await }))
-            .await
+        work!(self.0, read, |c| { c.opt(sql, &args.refs()).await })
     }
 
     async fn read_all<T: FromRow>(
@@ -212,9 +220,7 @@ impl<B: Backend> SqlStore<B> {
         sql: &'static Sql,
         args: impl Args,
     ) -> StoreResult<Vec<T>> {
-        self.0
-            .read(move |c| Box::pin(async move { c.all(sql, &args.refs()).await }))
-            .await
+        work!(self.0, read, |c| { c.all(sql, &args.refs()).await })
     }
 
     /// Work in one write transaction, which commits when the work returns `Ok`.
@@ -237,8 +243,7 @@ impl<B: Backend> SqlStore<B> {
 
     /// One statement on the writer, outside a transaction.
     async fn write_one(&self, sql: &'static Sql, args: impl Args) -> StoreResult<u64> {
-        self.statement(move |c| Box::pin(async move { c.execute(sql, &args.refs()).await }))
-            .await
+        work!(self, statement, |c| { c.execute(sql, &args.refs()).await })
     }
 
     /// One statement and its audit row, in one transaction.
@@ -248,13 +253,10 @@ impl<B: Backend> SqlStore<B> {
         args: impl Args,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        self.tx(move |c| {
-            Box::pin(async move {
-                c.execute(sql, &args.refs()).await?;
-                audited(c, &audit, None, crate::now_ms()).await
-            })
+        work!(self, tx, |c| {
+            c.execute(sql, &args.refs()).await?;
+            audited(c, &audit, None, crate::now_ms()).await
         })
-        .await
     }
 }
 

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited, sql, Backend, Exec, Sql, SqlStore};
+use super::{audited, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::store::rows::profile_cols;
 use crate::store::*;
@@ -61,26 +61,23 @@ impl<B: Backend> ProfileStore for SqlStore<B> {
         avatar: Option<String>,
         audit: AuditEvent,
     ) -> StoreResult<Option<String>> {
-        self.tx(move |c| {
-            Box::pin(async move {
-                // The previous image is returned so its file can be removed; the row lock
-                // keeps two concurrent uploads from both missing the other's file.
-                let (previous,): (Option<String>,) = c
-                    .one(
-                        sql!(pg: "SELECT avatar FROM users WHERE id = $1 FOR UPDATE",
+        work!(self, tx, |c| {
+            // The previous image is returned so its file can be removed; the row lock
+            // keeps two concurrent uploads from both missing the other's file.
+            let (previous,): (Option<String>,) = c
+                .one(
+                    sql!(pg: "SELECT avatar FROM users WHERE id = $1 FOR UPDATE",
                              lite: "SELECT avatar FROM users WHERE id = $1"),
-                        &[&user_id],
-                    )
-                    .await?;
-                c.execute(
-                    sql!("UPDATE users SET avatar = $1 WHERE id = $2"),
-                    &[&avatar, &user_id],
+                    &[&user_id],
                 )
                 .await?;
-                audited(c, &audit, None, crate::now_ms()).await?;
-                Ok(previous)
-            })
+            c.execute(
+                sql!("UPDATE users SET avatar = $1 WHERE id = $2"),
+                &[&avatar, &user_id],
+            )
+            .await?;
+            audited(c, &audit, None, crate::now_ms()).await?;
+            Ok(previous)
         })
-        .await
     }
 }

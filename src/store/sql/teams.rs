@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited, sql, Backend, Exec, Sql, SqlStore};
+use super::{audited, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::store::rows::{team_cols, user_cols};
 use crate::store::*;
@@ -123,27 +123,24 @@ impl<B: Backend> TeamStore for SqlStore<B> {
         audit: AuditEvent,
     ) -> StoreResult<Team> {
         let (name, description) = (name.to_string(), description.to_string());
-        self.tx(move |c| {
-            Box::pin(async move {
-                let now = crate::now_ms();
-                let (id,): (i64,) = c
-                    .one(
-                        sql!("INSERT INTO entities (name, name_lower, kind, user_id, created_at) VALUES ($1, $2, 'team', NULL, $3) RETURNING id"),
-                        &[&name, &name.to_lowercase(), &now],
-                    )
-                    .await?;
-                c.execute(
-                    sql!("INSERT INTO teams (entity_id, description, join_policy, created_by, created_at) VALUES ($1, $2, 'INVITE', $3, $4)"),
-                    &[&id, &description, &created_by, &now],
+        work!(self, tx, |c| {
+            let now = crate::now_ms();
+            let (id,): (i64,) = c
+                .one(
+                    sql!("INSERT INTO entities (name, name_lower, kind, user_id, created_at) VALUES ($1, $2, 'team', NULL, $3) RETURNING id"),
+                    &[&name, &name.to_lowercase(), &now],
                 )
                 .await?;
-                insert_member(c, id, admin_id, "admin", now).await?;
-                let team = c.one(TEAM_BY_ID, &[&id]).await?;
-                audited(c, &audit, None, now).await?;
-                Ok(team)
-            })
+            c.execute(
+                sql!("INSERT INTO teams (entity_id, description, join_policy, created_by, created_at) VALUES ($1, $2, 'INVITE', $3, $4)"),
+                &[&id, &description, &created_by, &now],
+            )
+            .await?;
+            insert_member(c, id, admin_id, "admin", now).await?;
+            let team = c.one(TEAM_BY_ID, &[&id]).await?;
+            audited(c, &audit, None, now).await?;
+            Ok(team)
         })
-        .await
     }
 
     async fn team_by_id(&self, id: i64) -> StoreResult<Option<Team>> {
@@ -179,9 +176,7 @@ impl<B: Backend> TeamStore for SqlStore<B> {
     }
 
     async fn member_role(&self, team_id: i64, user_id: i64) -> StoreResult<Option<String>> {
-        self.0
-            .read(move |c| Box::pin(async move { role_of(c, team_id, user_id).await }))
-            .await
+        work!(self.0, read, |c| { role_of(c, team_id, user_id).await })
     }
 
     async fn user_teams(&self, user_id: i64) -> StoreResult<Vec<(Team, String)>> {
@@ -200,18 +195,15 @@ impl<B: Backend> TeamStore for SqlStore<B> {
         audit: AuditEvent,
     ) -> StoreResult<()> {
         let role = role.to_string();
-        self.tx(move |c| {
-            Box::pin(async move {
-                let now = crate::now_ms();
-                lock_team(c, team_id).await?;
-                if role_of(c, team_id, user_id).await?.is_some() {
-                    return Err(StoreError::Refused(ErrorCode::AlreadyMember));
-                }
-                insert_member(c, team_id, user_id, &role, now).await?;
-                audited(c, &audit, None, now).await
-            })
+        work!(self, tx, |c| {
+            let now = crate::now_ms();
+            lock_team(c, team_id).await?;
+            if role_of(c, team_id, user_id).await?.is_some() {
+                return Err(StoreError::Refused(ErrorCode::AlreadyMember));
+            }
+            insert_member(c, team_id, user_id, &role, now).await?;
+            audited(c, &audit, None, now).await
         })
-        .await
     }
 
     async fn set_member_role(
@@ -222,22 +214,19 @@ impl<B: Backend> TeamStore for SqlStore<B> {
         audit: AuditEvent,
     ) -> StoreResult<()> {
         let role = role.to_string();
-        self.tx(move |c| {
-            Box::pin(async move {
-                lock_team(c, team_id).await?;
-                let current = role_of(c, team_id, user_id)
-                    .await?
-                    .ok_or(StoreError::Refused(ErrorCode::NotTeamMember))?;
-                keep_an_admin(c, team_id, &current, Some(&role)).await?;
-                c.execute(
-                    sql!("UPDATE team_members SET role = $1 WHERE team_id = $2 AND user_id = $3"),
-                    &[&role, &team_id, &user_id],
-                )
-                .await?;
-                audited(c, &audit, None, crate::now_ms()).await
-            })
+        work!(self, tx, |c| {
+            lock_team(c, team_id).await?;
+            let current = role_of(c, team_id, user_id)
+                .await?
+                .ok_or(StoreError::Refused(ErrorCode::NotTeamMember))?;
+            keep_an_admin(c, team_id, &current, Some(&role)).await?;
+            c.execute(
+                sql!("UPDATE team_members SET role = $1 WHERE team_id = $2 AND user_id = $3"),
+                &[&role, &team_id, &user_id],
+            )
+            .await?;
+            audited(c, &audit, None, crate::now_ms()).await
         })
-        .await
     }
 
     async fn remove_member(
@@ -246,25 +235,25 @@ impl<B: Backend> TeamStore for SqlStore<B> {
         user_id: i64,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        self.tx(move |c| {
-            Box::pin(async move {
-                lock_team(c, team_id).await?;
-                let Some(current) = role_of(c, team_id, user_id).await? else {
-                    return Ok(false);
-                };
-                keep_an_admin(c, team_id, &current, None).await?;
-                c.execute(sql!("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2"), &[&team_id, &user_id])
-                    .await?;
-                c.execute(
-                    sql!("UPDATE users SET default_entity_id = NULL WHERE id = $1 AND default_entity_id = $2"),
-                    &[&user_id, &team_id],
-                )
-                .await?;
-                audited(c, &audit, None, crate::now_ms()).await?;
-                Ok(true)
-            })
+        work!(self, tx, |c| {
+            lock_team(c, team_id).await?;
+            let Some(current) = role_of(c, team_id, user_id).await? else {
+                return Ok(false);
+            };
+            keep_an_admin(c, team_id, &current, None).await?;
+            c.execute(
+                sql!("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2"),
+                &[&team_id, &user_id],
+            )
+            .await?;
+            c.execute(
+                sql!("UPDATE users SET default_entity_id = NULL WHERE id = $1 AND default_entity_id = $2"),
+                &[&user_id, &team_id],
+            )
+            .await?;
+            audited(c, &audit, None, crate::now_ms()).await?;
+            Ok(true)
         })
-        .await
     }
 
     async fn set_default_entity(
@@ -290,25 +279,25 @@ impl<B: Backend> TeamStore for SqlStore<B> {
         audit: AuditEvent,
     ) -> StoreResult<User> {
         let description = description.to_string();
-        self.tx(move |c| {
-            Box::pin(async move {
-                let now = crate::now_ms();
-                let (id,): (i64,) = c
-                    .one(
-                        sql!("INSERT INTO users (username, username_lower, email, email_lower, name, is_admin, account_type, created_at, service_team_id, description)
-                              VALUES ($1, $2, $3, $4, $5, FALSE, 'SERVICE', $6, $7, $8) RETURNING id"),
-                        &[&user.username, &user.username.to_lowercase(), &user.email, &user.email.to_lowercase(),
-                          &user.name, &now, &team_id, &description],
-                    )
-                    .await?;
-                insert_member(c, team_id, id, "member", now).await?;
-                let created = c
-                    .one(sql!("SELECT ", user_cols!(), " FROM users u WHERE u.id = $1"), &[&id])
-                    .await?;
-                audited(c, &audit, None, now).await?;
-                Ok(created)
-            })
+        work!(self, tx, |c| {
+            let now = crate::now_ms();
+            let (id,): (i64,) = c
+                .one(
+                    sql!("INSERT INTO users (username, username_lower, email, email_lower, name, is_admin, account_type, created_at, service_team_id, description)
+                          VALUES ($1, $2, $3, $4, $5, FALSE, 'SERVICE', $6, $7, $8) RETURNING id"),
+                    &[&user.username, &user.username.to_lowercase(), &user.email, &user.email.to_lowercase(),
+                      &user.name, &now, &team_id, &description],
+                )
+                .await?;
+            insert_member(c, team_id, id, "member", now).await?;
+            let created = c
+                .one(
+                    sql!("SELECT ", user_cols!(), " FROM users u WHERE u.id = $1"),
+                    &[&id],
+                )
+                .await?;
+            audited(c, &audit, None, now).await?;
+            Ok(created)
         })
-        .await
     }
 }
