@@ -210,6 +210,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }
 
+    /// A one-time thing (an invitation, a link) that existed but can no longer be used.
+    pub fn gone(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::GONE, code, message)
+    }
+
     pub fn rate_limited(retry_after: u64) -> Self {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -5,7 +5,7 @@
 mod common;
 
 use common::Backend;
-use fulcrum::store::{AccountType, AuditEvent, DynStore, NewUser, ProfileUpdate, User};
+use fulcrum::store::{AccountType, AuditEvent, DynStore, Intro, NewUser, ProfileUpdate, User};
 
 on_both_backends!(
     profile_updates_change_only_what_they_name,
@@ -91,12 +91,19 @@ async fn the_intro_is_stored_as_written_with_its_html(backend: Backend) {
     let md =
         "# 안녕하세요\n\n**bold** <img src=\"https://img.shields.io/x\" width=\"80\">".to_string();
     let html = fulcrum::markdown::render(&md).unwrap();
-    s.update_intro(ada.id, md.clone(), html.clone(), event("profile.intro"))
-        .await
-        .unwrap();
+    s.update_intro(
+        ada.id,
+        Intro {
+            markdown: md.clone(),
+            html: html.clone(),
+        },
+        event("profile.intro"),
+    )
+    .await
+    .unwrap();
     let p = s.user_profile(ada.id).await.unwrap().unwrap();
     assert_eq!((p.intro, p.intro_html), (md, html));
-    s.update_intro(ada.id, String::new(), String::new(), event("profile.intro"))
+    s.update_intro(ada.id, Intro::default(), event("profile.intro"))
         .await
         .unwrap();
     assert_eq!(s.user_profile(ada.id).await.unwrap().unwrap().intro, "");

@@ -11,7 +11,10 @@ use fulcrum::error::{ErrorCode, StoreError, StoreResult};
 use fulcrum::jobs::DynJobStore;
 use fulcrum::keys::hash_key;
 use fulcrum::store::outbox::NewJob;
-use fulcrum::store::{AccountType, AuditEvent, DynStore, Invite, NewInvite, NewUser, Team, User};
+use fulcrum::store::{
+    AccountType, AuditEvent, DynStore, Invite, NewEmailToken, NewInvite, NewTeam, NewUser, Team,
+    User,
+};
 use serde_json::json;
 
 on_both_backends!(
@@ -59,9 +62,21 @@ async fn person(store: &DynStore, username: &str) -> User {
     store.create_user(user, event("user.create")).await.unwrap()
 }
 
+fn new_team(name: &str, admin_id: i64, created_by: Option<i64>) -> NewTeam {
+    NewTeam {
+        name: name.to_string(),
+        description: String::new(),
+        admin_id,
+        created_by,
+    }
+}
+
 async fn team(store: &DynStore, name: &str, admin: &User) -> Team {
     store
-        .create_team(name, "", admin.id, Some(admin.id), event("team.create"))
+        .create_team(
+            new_team(name, admin.id, Some(admin.id)),
+            event("team.create"),
+        )
         .await
         .unwrap()
 }
@@ -121,7 +136,7 @@ async fn a_team_is_created_with_its_admin_and_one_audit_row(backend: Backend) {
     // Teams and people share one namespace, case-insensitively; a refused create writes nothing.
     for taken in ["lab", "Lab", "ada"] {
         let err = s
-            .create_team(taken, "", ada.id, None, event("team.create"))
+            .create_team(new_team(taken, ada.id, None), event("team.create"))
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{taken}: {err:?}");
@@ -376,24 +391,37 @@ async fn email_tokens_verify_once_and_only_the_same_address(backend: Backend) {
     let ada = person(s, "ada").await;
     let now = fulcrum::now_ms();
     s.put_email_token(
-        hash_key("fresh"),
-        ada.id,
-        &ada.email,
-        now,
-        now + 60_000,
+        NewEmailToken {
+            hash: hash_key("fresh"),
+            user_id: ada.id,
+            email: ada.email.clone(),
+            created_at: now,
+            expires_at: now + 60_000,
+        },
         None,
     )
     .await
     .unwrap();
-    s.put_email_token(hash_key("stale"), ada.id, &ada.email, now, now - 1, None)
-        .await
-        .unwrap();
     s.put_email_token(
-        hash_key("other"),
-        ada.id,
-        "old@example.com",
-        now,
-        now + 60_000,
+        NewEmailToken {
+            hash: hash_key("stale"),
+            user_id: ada.id,
+            email: ada.email.clone(),
+            created_at: now,
+            expires_at: now - 1,
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    s.put_email_token(
+        NewEmailToken {
+            hash: hash_key("other"),
+            user_id: ada.id,
+            email: "old@example.com".to_string(),
+            created_at: now,
+            expires_at: now + 60_000,
+        },
         None,
     )
     .await

@@ -4,6 +4,7 @@ use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{JobKind, VerifyEmailMail};
 use crate::keys::hash_key;
+use crate::store::NewEmailToken;
 
 impl Services {
     /// Mails the caller a link that proves they own their email address.
@@ -33,11 +34,13 @@ impl Services {
         let job = mail.job(&self.config, None, now);
         self.store
             .put_email_token(
-                hash_key(&token),
-                actor.user.id,
-                &actor.user.email,
-                now,
-                now + 24 * 3_600_000,
+                NewEmailToken {
+                    hash: hash_key(&token),
+                    user_id: actor.user.id,
+                    email: actor.user.email.clone(),
+                    created_at: now,
+                    expires_at: now + 24 * 3_600_000,
+                },
                 Some(job),
             )
             .await?;
@@ -49,8 +52,7 @@ impl Services {
 
     pub async fn verify_email(&self, token: &str) -> Result<(), ApiError> {
         let invalid = || {
-            ApiError::new(
-                axum::http::StatusCode::GONE,
+            ApiError::gone(
                 ErrorCode::EmailTokenInvalid,
                 "this verification link is invalid, used or expired",
             )

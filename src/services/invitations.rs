@@ -157,15 +157,13 @@ impl Services {
             .filter(|i| i.kind == "invite" && i.user_id == Some(actor.user.id))
             .ok_or_else(not_found)?;
         if invite.resolved_at.is_some() {
-            return Err(ApiError::new(
-                axum::http::StatusCode::GONE,
+            return Err(ApiError::gone(
                 ErrorCode::InviteUsed,
                 "this invitation was already answered or withdrawn",
             ));
         }
         if invite.expires_at <= crate::now_ms() {
-            return Err(ApiError::new(
-                axum::http::StatusCode::GONE,
+            return Err(ApiError::gone(
                 ErrorCode::InviteExpired,
                 "this invitation has expired; ask a team admin for a new one",
             ));
@@ -200,8 +198,7 @@ impl Services {
             .resolve_invite(invite.id, resolution, add, crate::now_ms(), event)
             .await?
         {
-            return Err(ApiError::new(
-                axum::http::StatusCode::GONE,
+            return Err(ApiError::gone(
                 ErrorCode::InviteExpired,
                 "this invitation is no longer valid",
             ));
@@ -236,8 +233,7 @@ impl Services {
             .resolve_invite(invite.id, "cancelled", None, crate::now_ms(), event)
             .await?
         {
-            return Err(ApiError::new(
-                axum::http::StatusCode::GONE,
+            return Err(ApiError::gone(
                 ErrorCode::InviteUsed,
                 "this invitation was already answered or withdrawn",
             ));
@@ -359,8 +355,7 @@ impl Services {
             .resolve_invite(request.id, resolution, add, crate::now_ms(), event)
             .await?
         {
-            return Err(ApiError::new(
-                axum::http::StatusCode::GONE,
+            return Err(ApiError::gone(
                 ErrorCode::InviteUsed,
                 "this request was already answered",
             ));

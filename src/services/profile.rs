@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{Profile, ProfileUpdate, User};
+use crate::store::{Intro, Profile, ProfileUpdate, User};
 use crate::{images, markdown};
 
 pub const INSTITUTION_MAX: usize = 100;
@@ -196,7 +196,14 @@ impl Services {
             .audit(actor, "profile.intro", &actor.user.username)
             .with(json!({ "chars": chars }));
         self.store
-            .update_intro(actor.user.id, intro.to_string(), html, event)
+            .update_intro(
+                actor.user.id,
+                Intro {
+                    markdown: intro.to_string(),
+                    html,
+                },
+                event,
+            )
             .await?;
         Ok(())
     }

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::access::{team_access, JoinPolicy, Role, TeamAccess};
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
-use crate::store::{AccountType, Entity, Team, User};
+use crate::store::{AccountType, Entity, NewTeam, Team, User};
 use crate::validate;
 
 const DESCRIPTION_MAX: usize = 500;
@@ -155,7 +155,15 @@ impl Services {
             .audit(actor, "team.create", &name)
             .with(json!({ "admin": admin.username }));
         self.store
-            .create_team(&name, &desc, admin.id, actor.recorded_id(), event)
+            .create_team(
+                NewTeam {
+                    name: name.clone(),
+                    description: desc,
+                    admin_id: admin.id,
+                    created_by: actor.recorded_id(),
+                },
+                event,
+            )
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => ApiError::conflict(

@@ -29,14 +29,14 @@ use crate::keys::KeyHash;
 
 pub use accounts::AccountStore;
 pub use audit::AuditStore;
-pub use email_tokens::EmailTokenStore;
+pub use email_tokens::{EmailTokenStore, NewEmailToken};
 pub use invites::{Invite, InviteStore, NewInvite};
 pub use keys::KeyStore;
 pub use migrations::Migration;
-pub use profile::ProfileStore;
+pub use profile::{Intro, ProfileStore};
 pub use sessions::SessionStore;
 pub use settings::SettingStore;
-pub use teams::{Entity, Membership, Team, TeamStore};
+pub use teams::{Entity, Membership, NewTeam, Team, TeamStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountType {

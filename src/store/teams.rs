@@ -39,6 +39,15 @@ pub struct Team {
     pub created_at: i64,
 }
 
+/// A team to create, with its first admin.
+#[derive(Debug, Clone)]
+pub struct NewTeam {
+    pub name: String,
+    pub description: String,
+    pub admin_id: i64,
+    pub created_by: Option<i64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Membership {
     pub user: User,
@@ -53,14 +62,7 @@ pub trait TeamStore: Send + Sync {
     async fn entity_by_name(&self, name: &str) -> StoreResult<Option<Entity>>;
     async fn entity_by_id(&self, id: i64) -> StoreResult<Option<Entity>>;
     /// Creates the team's entity, its row and the first admin's membership together.
-    async fn create_team(
-        &self,
-        name: &str,
-        description: &str,
-        admin_id: i64,
-        created_by: Option<i64>,
-        audit: AuditEvent,
-    ) -> StoreResult<Team>;
+    async fn create_team(&self, team: NewTeam, audit: AuditEvent) -> StoreResult<Team>;
     async fn team_by_id(&self, id: i64) -> StoreResult<Option<Team>>;
     async fn update_team(&self, team: Team, audit: AuditEvent) -> StoreResult<()>;
     /// Deletes the team with its memberships, invitations and service accounts.

@@ -10,15 +10,14 @@ use crate::store::*;
 
 #[async_trait]
 impl<B: Backend> EmailTokenStore for SqlStore<B> {
-    async fn put_email_token(
-        &self,
-        hash: KeyHash,
-        user_id: i64,
-        email: &str,
-        now: i64,
-        expires_at: i64,
-        job: Option<NewJob>,
-    ) -> StoreResult<()> {
+    async fn put_email_token(&self, token: NewEmailToken, job: Option<NewJob>) -> StoreResult<()> {
+        let NewEmailToken {
+            hash,
+            user_id,
+            email,
+            created_at: now,
+            expires_at,
+        } = token;
         let email = email.to_lowercase();
         work!(self, tx, |c| {
             c.execute(

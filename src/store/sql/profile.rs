@@ -44,14 +44,8 @@ impl<B: Backend> ProfileStore for SqlStore<B> {
         .await
     }
 
-    async fn update_intro(
-        &self,
-        user_id: i64,
-        intro: String,
-        intro_html: String,
-        audit: AuditEvent,
-    ) -> StoreResult<()> {
-        self.write_audited(UPDATE_INTRO, (intro, intro_html, user_id), audit)
+    async fn update_intro(&self, user_id: i64, intro: Intro, audit: AuditEvent) -> StoreResult<()> {
+        self.write_audited(UPDATE_INTRO, (intro.markdown, intro.html, user_id), audit)
             .await
     }
 

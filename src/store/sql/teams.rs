@@ -114,15 +114,13 @@ impl<B: Backend> TeamStore for SqlStore<B> {
         self.read_opt(ENTITY_BY_ID, (id,)).await
     }
 
-    async fn create_team(
-        &self,
-        name: &str,
-        description: &str,
-        admin_id: i64,
-        created_by: Option<i64>,
-        audit: AuditEvent,
-    ) -> StoreResult<Team> {
-        let (name, description) = (name.to_string(), description.to_string());
+    async fn create_team(&self, team: NewTeam, audit: AuditEvent) -> StoreResult<Team> {
+        let NewTeam {
+            name,
+            description,
+            admin_id,
+            created_by,
+        } = team;
         work!(self, tx, |c| {
             let now = crate::now_ms();
             let (id,): (i64,) = c
