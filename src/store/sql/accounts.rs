@@ -8,7 +8,7 @@ use crate::keys::KeyHash;
 use crate::store::rows::user_cols;
 use crate::store::*;
 
-const USER_BY_ID: &Sql = sql!("SELECT ", user_cols!(), " FROM users u WHERE u.id = $1");
+pub(super) const USER_BY_ID: &Sql = sql!("SELECT ", user_cols!(), " FROM users u WHERE u.id = $1");
 
 /// Inserts a person and the entity that owns their projects.
 pub(super) async fn insert_user<C: Exec>(c: &mut C, u: &NewUser, now: i64) -> StoreResult<User> {

@@ -63,12 +63,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
                       &key.origin.as_str(), &now, &key.created_by, &key.expires_at],
                 )
                 .await?;
-            let record = c
-                .one(
-                    sql!("SELECT ", key_cols!(), " FROM api_keys k WHERE k.id = $1"),
-                    &[&id],
-                )
-                .await?;
+            let record = c.one(API_KEY_BY_ID, &[&id]).await?;
             audited(c, &audit, None, now).await?;
             Ok(record)
         })

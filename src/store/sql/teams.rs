@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::accounts::USER_BY_ID;
 use super::{audited, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::store::rows::{team_cols, user_cols};
@@ -288,12 +289,7 @@ impl<B: Backend> TeamStore for SqlStore<B> {
                 )
                 .await?;
             insert_member(c, team_id, id, "member", now).await?;
-            let created = c
-                .one(
-                    sql!("SELECT ", user_cols!(), " FROM users u WHERE u.id = $1"),
-                    &[&id],
-                )
-                .await?;
+            let created = c.one(USER_BY_ID, &[&id]).await?;
             audited(c, &audit, None, now).await?;
             Ok(created)
         })
