@@ -297,7 +297,18 @@ async fn expired_lease_is_claimed_again(backend: Backend) {
     let last = s.jobs.enqueue(last).await.unwrap().unwrap();
 
     let now = fulcrum::now_ms();
-    let claimed = s.jobs.claim("dead-worker", now, 400, 10).await.unwrap();
+    let claimed = s
+        .jobs
+        .claim(
+            Lease {
+                worker: "dead-worker",
+                now,
+                ms: 400,
+            },
+            10,
+        )
+        .await
+        .unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), [id, last]);
     let stale = claimed[0].clone();
     assert_eq!(stale.status, Some(JobStatus::Running));
@@ -307,7 +318,14 @@ async fn expired_lease_is_claimed_again(backend: Backend) {
     // Still leased: nobody else gets it, and only the holder may finish it.
     assert!(s
         .jobs
-        .claim("other", now + 100, 400, 10)
+        .claim(
+            Lease {
+                worker: "other",
+                now: now + 100,
+                ms: 400
+            },
+            10
+        )
         .await
         .unwrap()
         .is_empty());

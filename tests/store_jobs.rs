@@ -48,7 +48,17 @@ fn end<'a>(job: &'a Job, worker: &'a str, started_at: i64, finished_at: i64) -> 
 
 /// Claims the one due job for `worker`, with a 30 s lease.
 async fn claim_one(jobs: &DynJobStore, worker: &str, now: i64) -> Job {
-    let mut claimed = jobs.claim(worker, now, 30_000, 1).await.unwrap();
+    let mut claimed = jobs
+        .claim(
+            Lease {
+                worker,
+                now,
+                ms: 30_000,
+            },
+            1,
+        )
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1, "one job is due");
     claimed.remove(0)
 }
@@ -104,7 +114,17 @@ async fn claim_takes_due_jobs_oldest_first_up_to_the_limit(jobs: DynJobStore, _s
     let second = pending(&jobs, new_job("k", None, now - 20)).await;
     let future = pending(&jobs, new_job("k", None, now + 60_000)).await;
 
-    let claimed = jobs.claim("w1", now, 30_000, 2).await.unwrap();
+    let claimed = jobs
+        .claim(
+            Lease {
+                worker: "w1",
+                now,
+                ms: 30_000,
+            },
+            2,
+        )
+        .await
+        .unwrap();
     let ids: Vec<i64> = claimed.iter().map(|j| j.id).collect();
     assert_eq!(
         ids,
@@ -117,9 +137,30 @@ async fn claim_takes_due_jobs_oldest_first_up_to_the_limit(jobs: DynJobStore, _s
         assert_eq!(j.locked_by.as_deref(), Some("w1"));
         assert_eq!(j.locked_until, Some(now + 30_000));
     }
-    let rest = jobs.claim("w2", now, 30_000, 10).await.unwrap();
+    let rest = jobs
+        .claim(
+            Lease {
+                worker: "w2",
+                now,
+                ms: 30_000,
+            },
+            10,
+        )
+        .await
+        .unwrap();
     assert_eq!(rest.iter().map(|j| j.id).collect::<Vec<_>>(), vec![later]);
-    assert!(jobs.claim("w2", now, 30_000, 10).await.unwrap().is_empty());
+    assert!(jobs
+        .claim(
+            Lease {
+                worker: "w2",
+                now,
+                ms: 30_000
+            },
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty());
     let not_due = jobs.job(future).await.unwrap().unwrap();
     assert_eq!(
         not_due.status,
@@ -134,15 +175,42 @@ async fn a_claimed_job_is_not_claimed_again_until_its_lease_expires(
 ) {
     let now = fulcrum::now_ms();
     let id = pending(&jobs, new_job("k", None, now)).await;
-    let first = jobs.claim("w1", now, 1_000, 10).await.unwrap();
+    let first = jobs
+        .claim(
+            Lease {
+                worker: "w1",
+                now,
+                ms: 1_000,
+            },
+            10,
+        )
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
     assert!(jobs
-        .claim("w2", now + 999, 1_000, 10)
+        .claim(
+            Lease {
+                worker: "w2",
+                now: now + 999,
+                ms: 1_000
+            },
+            10
+        )
         .await
         .unwrap()
         .is_empty());
 
-    let again = jobs.claim("w2", now + 1_001, 1_000, 10).await.unwrap();
+    let again = jobs
+        .claim(
+            Lease {
+                worker: "w2",
+                now: now + 1_001,
+                ms: 1_000,
+            },
+            10,
+        )
+        .await
+        .unwrap();
     assert_eq!(again.len(), 1, "an expired lease is claimed again");
     assert_eq!((again[0].id, again[0].attempts), (id, 2));
     assert_eq!(again[0].locked_by.as_deref(), Some("w2"));
@@ -218,7 +286,14 @@ async fn fail_retries_later_or_gives_up_for_good(jobs: DynJobStore, _sql: RawSql
     assert_eq!(retry.last_error.as_deref(), Some("smtp: 421 try later"));
     assert!(retry.finished_at.is_none() && retry.locked_by.is_none());
     assert!(jobs
-        .claim("w1", now + 9_999, 30_000, 1)
+        .claim(
+            Lease {
+                worker: "w1",
+                now: now + 9_999,
+                ms: 30_000
+            },
+            1
+        )
         .await
         .unwrap()
         .is_empty());
@@ -238,7 +313,14 @@ async fn fail_retries_later_or_gives_up_for_good(jobs: DynJobStore, _sql: RawSql
     assert_eq!(failed.finished_at, Some(now + 10_005));
     assert_eq!(failed.last_error.as_deref(), Some("smtp: 550 no such user"));
     assert!(jobs
-        .claim("w1", now + 100_000, 30_000, 1)
+        .claim(
+            Lease {
+                worker: "w1",
+                now: now + 100_000,
+                ms: 30_000
+            },
+            1
+        )
         .await
         .unwrap()
         .is_empty());

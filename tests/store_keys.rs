@@ -212,9 +212,11 @@ async fn api_key_cap_returns_limit_reached_and_writes_nothing(store: DynStore) {
     // Revoked keys do not count: revoking one frees a slot.
     assert!(store
         .revoke_api_key(
-            k1.id,
-            fulcrum::now_ms(),
-            Some(capped.id),
+            KeyRevocation {
+                key: k1.id,
+                at: fulcrum::now_ms(),
+                by: Some(capped.id)
+            },
             event("api_key.revoke")
         )
         .await
@@ -289,9 +291,11 @@ async fn revoke_api_key_is_true_once_and_hides_the_key_from_the_list_only(store:
     let revoked_at = 1_700_000_000_123;
     assert!(store
         .revoke_api_key(
-            doomed.id,
-            revoked_at,
-            Some(admin.id),
+            KeyRevocation {
+                key: doomed.id,
+                at: revoked_at,
+                by: Some(admin.id)
+            },
             event("api_key.revoke")
         )
         .await
@@ -299,16 +303,25 @@ async fn revoke_api_key_is_true_once_and_hides_the_key_from_the_list_only(store:
     // A second revocation changes nothing and says so.
     assert!(!store
         .revoke_api_key(
-            doomed.id,
-            revoked_at + 5_000,
-            Some(owner.id),
+            KeyRevocation {
+                key: doomed.id,
+                at: revoked_at + 5_000,
+                by: Some(owner.id)
+            },
             event("api_key.revoke")
         )
         .await
         .unwrap());
     // Unknown ids are not revoked either.
     assert!(!store
-        .revoke_api_key(kept.id + 1000, revoked_at, None, event("api_key.revoke"))
+        .revoke_api_key(
+            KeyRevocation {
+                key: kept.id + 1000,
+                at: revoked_at,
+                by: None
+            },
+            event("api_key.revoke")
+        )
         .await
         .unwrap());
 

@@ -83,7 +83,14 @@ async fn first_admin_needs_the_right_unexpired_token_and_consumes_it(store: DynS
     let wrong = keys::hash_key(&keys::random_token());
     assert_eq!(
         store
-            .create_first_admin(wrong, now, first_admin(), event("user.create_first_admin"))
+            .create_first_admin(
+                FirstAdmin {
+                    setup_token: wrong,
+                    user: first_admin(),
+                    now
+                },
+                event("user.create_first_admin")
+            )
             .await
             .unwrap(),
         None
@@ -92,7 +99,14 @@ async fn first_admin_needs_the_right_unexpired_token_and_consumes_it(store: DynS
     for late in [expires_at, expires_at + 1, expires_at + 86_400_000] {
         assert_eq!(
             store
-                .create_first_admin(right, late, first_admin(), event("user.create_first_admin"))
+                .create_first_admin(
+                    FirstAdmin {
+                        setup_token: right,
+                        user: first_admin(),
+                        now: late
+                    },
+                    event("user.create_first_admin")
+                )
                 .await
                 .unwrap(),
             None,
@@ -113,9 +127,11 @@ async fn first_admin_needs_the_right_unexpired_token_and_consumes_it(store: DynS
     // The right token in time: the admin is created and the token consumed.
     let admin = store
         .create_first_admin(
-            right,
-            fulcrum::now_ms(),
-            first_admin(),
+            FirstAdmin {
+                setup_token: right,
+                user: first_admin(),
+                now: fulcrum::now_ms(),
+            },
             event("user.create_first_admin"),
         )
         .await
@@ -147,13 +163,15 @@ async fn first_admin_needs_the_right_unexpired_token_and_consumes_it(store: DynS
     assert_eq!(
         store
             .create_first_admin(
-                right,
-                now,
-                NewUser {
-                    is_admin: true,
-                    ..new_user("second", "second@example.com")
+                FirstAdmin {
+                    setup_token: right,
+                    user: NewUser {
+                        is_admin: true,
+                        ..new_user("second", "second@example.com")
+                    },
+                    now
                 },
-                event("user.create_first_admin"),
+                event("user.create_first_admin")
             )
             .await
             .unwrap(),
@@ -181,7 +199,14 @@ async fn first_admin_is_refused_once_any_user_exists(store: DynStore) {
 
     assert_eq!(
         store
-            .create_first_admin(hash, now, first_admin(), event("user.create_first_admin"))
+            .create_first_admin(
+                FirstAdmin {
+                    setup_token: hash,
+                    user: first_admin(),
+                    now
+                },
+                event("user.create_first_admin")
+            )
             .await
             .unwrap(),
         None
@@ -221,7 +246,14 @@ async fn concurrent_first_admin_calls_with_one_token_create_one_admin(store: Dyn
             tokio::spawn(async move {
                 barrier.wait().await;
                 store
-                    .create_first_admin(hash, now, user, event("user.create_first_admin"))
+                    .create_first_admin(
+                        FirstAdmin {
+                            setup_token: hash,
+                            user,
+                            now,
+                        },
+                        event("user.create_first_admin"),
+                    )
                     .await
             })
         })

@@ -12,8 +12,8 @@ use fulcrum::jobs::DynJobStore;
 use fulcrum::keys::hash_key;
 use fulcrum::store::outbox::NewJob;
 use fulcrum::store::{
-    AccountType, AuditEvent, DynStore, Invite, NewEmailToken, NewInvite, NewTeam, NewUser, Team,
-    User,
+    AccountType, AuditEvent, DynStore, Invite, InviteResolution, NewEmailToken, NewInvite, NewTeam,
+    NewUser, Seat, Team, User,
 };
 use serde_json::json;
 
@@ -150,16 +150,37 @@ async fn roles_change_but_a_team_keeps_an_admin(backend: Backend) {
     let ada = person(s, "ada").await;
     let bob = person(s, "bob").await;
     let lab = team(s, "lab", &ada).await;
-    s.add_member(lab.id, bob.id, "member", event("team.join"))
-        .await
-        .unwrap();
+    s.add_member(
+        Seat {
+            team_id: lab.id,
+            user_id: bob.id,
+            role: "member".into(),
+        },
+        event("team.join"),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
-        s.add_member(lab.id, bob.id, "viewer", event("team.join"))
-            .await,
+        s.add_member(
+            Seat {
+                team_id: lab.id,
+                user_id: bob.id,
+                role: "viewer".into()
+            },
+            event("team.join")
+        )
+        .await,
         Err(StoreError::Refused(ErrorCode::AlreadyMember))
     ));
     let last = s
-        .set_member_role(lab.id, ada.id, "member", event("team.set_role"))
+        .set_member_role(
+            Seat {
+                team_id: lab.id,
+                user_id: ada.id,
+                role: "member".into(),
+            },
+            event("team.set_role"),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -171,12 +192,26 @@ async fn roles_change_but_a_team_keeps_an_admin(backend: Backend) {
         Err(StoreError::Refused(ErrorCode::LastTeamAdmin))
     ));
     // With a second admin the first may step down.
-    s.set_member_role(lab.id, bob.id, "admin", event("team.set_role"))
-        .await
-        .unwrap();
-    s.set_member_role(lab.id, ada.id, "viewer", event("team.set_role"))
-        .await
-        .unwrap();
+    s.set_member_role(
+        Seat {
+            team_id: lab.id,
+            user_id: bob.id,
+            role: "admin".into(),
+        },
+        event("team.set_role"),
+    )
+    .await
+    .unwrap();
+    s.set_member_role(
+        Seat {
+            team_id: lab.id,
+            user_id: ada.id,
+            role: "viewer".into(),
+        },
+        event("team.set_role"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         usernames(&s.team_members(lab.id).await.unwrap()),
         [
@@ -212,9 +247,16 @@ async fn deleting_a_team_removes_what_belongs_to_it(backend: Backend) {
     let ada = person(s, "ada").await;
     let bob = person(s, "bob").await;
     let lab = team(s, "lab", &ada).await;
-    s.add_member(lab.id, bob.id, "member", event("team.join"))
-        .await
-        .unwrap();
+    s.add_member(
+        Seat {
+            team_id: lab.id,
+            user_id: bob.id,
+            role: "member".into(),
+        },
+        event("team.join"),
+    )
+    .await
+    .unwrap();
     s.set_default_entity(bob.id, Some(lab.id), event("user.default_entity"))
         .await
         .unwrap();
@@ -353,10 +395,12 @@ async fn invitations_are_one_per_person_and_resolve_once(backend: Backend) {
     );
     assert!(s
         .resolve_invite(
-            invite.id,
-            "accepted",
-            Some((bob.id, "member".into())),
-            now,
+            InviteResolution {
+                invite: invite.id,
+                outcome: "accepted",
+                join: Some((bob.id, "member".into())),
+                at: now
+            },
             event("team.invite_accept")
         )
         .await
@@ -367,10 +411,12 @@ async fn invitations_are_one_per_person_and_resolve_once(backend: Backend) {
     );
     assert!(!s
         .resolve_invite(
-            invite.id,
-            "accepted",
-            Some((bob.id, "admin".into())),
-            now,
+            InviteResolution {
+                invite: invite.id,
+                outcome: "accepted",
+                join: Some((bob.id, "admin".into())),
+                at: now
+            },
             event("team.invite_accept")
         )
         .await

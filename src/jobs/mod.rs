@@ -23,7 +23,7 @@ use crate::store::outbox::NewJob;
 
 pub use self::handler::{JobHandler, JobKind, Registry};
 pub use self::wake::JobWake;
-pub use crate::store::jobs::{DynJobStore, Job, JobAttempt, JobStatus, JobStore};
+pub use crate::store::jobs::{DynJobStore, Job, JobAttempt, JobStatus, JobStore, Lease};
 
 /// Job kind of an invitation mail (payload: [`TeamInviteMail`]).
 pub const TEAM_INVITE: &str = "mail.team_invite";

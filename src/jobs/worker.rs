@@ -16,7 +16,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use super::{DynJobStore, Job, JobError, JobWake, Registry};
 use crate::config::Config;
 use crate::error::StoreResult;
-use crate::store::jobs::AttemptEnd;
+use crate::store::jobs::{AttemptEnd, Lease};
 
 /// Timing of a worker, from the `job_*` configuration keys.
 #[derive(Debug, Clone)]
@@ -116,9 +116,11 @@ impl Worker {
         let jobs = self
             .store
             .claim(
-                &self.id,
-                crate::now_ms(),
-                self.settings.lease_ms,
+                Lease {
+                    worker: &self.id,
+                    now: crate::now_ms(),
+                    ms: self.settings.lease_ms,
+                },
                 self.settings.batch_size,
             )
             .await?;

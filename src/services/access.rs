@@ -3,7 +3,7 @@
 //! fields". Services call these; transports never decide access themselves.
 
 use super::Actor;
-use crate::store::User;
+use crate::store::{Seat, User};
 
 /// A member's role in a team.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,15 @@ impl Role {
             Role::Admin => "admin",
             Role::Member => "member",
             Role::Viewer => "viewer",
+        }
+    }
+
+    /// This role for one person in one team, as the store takes it.
+    pub fn seat(self, team_id: i64, user_id: i64) -> Seat {
+        Seat {
+            team_id,
+            user_id,
+            role: self.as_str().to_string(),
         }
     }
 

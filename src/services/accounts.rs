@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::keys::{hash_key, random_token};
-use crate::store::{AccountType, NewUser, OneTimeToken, User};
+use crate::store::{AccountType, FirstAdmin, NewUser, OneTimeToken, User};
 use crate::{password, validate};
 
 const SETUP_TOKEN_TTL_MS: i64 = 24 * 3_600_000;
@@ -84,7 +84,14 @@ impl Services {
         let new_user = self.prepare_user(account, true).await?;
         let event = meta.audit_anonymous("user.create_first_admin", &new_user.username);
         self.store
-            .create_first_admin(hash_key(token), crate::now_ms(), new_user, event)
+            .create_first_admin(
+                FirstAdmin {
+                    setup_token: hash_key(token),
+                    user: new_user,
+                    now: crate::now_ms(),
+                },
+                event,
+            )
             .await?
             .ok_or_else(refused)
     }

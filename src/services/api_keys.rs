@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 use super::{Actor, AuthMethod, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::keys::{self, KeyKind, Presented};
-use crate::store::{ApiKeyRecord, KeyOrigin, NewApiKey, User};
+use crate::store::{ApiKeyRecord, KeyOrigin, KeyRevocation, NewApiKey, User};
 use crate::validate;
 
 /// Server setting (`fulcrum admin setting`) that forbids minting keys with a key.
@@ -243,7 +243,14 @@ impl Services {
             .with(json!({ "owner_id": key.user_id }));
         if !self
             .store
-            .revoke_api_key(key.id, crate::now_ms(), Some(actor.user.id), event)
+            .revoke_api_key(
+                KeyRevocation {
+                    key: key.id,
+                    at: crate::now_ms(),
+                    by: Some(actor.user.id),
+                },
+                event,
+            )
             .await?
         {
             return Err(not_found());

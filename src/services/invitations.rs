@@ -8,7 +8,7 @@ use super::teams::validate_role;
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::keys::{hash_key, random_token};
-use crate::store::{AccountType, Invite, NewInvite, Team, User};
+use crate::store::{AccountType, Invite, InviteResolution, NewInvite, Team, User};
 use crate::validate;
 
 const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
@@ -180,24 +180,25 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<Invite, ApiError> {
         let (invite, via_token) = self.own_invite(actor, id, token).await?;
-        let (resolution, add) = if accept {
-            ("accepted", Some((actor.user.id, invite.role.clone())))
+        let (outcome, action, join) = if accept {
+            (
+                "accepted",
+                "team.invite_accept",
+                Some((actor.user.id, invite.role.clone())),
+            )
         } else {
-            ("declined", None)
-        };
-        let action = if accept {
-            "team.invite_accept"
-        } else {
-            "team.invite_decline"
+            ("declined", "team.invite_decline", None)
         };
         let event = meta
             .audit(actor, action, &invite.team_name)
             .with(json!({ "invite": invite.id }));
-        if !self
-            .store
-            .resolve_invite(invite.id, resolution, add, crate::now_ms(), event)
-            .await?
-        {
+        let end = InviteResolution {
+            invite: invite.id,
+            outcome,
+            join,
+            at: crate::now_ms(),
+        };
+        if !self.store.resolve_invite(end, event).await? {
             return Err(ApiError::gone(
                 ErrorCode::InviteExpired,
                 "this invitation is no longer valid",
@@ -228,11 +229,13 @@ impl Services {
         let event = meta
             .audit(actor, "team.invite_cancel", &invite.team_name)
             .with(json!({ "invite": invite.id }));
-        if !self
-            .store
-            .resolve_invite(invite.id, "cancelled", None, crate::now_ms(), event)
-            .await?
-        {
+        let end = InviteResolution {
+            invite: invite.id,
+            outcome: "cancelled",
+            join: None,
+            at: crate::now_ms(),
+        };
+        if !self.store.resolve_invite(end, event).await? {
             return Err(ApiError::gone(
                 ErrorCode::InviteUsed,
                 "this invitation was already answered or withdrawn",
@@ -296,7 +299,7 @@ impl Services {
         if policy == JoinPolicy::DomainDirect {
             let event = meta.audit(actor, "team.join", &team.name);
             self.store
-                .add_member(team.id, actor.user.id, Role::Member.as_str(), event)
+                .add_member(Role::Member.seat(team.id, actor.user.id), event)
                 .await?;
             return Ok(None);
         }
@@ -336,25 +339,22 @@ impl Services {
                 ApiError::not_found(ErrorCode::InviteNotFound, "no such join request")
             })?;
         self.managed_team(actor, &request.team_name).await?;
-        let add = if approve {
-            request.user_id.map(|u| (u, request.role.clone()))
+        let (outcome, action, join) = if approve {
+            let join = request.user_id.map(|u| (u, request.role.clone()));
+            ("approved", "team.join_approve", join)
         } else {
-            None
-        };
-        let action = if approve {
-            "team.join_approve"
-        } else {
-            "team.join_reject"
+            ("rejected", "team.join_reject", None)
         };
         let event = meta
             .audit(actor, action, &request.team_name)
             .with(json!({ "request": request.id }));
-        let resolution = if approve { "approved" } else { "rejected" };
-        if !self
-            .store
-            .resolve_invite(request.id, resolution, add, crate::now_ms(), event)
-            .await?
-        {
+        let end = InviteResolution {
+            invite: request.id,
+            outcome,
+            join,
+            at: crate::now_ms(),
+        };
+        if !self.store.resolve_invite(end, event).await? {
             return Err(ApiError::gone(
                 ErrorCode::InviteUsed,
                 "this request was already answered",

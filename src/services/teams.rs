@@ -7,7 +7,7 @@ use serde_json::json;
 use super::access::{team_access, JoinPolicy, Role, TeamAccess};
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
-use crate::store::{AccountType, Entity, NewTeam, Team, User};
+use crate::store::{AccountType, Entity, NewTeam, Seat, Team, User};
 use crate::validate;
 
 const DESCRIPTION_MAX: usize = 500;
@@ -302,7 +302,14 @@ impl Services {
             .audit(actor, "team.set_role", &team.name)
             .with(json!({ "member": member.username, "role": role }));
         self.store
-            .set_member_role(team.id, member.id, &role, event)
+            .set_member_role(
+                Seat {
+                    team_id: team.id,
+                    user_id: member.id,
+                    role,
+                },
+                event,
+            )
             .await
             .map_err(last_admin)
     }

@@ -5,6 +5,14 @@ use async_trait::async_trait;
 use super::*;
 use crate::error::StoreResult;
 
+/// The first account of a server, and the setup token that proves the right to make it.
+#[derive(Debug, Clone)]
+pub struct FirstAdmin {
+    pub setup_token: KeyHash,
+    pub user: NewUser,
+    pub now: i64,
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     fn backend(&self) -> &'static str;
@@ -18,9 +26,7 @@ pub trait AccountStore: Send + Sync {
     /// the token is consumed in the same transaction. `None` when the token is wrong.
     async fn create_first_admin(
         &self,
-        token: KeyHash,
-        now: i64,
-        user: NewUser,
+        admin: FirstAdmin,
         audit: AuditEvent,
     ) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;

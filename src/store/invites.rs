@@ -34,6 +34,15 @@ pub struct NewInvite {
     pub expires_at: i64,
 }
 
+/// How a pending invitation or join request ends; `join` (person, role) makes the membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteResolution {
+    pub invite: i64,
+    pub outcome: &'static str,
+    pub join: Option<(i64, String)>,
+    pub at: i64,
+}
+
 #[async_trait]
 pub trait InviteStore: Send + Sync {
     /// Writes an invitation and, in the same transaction, the job that mails it. Refuses a
@@ -51,12 +60,5 @@ pub trait InviteStore: Send + Sync {
     async fn pending_user_invites(&self, user_id: i64, now: i64) -> StoreResult<Vec<Invite>>;
     /// Resolves a pending, unexpired invitation; with `add` also makes the membership.
     /// False when it was no longer pending.
-    async fn resolve_invite(
-        &self,
-        id: i64,
-        resolution: &str,
-        add: Option<(i64, String)>,
-        now: i64,
-        audit: AuditEvent,
-    ) -> StoreResult<bool>;
+    async fn resolve_invite(&self, r: InviteResolution, audit: AuditEvent) -> StoreResult<bool>;
 }

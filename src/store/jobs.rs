@@ -45,6 +45,14 @@ impl JobStatus {
 }
 
 /// A row of the `jobs` table.
+/// The lock a claim takes: jobs are held by `worker` until `now + ms`.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease<'a> {
+    pub worker: &'a str,
+    pub now: i64,
+    pub ms: i64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub id: i64,
@@ -102,13 +110,7 @@ pub trait JobStore: Send + Sync + 'static {
     /// Claims up to `limit` jobs for `worker`: pending jobs with `run_after <= now` and
     /// running jobs whose lease expired (`locked_until < now`), oldest due first. Each is
     /// marked running, locked by `worker` until `now + lease_ms`, with `attempts` + 1.
-    async fn claim(
-        &self,
-        worker: &str,
-        now: i64,
-        lease_ms: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<Job>>;
+    async fn claim(&self, lease: Lease<'_>, limit: i64) -> StoreResult<Vec<Job>>;
 
     /// Marks a claimed job done and records a successful attempt; `clear_payload` empties
     /// the payload (its handler says whether). False (and nothing is written) when `worker`

@@ -27,16 +27,16 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::keys::KeyHash;
 
-pub use accounts::AccountStore;
+pub use accounts::{AccountStore, FirstAdmin};
 pub use audit::AuditStore;
 pub use email_tokens::{EmailTokenStore, NewEmailToken};
-pub use invites::{Invite, InviteStore, NewInvite};
-pub use keys::KeyStore;
+pub use invites::{Invite, InviteResolution, InviteStore, NewInvite};
+pub use keys::{KeyRevocation, KeyStore};
 pub use migrations::Migration;
 pub use profile::{Intro, ProfileStore};
 pub use sessions::SessionStore;
 pub use settings::SettingStore;
-pub use teams::{Entity, Membership, NewTeam, Team, TeamStore};
+pub use teams::{Entity, Membership, NewTeam, Seat, Team, TeamStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountType {

@@ -48,6 +48,14 @@ pub struct NewTeam {
     pub created_by: Option<i64>,
 }
 
+/// A person's place in a team as a change names it: who, which team, in what role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seat {
+    pub team_id: i64,
+    pub user_id: i64,
+    pub role: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Membership {
     pub user: User,
@@ -73,21 +81,9 @@ pub trait TeamStore: Send + Sync {
     async fn user_teams(&self, user_id: i64) -> StoreResult<Vec<(Team, String)>>;
     /// Teams whose join policy admits people of an email domain.
     async fn domain_teams(&self, domain: &str) -> StoreResult<Vec<Team>>;
-    async fn add_member(
-        &self,
-        team_id: i64,
-        user_id: i64,
-        role: &str,
-        audit: AuditEvent,
-    ) -> StoreResult<()>;
+    async fn add_member(&self, seat: Seat, audit: AuditEvent) -> StoreResult<()>;
     /// Changes a role; refuses (`Refused(ErrorCode::LastTeamAdmin)`) to demote the last admin.
-    async fn set_member_role(
-        &self,
-        team_id: i64,
-        user_id: i64,
-        role: &str,
-        audit: AuditEvent,
-    ) -> StoreResult<()>;
+    async fn set_member_role(&self, seat: Seat, audit: AuditEvent) -> StoreResult<()>;
     /// Removes a member (and their default-team choice of it); refuses the last admin.
     async fn remove_member(
         &self,

@@ -12,7 +12,7 @@ pub use base64::Engine;
 pub use fulcrum::jobs::mail::NOT_CONFIGURED;
 pub use fulcrum::jobs::{invite_job, Job, JobStatus, TeamInviteMail, TEAM_INVITE};
 pub use fulcrum::services::Services;
-pub use fulcrum::store::jobs::AttemptEnd;
+pub use fulcrum::store::jobs::{AttemptEnd, Lease};
 pub use fulcrum::store::outbox::NewJob;
 pub use parking_lot::Mutex;
 pub use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};

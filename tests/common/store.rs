@@ -13,13 +13,14 @@ pub use std::sync::Arc;
 pub use fulcrum::error::{StoreError, StoreResult};
 pub use fulcrum::keys::{self, GeneratedKey, KeyHash, KeyKind};
 pub use fulcrum::services::Services;
-pub use fulcrum::store::jobs::{AttemptEnd, DynJobStore, Job, JobStatus};
+pub use fulcrum::store::jobs::{AttemptEnd, DynJobStore, Job, JobStatus, Lease};
 pub use fulcrum::store::outbox::NewJob;
 pub use fulcrum::store::postgres::PgStore;
 pub use fulcrum::store::sqlite::SqliteStore;
 pub use fulcrum::store::{
     AccountStore, AccountType, ApiKeyRecord, AuditEvent, AuditRecord, DynStore, EmailMatch,
-    KeyOrigin, KeyUsage, NewApiKey, NewSession, NewUser, OneTimeToken, User,
+    FirstAdmin, InviteResolution, KeyOrigin, KeyRevocation, KeyUsage, NewApiKey, NewSession,
+    NewUser, OneTimeToken, Seat, User,
 };
 pub use serde_json::json;
 

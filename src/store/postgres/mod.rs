@@ -131,36 +131,6 @@ impl Backend for Pg {
         drop(tx.finish());
         out
     }
-
-    async fn schema_columns(&self) -> StoreResult<Vec<(String, String, String, bool)>> {
-        let c = self.client().await?;
-        let rows = c
-            .query(
-                "SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'YES'
-                 FROM information_schema.columns WHERE table_schema = current_schema()
-                 ORDER BY table_name, ordinal_position",
-                &[],
-            )
-            .await
-            .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                let ty: String = r.try_get(2)?;
-                let family = match ty.as_str() {
-                    "bigint" | "integer" | "boolean" => "integer",
-                    "bytea" => "bytes",
-                    _ => "text",
-                };
-                Ok((
-                    r.try_get(0)?,
-                    r.try_get(1)?,
-                    family.to_string(),
-                    r.try_get(3)?,
-                ))
-            })
-            .collect::<Result<_, tokio_postgres::Error>>()
-            .map_err(map_err)
-    }
 }
 
 impl Pg {

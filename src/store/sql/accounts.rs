@@ -4,7 +4,6 @@ use async_trait::async_trait;
 
 use super::{audited, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
-use crate::keys::KeyHash;
 use crate::store::rows::user_cols;
 use crate::store::*;
 
@@ -38,6 +37,15 @@ const USER_BY_USERNAME_OR_EMAIL: &Sql = sql!(
     user_cols!(),
     " FROM users u WHERE u.username_lower = $1 OR u.email_lower = $1"
 );
+/// Every column as (table, column, declared type, nullable), for the drift test.
+const SCHEMA_COLUMNS: &Sql = sql!(
+    pg: "SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'YES'
+         FROM information_schema.columns WHERE table_schema = current_schema()
+         ORDER BY table_name, ordinal_position",
+    lite: "SELECT m.name, p.name, p.type, NOT (p.\"notnull\" OR p.pk > 0)
+           FROM sqlite_master m JOIN pragma_table_info(m.name) p
+           WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid",
+);
 const LIST_USERS: &Sql = sql!("SELECT ", user_cols!(), " FROM users u ORDER BY u.id");
 
 #[async_trait]
@@ -51,7 +59,16 @@ impl<B: Backend> AccountStore for SqlStore<B> {
     }
 
     async fn schema_columns(&self) -> StoreResult<Vec<(String, String, String, bool)>> {
-        self.0.schema_columns().await
+        let cols: Vec<(String, String, String, bool)> = self.read_all(SCHEMA_COLUMNS, ()).await?;
+        let family = |ty: &str| match ty.to_ascii_lowercase().as_str() {
+            "integer" | "bigint" | "boolean" => "integer",
+            "blob" | "bytea" => "bytes",
+            _ => "text",
+        };
+        let cols = cols.into_iter();
+        Ok(cols
+            .map(|(t, c, ty, null)| (t, c, family(&ty).into(), null))
+            .collect())
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
@@ -77,11 +94,14 @@ impl<B: Backend> AccountStore for SqlStore<B> {
 
     async fn create_first_admin(
         &self,
-        token: KeyHash,
-        now: i64,
-        user: NewUser,
+        admin: FirstAdmin,
         audit: AuditEvent,
     ) -> StoreResult<Option<User>> {
+        let FirstAdmin {
+            setup_token: token,
+            user,
+            now,
+        } = admin;
         work!(self, tx, |c| {
             let stored: Option<(String,)> = c
                 .opt(

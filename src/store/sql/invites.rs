@@ -78,15 +78,13 @@ impl<B: Backend> InviteStore for SqlStore<B> {
         self.read_all(PENDING_USER_INVITES, (user_id, now)).await
     }
 
-    async fn resolve_invite(
-        &self,
-        id: i64,
-        resolution: &str,
-        add: Option<(i64, String)>,
-        now: i64,
-        audit: AuditEvent,
-    ) -> StoreResult<bool> {
-        let resolution = resolution.to_string();
+    async fn resolve_invite(&self, r: InviteResolution, audit: AuditEvent) -> StoreResult<bool> {
+        let InviteResolution {
+            invite: id,
+            outcome: resolution,
+            join: add,
+            at: now,
+        } = r;
         work!(self, tx, |c| {
             let team: Option<(i64,)> = c
                 .opt(

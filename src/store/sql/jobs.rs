@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{enqueue, sql, work, Atomic, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
-use crate::store::jobs::{AttemptEnd, Job, JobAttempt, JobStatus, JobStore};
+use crate::store::jobs::{AttemptEnd, Job, JobAttempt, JobStatus, JobStore, Lease};
 use crate::store::outbox::NewJob;
 use crate::store::rows::{attempt_cols, job_cols};
 
@@ -96,13 +96,12 @@ impl<B: Backend> JobStore for SqlStore<B> {
         })
     }
 
-    async fn claim(
-        &self,
-        worker: &str,
-        now: i64,
-        lease_ms: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<Job>> {
+    async fn claim(&self, lease: Lease<'_>, limit: i64) -> StoreResult<Vec<Job>> {
+        let Lease {
+            worker,
+            now,
+            ms: lease_ms,
+        } = lease;
         let due: Option<(i64,)> = self
             .read_opt(
                 sql!("SELECT id FROM jobs WHERE ", claimable!(), " LIMIT 1"),

@@ -86,22 +86,16 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         self.read_all(LIST_API_KEYS, (user_id,)).await
     }
 
-    async fn revoke_api_key(
-        &self,
-        id: i64,
-        now: i64,
-        revoked_by: Option<i64>,
-        audit: AuditEvent,
-    ) -> StoreResult<bool> {
+    async fn revoke_api_key(&self, r: KeyRevocation, audit: AuditEvent) -> StoreResult<bool> {
         work!(self, tx, |c| {
             let changed = c
                 .execute(
                     sql!("UPDATE api_keys SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL"),
-                    &[&now, &revoked_by, &id],
+                    &[&r.at, &r.by, &r.key],
                 )
                 .await?;
             if changed == 1 {
-                audited(c, &audit, None, now).await?;
+                audited(c, &audit, None, r.at).await?;
             }
             Ok(changed == 1)
         })

@@ -195,12 +195,6 @@ pub trait Backend: Send + Sync + 'static {
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Self::Conn) -> Work<'c, T> + Send + 'static;
-
-    /// Every column of the schema as (table, column, type family, nullable), for the
-    /// drift test.
-    fn schema_columns(
-        &self,
-    ) -> impl Future<Output = StoreResult<Vec<(String, String, String, bool)>>> + Send;
 }
 
 /// Every store trait, implemented once over a [`Backend`].

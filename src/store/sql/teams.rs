@@ -186,33 +186,24 @@ impl<B: Backend> TeamStore for SqlStore<B> {
         self.read_all(DOMAIN_TEAMS, (domain.to_lowercase(),)).await
     }
 
-    async fn add_member(
-        &self,
-        team_id: i64,
-        user_id: i64,
-        role: &str,
-        audit: AuditEvent,
-    ) -> StoreResult<()> {
-        let role = role.to_string();
+    async fn add_member(&self, seat: Seat, audit: AuditEvent) -> StoreResult<()> {
         work!(self, tx, |c| {
             let now = crate::now_ms();
-            lock_team(c, team_id).await?;
-            if role_of(c, team_id, user_id).await?.is_some() {
+            lock_team(c, seat.team_id).await?;
+            if role_of(c, seat.team_id, seat.user_id).await?.is_some() {
                 return Err(StoreError::Refused(ErrorCode::AlreadyMember));
             }
-            insert_member(c, team_id, user_id, &role, now).await?;
+            insert_member(c, seat.team_id, seat.user_id, &seat.role, now).await?;
             audited(c, &audit, None, now).await
         })
     }
 
-    async fn set_member_role(
-        &self,
-        team_id: i64,
-        user_id: i64,
-        role: &str,
-        audit: AuditEvent,
-    ) -> StoreResult<()> {
-        let role = role.to_string();
+    async fn set_member_role(&self, seat: Seat, audit: AuditEvent) -> StoreResult<()> {
+        let Seat {
+            team_id,
+            user_id,
+            role,
+        } = seat;
         work!(self, tx, |c| {
             lock_team(c, team_id).await?;
             let current = role_of(c, team_id, user_id)

@@ -137,40 +137,6 @@ impl Backend for Lite {
         .await
         .map_err(|e| StoreError::Other(anyhow::anyhow!("SQLite writer task failed: {e}")))?
     }
-
-    async fn schema_columns(&self) -> StoreResult<Vec<(String, String, String, bool)>> {
-        let conn = self.readers[0].lock();
-        schema_columns(&conn).map_err(map_err)
-    }
-}
-
-fn schema_columns(c: &Connection) -> rusqlite::Result<Vec<(String, String, String, bool)>> {
-    let mut tables = c.prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-    )?;
-    let names: Vec<String> = tables
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::new();
-    for table in names {
-        let mut info = c.prepare(&format!("PRAGMA table_info({table})"))?;
-        let cols = info.query_map([], |r| {
-            let ty: String = r.get(2)?;
-            let notnull: bool = r.get(3)?;
-            let pk: bool = r.get::<_, i64>(5)? > 0;
-            Ok((r.get::<_, String>(1)?, ty, notnull || pk))
-        })?;
-        for col in cols {
-            let (name, ty, notnull) = col?;
-            let family = match ty.to_ascii_uppercase().as_str() {
-                "INTEGER" | "BIGINT" => "integer",
-                "BLOB" => "bytes",
-                _ => "text",
-            };
-            out.push((table.clone(), name, family.to_string(), !notnull));
-        }
-    }
-    Ok(out)
 }
 
 impl SqlStore<Lite> {
