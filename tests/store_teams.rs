@@ -43,6 +43,14 @@ async fn open(backend: Backend) -> Db {
     }
 }
 
+fn seat(team_id: i64, user_id: i64, role: &str) -> Seat {
+    Seat {
+        team_id,
+        user_id,
+        role: role.into(),
+    }
+}
+
 fn event(action: &'static str) -> AuditEvent {
     AuditEvent {
         action,
@@ -150,16 +158,9 @@ async fn roles_change_but_a_team_keeps_an_admin(backend: Backend) {
     let ada = person(s, "ada").await;
     let bob = person(s, "bob").await;
     let lab = team(s, "lab", &ada).await;
-    s.add_member(
-        Seat {
-            team_id: lab.id,
-            user_id: bob.id,
-            role: "member".into(),
-        },
-        event("team.join"),
-    )
-    .await
-    .unwrap();
+    s.add_member(seat(lab.id, bob.id, "member"), event("team.join"))
+        .await
+        .unwrap();
     assert!(matches!(
         s.add_member(
             Seat {
@@ -173,14 +174,7 @@ async fn roles_change_but_a_team_keeps_an_admin(backend: Backend) {
         Err(StoreError::Refused(ErrorCode::AlreadyMember))
     ));
     let last = s
-        .set_member_role(
-            Seat {
-                team_id: lab.id,
-                user_id: ada.id,
-                role: "member".into(),
-            },
-            event("team.set_role"),
-        )
+        .set_member_role(seat(lab.id, ada.id, "member"), event("team.set_role"))
         .await
         .unwrap_err();
     assert!(
@@ -192,26 +186,12 @@ async fn roles_change_but_a_team_keeps_an_admin(backend: Backend) {
         Err(StoreError::Refused(ErrorCode::LastTeamAdmin))
     ));
     // With a second admin the first may step down.
-    s.set_member_role(
-        Seat {
-            team_id: lab.id,
-            user_id: bob.id,
-            role: "admin".into(),
-        },
-        event("team.set_role"),
-    )
-    .await
-    .unwrap();
-    s.set_member_role(
-        Seat {
-            team_id: lab.id,
-            user_id: ada.id,
-            role: "viewer".into(),
-        },
-        event("team.set_role"),
-    )
-    .await
-    .unwrap();
+    s.set_member_role(seat(lab.id, bob.id, "admin"), event("team.set_role"))
+        .await
+        .unwrap();
+    s.set_member_role(seat(lab.id, ada.id, "viewer"), event("team.set_role"))
+        .await
+        .unwrap();
     assert_eq!(
         usernames(&s.team_members(lab.id).await.unwrap()),
         [
@@ -247,16 +227,9 @@ async fn deleting_a_team_removes_what_belongs_to_it(backend: Backend) {
     let ada = person(s, "ada").await;
     let bob = person(s, "bob").await;
     let lab = team(s, "lab", &ada).await;
-    s.add_member(
-        Seat {
-            team_id: lab.id,
-            user_id: bob.id,
-            role: "member".into(),
-        },
-        event("team.join"),
-    )
-    .await
-    .unwrap();
+    s.add_member(seat(lab.id, bob.id, "member"), event("team.join"))
+        .await
+        .unwrap();
     s.set_default_entity(bob.id, Some(lab.id), event("user.default_entity"))
         .await
         .unwrap();
