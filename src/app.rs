@@ -72,6 +72,7 @@ pub struct RunningServer {
     server: JoinHandle<std::io::Result<()>>,
     flusher: JoinHandle<()>,
     worker: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
     notifications: Option<JoinHandle<()>>,
 }
 
@@ -122,6 +123,7 @@ impl RunningServer {
                 rx.clone(),
             )
         });
+        let sweeper = tokio::spawn(sweep_silent_runs(services.clone(), rx.clone()));
         let server_rx = rx;
         let options = crate::http::serve::ServeOptions {
             max_connections: config.max_connections,
@@ -137,6 +139,7 @@ impl RunningServer {
             server,
             flusher,
             worker,
+            sweeper,
             notifications: listener_task,
         })
     }
@@ -148,10 +151,30 @@ impl RunningServer {
         let served = self.server.await.context("server task failed")?;
         self.flusher.await.context("flusher task failed")?;
         self.worker.await.context("job worker task failed")?;
+        self.sweeper.await.context("run sweeper task failed")?;
         if let Some(task) = self.notifications {
             task.await.context("job notification task failed")?;
         }
         served.context("server failed")?;
         Ok(())
+    }
+}
+
+/// Marks runs crashed (or preempted) when they go silent. Every instance sweeps; the store
+/// makes each transition happen once.
+async fn sweep_silent_runs(services: Arc<Services>, mut stop: watch::Receiver<bool>) {
+    let every = services.config.runs.sweep_interval();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        match services.sweep_silent_runs().await {
+            Ok(made) if !made.is_empty() => {
+                tracing::info!(runs = made.len(), "silent runs marked crashed or preempted");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "the run sweeper could not run"),
+        }
     }
 }

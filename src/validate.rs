@@ -2,7 +2,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 
-pub const USERNAME_MAX: usize = 32;
+pub const USERNAME_MAX: usize = 64;
 pub const EMAIL_MAX: usize = 254;
 pub const DISPLAY_NAME_MAX: usize = 64;
 pub const KEY_NAME_MAX: usize = 100;
@@ -149,17 +149,77 @@ pub fn key_name(raw: &str) -> Result<String, ApiError> {
     Ok(name.to_string())
 }
 
+pub const PROJECT_NAME_MAX: usize = 128;
+pub const RUN_ID_MAX: usize = 64;
+
+/// A project name as W&B allows it: it is a URL path segment, so no separators.
+pub fn project_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    let bad = |c: char| matches!(c, '/' | '\\' | '#' | '?' | '%' | ':') || is_unsafe_char(c);
+    if name.is_empty() || name.chars().count() > PROJECT_NAME_MAX || name.chars().any(bad) {
+        return Err(ApiError::validation(
+            "project",
+            ErrorCode::ProjectNameInvalid,
+            format!(
+                "a project name has 1 to {PROJECT_NAME_MAX} characters and none of / \\ # ? % :, got {:?}",
+                echo(raw)
+            ),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// A run ID (the SDK's `id=`): part of every run URL.
+pub fn run_id(raw: &str) -> Result<String, ApiError> {
+    let id = raw.trim();
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if id.is_empty() || id.len() > RUN_ID_MAX || !id.chars().all(ok) || id.starts_with('.') {
+        return Err(ApiError::validation(
+            "name",
+            ErrorCode::RunIdInvalid,
+            format!(
+                "a run ID has 1 to {RUN_ID_MAX} letters, digits, '-', '_' or '.', got {:?}",
+                echo(raw)
+            ),
+        ));
+    }
+    Ok(id.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn project_names_and_run_ids() {
+        assert_eq!(project_name(" my-project v2 ").unwrap(), "my-project v2");
+        for bad in [
+            "",
+            "a/b",
+            "a#b",
+            "a?b",
+            "50%",
+            "a:b",
+            "a\\b",
+            &"p".repeat(129),
+        ] {
+            assert!(project_name(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(run_id("abc123XY").unwrap(), "abc123XY");
+        for bad in ["", "a b", "a/b", ".hidden", "ü", &"r".repeat(65)] {
+            assert!(run_id(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
     fn usernames() {
         assert_eq!(username(" alice_1 ").unwrap(), "alice_1");
         assert_eq!(username("a-b").unwrap(), "a-b");
-        for bad in ["", "al ice", "ålice", "a/b", "a.b", &"x".repeat(33)] {
+        for bad in ["", "al ice", "ålice", "a/b", "a.b", &"x".repeat(65)] {
             assert!(username(bad).is_err(), "{bad:?} accepted");
         }
+        // Tooling around the SDK makes long names; personal entities follow usernames.
+        assert!(username(&"x".repeat(64)).is_ok());
         for reserved in ["settings", "Admin", "API", "graphql", "files", "login"] {
             assert_eq!(username(reserved).unwrap_err().code, "username_reserved");
         }

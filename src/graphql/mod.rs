@@ -8,6 +8,8 @@ mod limits;
 mod mutation;
 mod nodes;
 mod query;
+mod runs;
+mod scalars;
 mod team_inputs;
 mod teams;
 
@@ -22,12 +24,16 @@ use crate::services::{Actor, RequestMeta, Services};
 /// Every query field; split by area.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(query::AccountQuery, teams::TeamQuery);
+pub struct Query(query::AccountQuery, teams::TeamQuery, runs::RunQuery);
 
 /// Every mutation; split by area.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(mutation::AccountMutation, teams::TeamMutation);
+pub struct Mutation(
+    mutation::AccountMutation,
+    teams::TeamMutation,
+    runs::RunMutation,
+);
 
 pub type FulcrumSchema = Schema<Query, Mutation, EmptySubscription>;
 

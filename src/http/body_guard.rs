@@ -34,6 +34,8 @@ fn limit_for(path: &str, state: &AppState) -> (usize, ApiError) {
         FORM_LIMIT
     } else if path.starts_with("/sdk/otel/") {
         OTEL_LIMIT
+    } else if path.starts_with("/files/") && path.ends_with("/file_stream") {
+        state.services.config.runs.file_stream_max_body_bytes
     } else {
         state.services.config.max_body_bytes
     };

@@ -5,6 +5,7 @@ mod avatar;
 mod body_guard;
 mod credentials;
 mod extract;
+mod file_stream;
 mod graphql;
 mod observe;
 mod ops;
@@ -52,6 +53,10 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(avatar::AVATAR_BODY_LIMIT)),
         )
         .route("/avatars/{name}", get(avatar::image))
+        .route(
+            "/files/{entity}/{project}/{run}/file_stream",
+            post(file_stream::file_stream),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

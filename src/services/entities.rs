@@ -1,5 +1,6 @@
 //! Where new projects and runs go (DESIGN §4): an explicit entity wins, then the person's
-//! chosen default team, then their personal entity; a service account writes to its team.
+//! chosen default team, then the only team of a person in exactly one, then their personal
+//! entity; a service account writes to its team.
 //! An entity the account may not write to is refused, naming both.
 
 use super::{Actor, Services};
@@ -63,6 +64,14 @@ impl Services {
             if let Some(entity) = self.store.entity_by_id(default_id).await? {
                 // A default team the person has since left or been demoted in no longer counts.
                 if self.may_write(user, &entity).await? {
+                    return Ok(entity);
+                }
+            }
+        }
+        // The seed: "if you are a member of only one team, that team is the default".
+        if let [(team, role)] = self.store.user_teams(user.id).await?.as_slice() {
+            if super::access::Role::parse(role).is_some_and(super::access::Role::writes) {
+                if let Some(entity) = self.store.entity_by_id(team.id).await? {
                     return Ok(entity);
                 }
             }

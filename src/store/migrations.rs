@@ -28,6 +28,7 @@ migrations! {
     3 "0003_teams" "teams",
     4 "0004_jobs" "jobs",
     5 "0005_privacy" "privacy",
+    6 "0006_runs" "runs",
 }
 
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

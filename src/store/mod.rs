@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod postgres;
 mod profile;
 pub mod rows;
+pub mod runs;
 mod sessions;
 mod settings;
 pub mod sql;
@@ -34,6 +35,10 @@ pub use invites::{Invite, InviteResolution, InviteStore, NewInvite};
 pub use keys::{KeyRevocation, KeyStore};
 pub use migrations::Migration;
 pub use profile::{Intro, ProfileStore};
+pub use runs::{
+    Project, Run, RunFields, RunState, RunStore, RunTransition, RunUpsert, Silence, Stream,
+    StreamLines, StreamOutcome, StreamWrite,
+};
 pub use sessions::SessionStore;
 pub use settings::SettingStore;
 pub use teams::{Entity, Membership, NewTeam, Seat, Team, TeamStore};
@@ -282,6 +287,7 @@ pub trait Store:
     + TeamStore
     + InviteStore
     + EmailTokenStore
+    + RunStore
     + Send
     + Sync
     + 'static
@@ -298,6 +304,7 @@ impl<T> Store for T where
         + TeamStore
         + InviteStore
         + EmailTokenStore
+        + RunStore
         + Send
         + Sync
         + 'static

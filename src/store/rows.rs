@@ -3,6 +3,7 @@
 //! `FromRow` turns a whole row into a model, so one statement reads the same way on both.
 
 use super::jobs::{parse_payload, Job, JobAttempt, JobStatus};
+use super::runs::{Project, Run, RunTransition};
 use super::*;
 
 // Column lists as macros, so `sql!` can splice them into a statement at compile time.
@@ -42,8 +43,22 @@ macro_rules! attempt_cols {
         "id, job_id, attempt, worker, started_at, finished_at, ok, error"
     };
 }
+macro_rules! project_cols {
+    () => {
+        "p.id, p.entity_id, e.name, p.name, p.created_at"
+    };
+}
+macro_rules! run_cols {
+    () => {
+        "r.id, r.project_id, r.name, r.user_id, r.display_name, r.notes, r.group_name, r.job_type, \
+         r.host, r.program, r.repo, r.commit_sha, r.sweep, r.tags, r.config, r.summary, r.state, \
+         r.exit_code, r.history_lines, r.events_lines, r.output_lines, r.stop_requested_at, \
+         r.created_at, r.heartbeat_at, r.finished_at"
+    };
+}
 pub(crate) use {
-    attempt_cols, invite_cols, job_cols, key_cols, profile_cols, team_cols, user_cols,
+    attempt_cols, invite_cols, job_cols, key_cols, profile_cols, project_cols, run_cols, team_cols,
+    user_cols,
 };
 
 /// A value both drivers can read from a column.
@@ -91,6 +106,7 @@ tuple_from_row!(A 0);
 tuple_from_row!(A 0, B 1);
 tuple_from_row!(A 0, B 1, C 2);
 tuple_from_row!(A 0, B 1, C 2, D 3);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4);
 
 /// Reads consecutive columns, from `at`, into the listed fields of `$ty`; `field via f`
 /// reads the column as text and converts it with `f`.
@@ -166,6 +182,13 @@ from_row! {
         id, kind, payload via parse_payload, dedup_key, status via JobStatus::parse, attempts,
         max_attempts, run_after, locked_until, locked_by, last_error, created_at, finished_at,
     }),
+    Project => |r| read_row!(r, 0 => Project { id, entity_id, entity_name, name, created_at }),
+    Run => |r| read_row!(r, 0 => Run {
+        id, project_id, name, user_id, display_name, notes, group_name, job_type, host, program,
+        repo, commit_sha, sweep, tags, config, summary, state, exit_code, history_lines,
+        events_lines, output_lines, stop_requested_at, created_at, heartbeat_at, finished_at,
+    }),
+    RunTransition => |r| read_row!(r, 0 => RunTransition { id, run_id, from_state, to_state, exit_code, at }),
     JobAttempt => |r| read_row!(r, 0 => JobAttempt {
         id, job_id, attempt, worker, started_at, finished_at, ok, error,
     }),

@@ -7,6 +7,11 @@ use super::{ApiKeyNode, InviteNode};
 use crate::graphql::{gql_error, ids, request_context, IntoGql, RequestContext};
 use crate::store::{AccountType, Entity, Membership, Team, User};
 
+#[derive(SimpleObject)]
+pub struct Organization {
+    pub core_weave_organization_id: Option<String>,
+}
+
 pub struct EntityNode {
     entity: Entity,
     team: tokio::sync::OnceCell<Option<Team>>,
@@ -89,6 +94,11 @@ impl EntityNode {
     }
 
     async fn photo_url(&self) -> Option<String> {
+        None
+    }
+
+    /// W&B Cloud organizations (the SDK asks for a CoreWeave id); a Fulcrum server has none.
+    async fn organization(&self) -> Option<Organization> {
         None
     }
 

@@ -3,11 +3,13 @@
 mod api_key;
 mod entity;
 mod invite;
+mod run;
 mod user;
 
 pub use api_key::{ApiKeyConnection, ApiKeyEdge, ApiKeyNode};
 pub use entity::{EntityConnection, EntityEdge, EntityNode, TeamMembership};
 pub use invite::InviteNode;
+pub use run::{ProjectNode, RunNode};
 pub use user::{UserConnection, UserEdge, UserNode};
 
 pub(crate) fn iso(ms: i64) -> String {

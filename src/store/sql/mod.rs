@@ -18,6 +18,7 @@ mod jobs;
 mod keys;
 mod migrate;
 mod profile;
+mod runs;
 mod sessions;
 mod settings;
 mod teams;

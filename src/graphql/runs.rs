@@ -1,0 +1,156 @@
+//! The run surface the SDK uses: `upsertBucket`, `RunResumeStatus` (`model … bucket`),
+//! `RunStoppedStatus` / `RunState` (`project … run`) and `stopRun`.
+
+use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
+
+use super::nodes::{ProjectNode, RunNode};
+use super::scalars::JsonString;
+use super::{ids, request_context, IntoGql, Res};
+use crate::services::runs::BucketInput;
+use crate::store::RunFields;
+
+#[derive(Default)]
+pub struct RunQuery;
+
+#[Object]
+impl RunQuery {
+    /// A project (W&B's old name for it is "model"); with no entity, the one `upsertBucket`
+    /// would choose. Null when it does not exist or the caller may not read it.
+    async fn model(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        entity_name: Option<String>,
+    ) -> Res<Option<ProjectNode>> {
+        project_node(ctx, name, entity_name).await
+    }
+
+    async fn project(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        entity_name: Option<String>,
+    ) -> Res<Option<ProjectNode>> {
+        project_node(ctx, name, entity_name).await
+    }
+}
+
+async fn project_node(
+    ctx: &Context<'_>,
+    name: String,
+    entity_name: Option<String>,
+) -> Res<Option<ProjectNode>> {
+    let rc = request_context(ctx)?;
+    let found = rc
+        .services
+        .project_for(rc.actor().gql()?, entity_name.as_deref(), &name)
+        .await
+        .gql()?;
+    Ok(found.map(|(entity, project)| ProjectNode { entity, project }))
+}
+
+#[derive(InputObject)]
+pub struct UpsertBucketInput {
+    /// The bucket's node id: edit that run (the Public API's `run.update()`).
+    id: Option<String>,
+    /// The run ID; a new one is made when absent.
+    name: Option<String>,
+    group_name: Option<String>,
+    model_name: Option<String>,
+    entity_name: Option<String>,
+    description: Option<String>,
+    display_name: Option<String>,
+    notes: Option<String>,
+    config: Option<JsonString>,
+    commit: Option<String>,
+    host: Option<String>,
+    debug: Option<bool>,
+    job_program: Option<String>,
+    job_repo: Option<String>,
+    job_type: Option<String>,
+    state: Option<String>,
+    sweep: Option<String>,
+    tags: Option<Vec<String>>,
+    summary_metrics: Option<JsonString>,
+}
+
+impl UpsertBucketInput {
+    fn into_service(self) -> Res<BucketInput> {
+        let storage_id = match self.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(raw) => Some(ids::decode("Run", raw).gql()?),
+            None => None,
+        };
+        Ok(BucketInput {
+            storage_id,
+            name: self.name,
+            project: self.model_name,
+            entity: self.entity_name,
+            tags: self.tags,
+            fields: RunFields {
+                display_name: self.display_name,
+                notes: self.notes.or(self.description),
+                group_name: self.group_name,
+                job_type: self.job_type,
+                host: self.host,
+                program: self.job_program,
+                repo: self.job_repo,
+                commit_sha: self.commit,
+                sweep: self.sweep,
+                tags: None,
+                config: self.config.map(|c| c.0),
+                summary: self.summary_metrics.map(|s| s.0),
+            },
+        })
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct UpsertBucketPayload {
+    bucket: RunNode,
+    inserted: bool,
+}
+
+#[derive(InputObject)]
+pub struct StopRunInput {
+    id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct StopRunPayload {
+    success: bool,
+}
+
+#[derive(Default)]
+pub struct RunMutation;
+
+#[Object]
+impl RunMutation {
+    /// Creates a run (and its project on first use), resumes it, or edits it.
+    async fn upsert_bucket(
+        &self,
+        ctx: &Context<'_>,
+        input: UpsertBucketInput,
+    ) -> Res<UpsertBucketPayload> {
+        let rc = request_context(ctx)?;
+        let (bucket, inserted) = rc
+            .services
+            .upsert_bucket(rc.actor().gql()?, input.into_service()?, &rc.meta)
+            .await
+            .gql()?;
+        Ok(UpsertBucketPayload {
+            bucket: RunNode(bucket),
+            inserted,
+        })
+    }
+
+    /// Asks a live run to stop; its SDK stops at its next `file_stream` answer.
+    async fn stop_run(&self, ctx: &Context<'_>, input: StopRunInput) -> Res<StopRunPayload> {
+        let rc = request_context(ctx)?;
+        let id = ids::decode("Run", &input.id).gql()?;
+        rc.services
+            .stop_run(rc.actor().gql()?, id, &rc.meta)
+            .await
+            .gql()?;
+        Ok(StopRunPayload { success: true })
+    }
+}

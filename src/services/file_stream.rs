@@ -1,0 +1,168 @@
+//! `file_stream`: what a live run sends every few seconds. Every line is checked against
+//! the configured bounds before anything is written, so a bad request changes nothing and
+//! gets a 4xx the SDK does not retry; a good one is written in one transaction and
+//! acknowledged only after it committed.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::runs::{run_not_found, RunAccess};
+use super::{Actor, Services};
+use crate::error::{ApiError, ErrorCode};
+use crate::store::{Stream, StreamLines, StreamOutcome, StreamWrite};
+
+/// The request body, as the SDK sends it. Unknown keys are ignored (newer SDKs add some).
+#[derive(Debug, Default, Deserialize)]
+pub struct FileStreamBody {
+    #[serde(default)]
+    pub files: BTreeMap<String, FileChunk>,
+    #[serde(default)]
+    pub uploaded: Vec<String>,
+    #[serde(default)]
+    pub preempting: bool,
+    #[serde(default)]
+    pub complete: bool,
+    #[serde(default)]
+    pub exitcode: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FileChunk {
+    pub offset: i64,
+    #[serde(default)]
+    pub content: Vec<String>,
+}
+
+const HISTORY: &str = "wandb-history.jsonl";
+const EVENTS: &str = "wandb-events.jsonl";
+const OUTPUT: &str = "output.log";
+const SUMMARY: &str = "wandb-summary.json";
+
+fn invalid(message: String) -> ApiError {
+    ApiError::bad_request(ErrorCode::FileStreamInvalid, message)
+}
+
+fn too_large(message: String) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::RunTooLarge,
+        message,
+    )
+}
+
+fn stream_of(name: &str) -> Option<Stream> {
+    match name {
+        HISTORY => Some(Stream::History),
+        EVENTS => Some(Stream::Events),
+        OUTPUT => Some(Stream::Output),
+        _ => None,
+    }
+}
+
+impl Services {
+    /// Checks a request against the bounds and turns it into one store write.
+    fn stream_write(&self, run_id: i64, body: FileStreamBody) -> Result<StreamWrite, ApiError> {
+        let limits = &self.config.runs;
+        let total: usize = body.files.values().map(|c| c.content.len()).sum();
+        if total > limits.file_stream_max_lines {
+            return Err(too_large(format!(
+                "{total} lines in one request; this server accepts at most {}",
+                limits.file_stream_max_lines
+            )));
+        }
+        let mut write = StreamWrite {
+            run_id,
+            lines: Vec::new(),
+            summary: None,
+            preempting: body.preempting,
+            exit_code: body.complete.then(|| body.exitcode.unwrap_or(0)),
+            now: crate::now_ms(),
+        };
+        for (name, chunk) in body.files {
+            if name == SUMMARY {
+                if let Some(last) = chunk.content.last() {
+                    write.summary = Some(self.summary_line(last)?);
+                }
+                continue;
+            }
+            // Other files (newer SDKs' extras) are not kept, and not refused either.
+            let Some(stream) = stream_of(&name) else {
+                continue;
+            };
+            let end = chunk.offset.checked_add(chunk.content.len() as i64);
+            if chunk.offset < 0 || end.is_none_or(|e| e > limits.max_lines) {
+                return Err(too_large(format!(
+                    "{name}: lines from offset {} exceed this server's {} lines per run",
+                    chunk.offset, limits.max_lines
+                )));
+            }
+            for (i, line) in chunk.content.iter().enumerate() {
+                self.check_line(&name, chunk.offset + i as i64, line, stream)?;
+            }
+            write.lines.push(StreamLines {
+                stream,
+                offset: chunk.offset,
+                lines: chunk.content,
+            });
+        }
+        Ok(write)
+    }
+
+    fn check_line(&self, file: &str, at: i64, line: &str, stream: Stream) -> Result<(), ApiError> {
+        let max = self.config.runs.file_stream_max_line_bytes;
+        if line.len() > max {
+            return Err(too_large(format!(
+                "{file} line {at} is {} bytes; this server accepts at most {max}",
+                line.len()
+            )));
+        }
+        if stream != Stream::Output
+            && !matches!(serde_json::from_str(line), Ok(serde_json::Value::Object(_)))
+        {
+            return Err(invalid(format!("{file} line {at} is not a JSON object")));
+        }
+        Ok(())
+    }
+
+    fn summary_line(&self, line: &str) -> Result<String, ApiError> {
+        let max = self.config.runs.max_summary_bytes;
+        if line.len() > max {
+            return Err(too_large(format!(
+                "the summary is {} bytes; this server accepts at most {max}",
+                line.len()
+            )));
+        }
+        match serde_json::from_str(line) {
+            Ok(serde_json::Value::Object(_)) => Ok(line.to_string()),
+            _ => Err(invalid(format!("{SUMMARY} is not a JSON object"))),
+        }
+    }
+
+    /// Applies one `file_stream` request to `entity/project/run`.
+    pub async fn file_stream(
+        &self,
+        actor: &Actor,
+        path: (&str, &str, &str),
+        body: FileStreamBody,
+    ) -> Result<StreamOutcome, ApiError> {
+        let (entity, project, run) = path;
+        let full = format!("{entity}/{project}/{run}");
+        let (bucket, access) = self
+            .find_run(actor, entity, project, run)
+            .await?
+            .ok_or_else(|| run_not_found(&full))?;
+        if access < RunAccess::Write {
+            return Err(ApiError::forbidden(
+                ErrorCode::RunForbidden,
+                format!(
+                    "the account {} may not write to the run {}",
+                    actor.user.username,
+                    crate::validate::echo(&full)
+                ),
+            ));
+        }
+        let write = self.stream_write(bucket.run.id, body)?;
+        Ok(self.store.stream_write(write).await?)
+    }
+}

@@ -1,0 +1,395 @@
+//! Runs: `upsertBucket` (create, resume, edit), the reads the SDK makes before it resumes,
+//! stopping a run from the web app, and the crash sweeper. Who may read or write a run is
+//! decided here (`run_access`), for every transport.
+
+use serde_json::Value;
+
+use super::access::Role;
+use super::{Actor, RequestMeta, Services};
+use crate::error::{ApiError, ErrorCode};
+use crate::store::{Entity, Project, Run, RunFields, RunTransition, RunUpsert, Silence, User};
+use crate::validate;
+
+/// What `upsertBucket` asks for. `storage_id` (the bucket's node id, sent by the Public
+/// API's `run.update()`) names an existing run; otherwise entity, project and run ID do.
+#[derive(Debug, Clone, Default)]
+pub struct BucketInput {
+    pub storage_id: Option<i64>,
+    pub name: Option<String>,
+    pub project: Option<String>,
+    pub entity: Option<String>,
+    pub fields: RunFields,
+    pub tags: Option<Vec<String>>,
+}
+
+/// A run with where it lives.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    pub entity: Entity,
+    pub project: Project,
+    pub run: Run,
+}
+
+/// What an actor may do with a run (or with the runs of an entity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RunAccess {
+    None,
+    Read,
+    /// Log to it, edit it, stop it.
+    Write,
+}
+
+const DEFAULT_PROJECT: &str = "uncategorized";
+const MAX_TAGS: usize = 100;
+const TAG_MAX: usize = 64;
+const TEXT_MAX: usize = 4096;
+
+fn run_forbidden(actor: &Actor, what: &str) -> ApiError {
+    ApiError::forbidden(
+        ErrorCode::RunForbidden,
+        format!("the account {} may not change {what}", actor.user.username),
+    )
+}
+
+pub(crate) fn run_not_found(path: &str) -> ApiError {
+    ApiError::not_found(
+        ErrorCode::RunNotFound,
+        format!("there is no run {}", validate::echo(path)),
+    )
+}
+
+/// A JSON object given as a string (`JSONString`), within `max` bytes.
+fn json_object(field: &'static str, raw: &str, max: usize) -> Result<String, ApiError> {
+    if raw.len() > max {
+        return Err(ApiError::validation(
+            field,
+            ErrorCode::RunTooLarge,
+            format!(
+                "{field} is {} bytes; this server accepts at most {max}",
+                raw.len()
+            ),
+        ));
+    }
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(_)) => Ok(raw.to_string()),
+        _ => Err(ApiError::validation(
+            field,
+            ErrorCode::RunFieldInvalid,
+            format!("{field} must be a JSON object"),
+        )),
+    }
+}
+
+fn short_text(field: &'static str, v: Option<String>) -> Result<Option<String>, ApiError> {
+    match v {
+        Some(s) if s.len() > TEXT_MAX => Err(ApiError::validation(
+            field,
+            ErrorCode::RunFieldInvalid,
+            format!("{field} has at most {TEXT_MAX} bytes"),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn tags_json(tags: Vec<String>) -> Result<String, ApiError> {
+    if tags.len() > MAX_TAGS
+        || tags
+            .iter()
+            .any(|t| t.is_empty() || t.chars().count() > TAG_MAX)
+    {
+        return Err(ApiError::validation(
+            "tags",
+            ErrorCode::RunFieldInvalid,
+            format!("a run has at most {MAX_TAGS} tags of 1 to {TAG_MAX} characters"),
+        ));
+    }
+    Ok(Value::from(tags).to_string())
+}
+
+/// A new run ID like the SDK's: 8 characters of `[a-z0-9]`.
+fn new_run_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    (0..8)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+impl Services {
+    /// Read or write access of `user` to the runs of `entity` in general: owners and site
+    /// admins for a personal entity; for a team, members and admins write and viewers read.
+    pub async fn entity_run_access(
+        &self,
+        user: &User,
+        entity: &Entity,
+    ) -> Result<RunAccess, ApiError> {
+        if user.is_admin {
+            return Ok(RunAccess::Write);
+        }
+        if !entity.is_team {
+            let own = entity.user_id == Some(user.id);
+            return Ok(if own {
+                RunAccess::Write
+            } else {
+                RunAccess::None
+            });
+        }
+        let role = self.store.member_role(entity.id, user.id).await?;
+        Ok(match role.as_deref().and_then(Role::parse) {
+            Some(r) if r.writes() => RunAccess::Write,
+            Some(_) => RunAccess::Read,
+            None => RunAccess::None,
+        })
+    }
+
+    /// Access to one run: writers of the entity read it, but only its own person, the
+    /// team's admins, the team's service accounts and site admins write to it, so members
+    /// cannot change each other's runs.
+    pub async fn run_access(&self, actor: &Actor, b: &Bucket) -> Result<RunAccess, ApiError> {
+        let user = &actor.user;
+        let general = self.entity_run_access(user, &b.entity).await?;
+        if general < RunAccess::Write || user.is_admin || !b.entity.is_team {
+            return Ok(general);
+        }
+        let person = actor.on_behalf_of.as_ref().unwrap_or(user);
+        let own = b.run.user_id == Some(person.id) || b.run.user_id == Some(user.id);
+        let team_service = user.service_team_id == Some(b.entity.id);
+        let role = self.store.member_role(b.entity.id, user.id).await?;
+        let team_admin = role.as_deref().and_then(Role::parse) == Some(Role::Admin);
+        Ok(if own || team_service || team_admin {
+            RunAccess::Write
+        } else {
+            RunAccess::Read
+        })
+    }
+
+    /// The run at `entity/project/run`, if it exists and the actor may at least read it
+    /// (a run the actor may not read is reported as missing).
+    pub async fn find_run(
+        &self,
+        actor: &Actor,
+        entity: &str,
+        project: &str,
+        run: &str,
+    ) -> Result<Option<(Bucket, RunAccess)>, ApiError> {
+        let Some(entity) = self.store.entity_by_name(entity.trim()).await? else {
+            return Ok(None);
+        };
+        let Some(project) = self.store.project(entity.id, project.trim()).await? else {
+            return Ok(None);
+        };
+        let Some(run) = self.store.run(project.id, run.trim()).await? else {
+            return Ok(None);
+        };
+        let bucket = Bucket {
+            entity,
+            project,
+            run,
+        };
+        match self.run_access(actor, &bucket).await? {
+            RunAccess::None => Ok(None),
+            access => Ok(Some((bucket, access))),
+        }
+    }
+
+    async fn bucket_by_storage_id(&self, id: i64) -> Result<Option<Bucket>, ApiError> {
+        let Some(run) = self.store.run_by_id(id).await? else {
+            return Ok(None);
+        };
+        let project = self.project_by_id(run.project_id).await?;
+        let entity = self.store.entity_by_id(project.entity_id).await?;
+        Ok(entity.map(|entity| Bucket {
+            entity,
+            project,
+            run,
+        }))
+    }
+
+    async fn project_by_id(&self, project_id: i64) -> Result<Project, ApiError> {
+        self.store
+            .project_by_id(project_id)
+            .await?
+            .ok_or_else(|| run_not_found("(project gone)"))
+    }
+
+    fn checked_fields(&self, input: &mut BucketInput) -> Result<RunFields, ApiError> {
+        let limits = &self.config.runs;
+        let mut f = std::mem::take(&mut input.fields);
+        f.config = f
+            .config
+            .map(|c| json_object("config", &c, limits.max_config_bytes))
+            .transpose()?;
+        f.summary = f
+            .summary
+            .map(|s| json_object("summaryMetrics", &s, limits.max_summary_bytes))
+            .transpose()?;
+        f.tags = input.tags.take().map(tags_json).transpose()?;
+        f.display_name = short_text("displayName", f.display_name)?;
+        f.notes = short_text("notes", f.notes)?;
+        f.group_name = short_text("groupName", f.group_name)?;
+        f.job_type = short_text("jobType", f.job_type)?;
+        f.host = short_text("host", f.host)?;
+        f.program = short_text("program", f.program)?;
+        f.repo = short_text("repo", f.repo)?;
+        f.commit_sha = short_text("commit", f.commit_sha)?;
+        f.sweep = short_text("sweep", f.sweep)?;
+        Ok(f)
+    }
+
+    /// `upsertBucket`: creates the run (and its project on first use) in the entity DESIGN
+    /// §4 chooses, resumes it when it exists, or edits a run named by its storage id.
+    pub async fn upsert_bucket(
+        &self,
+        actor: &Actor,
+        mut input: BucketInput,
+        meta: &RequestMeta,
+    ) -> Result<(Bucket, bool), ApiError> {
+        let fields = self.checked_fields(&mut input)?;
+        let (entity, project, run, reopen) = match input.storage_id {
+            Some(id) => {
+                let bucket = self
+                    .bucket_by_storage_id(id)
+                    .await?
+                    .ok_or_else(|| run_not_found("with this id"))?;
+                if self.run_access(actor, &bucket).await? < RunAccess::Write {
+                    return Err(run_forbidden(actor, "this run"));
+                }
+                (bucket.entity, bucket.project.name, bucket.run.name, false)
+            }
+            None => {
+                let entity = self.resolve_entity(actor, input.entity.as_deref()).await?;
+                let project =
+                    validate::project_name(input.project.as_deref().unwrap_or(DEFAULT_PROJECT))?;
+                let run = match input
+                    .name
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                {
+                    Some(n) => validate::run_id(n)?,
+                    None => new_run_id(),
+                };
+                if let Some((bucket, access)) =
+                    self.find_run(actor, &entity.name, &project, &run).await?
+                {
+                    if access < RunAccess::Write {
+                        return Err(run_forbidden(
+                            actor,
+                            &format!("the run {}", bucket.run.name),
+                        ));
+                    }
+                }
+                (entity, project, run, true)
+            }
+        };
+        let person = actor.on_behalf_of.as_ref().unwrap_or(&actor.user);
+        let event = meta
+            .audit(
+                actor,
+                "run.upsert",
+                format!("{}/{project}/{run}", entity.name),
+            )
+            .with(serde_json::json!({ "user": person.username }));
+        let upsert = RunUpsert {
+            entity_id: entity.id,
+            project,
+            run,
+            user_id: person.id,
+            fields,
+            reopen,
+            now: crate::now_ms(),
+        };
+        let (project, run, inserted) = self.store.upsert_run(upsert, event).await?;
+        Ok((
+            Bucket {
+                entity,
+                project,
+                run,
+            },
+            inserted,
+        ))
+    }
+
+    /// Lines of a run the caller may read (the bucket came from [`Services::find_run`]).
+    pub async fn run_lines(
+        &self,
+        bucket: &Bucket,
+        stream: crate::store::Stream,
+        from: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>, ApiError> {
+        let limit = limit.clamp(1, 10_000);
+        Ok(self
+            .store
+            .run_lines(bucket.run.id, stream, from.max(0), limit)
+            .await?)
+    }
+
+    /// The project `RunResumeStatus` and the Public API look at: in the named entity, or in
+    /// the one `upsertBucket` would choose when none is named.
+    pub async fn project_for(
+        &self,
+        actor: &Actor,
+        entity: Option<&str>,
+        project: &str,
+    ) -> Result<Option<(Entity, Project)>, ApiError> {
+        let entity = match entity.map(str::trim).filter(|e| !e.is_empty()) {
+            Some(name) => match self.store.entity_by_name(name).await? {
+                Some(e) => e,
+                None => return Ok(None),
+            },
+            None => self.resolve_entity(actor, None).await?,
+        };
+        if self.entity_run_access(&actor.user, &entity).await? == RunAccess::None {
+            return Ok(None);
+        }
+        let project = self.store.project(entity.id, project.trim()).await?;
+        Ok(project.map(|p| (entity, p)))
+    }
+
+    /// Stop from the web app: the SDK learns it from its next `file_stream` answer.
+    pub async fn stop_run(
+        &self,
+        actor: &Actor,
+        storage_id: i64,
+        meta: &RequestMeta,
+    ) -> Result<Bucket, ApiError> {
+        let bucket = self
+            .bucket_by_storage_id(storage_id)
+            .await?
+            .ok_or_else(|| run_not_found("with this id"))?;
+        if self.run_access(actor, &bucket).await? < RunAccess::Write {
+            return Err(run_forbidden(actor, "this run"));
+        }
+        let state = crate::store::RunState::parse(&bucket.run.state);
+        if state.is_none_or(|s| s.is_final()) {
+            return Err(ApiError::conflict(
+                "id",
+                ErrorCode::RunNotLive,
+                format!("the run {} has already ended", bucket.run.name),
+            ));
+        }
+        let target = format!(
+            "{}/{}/{}",
+            bucket.entity.name, bucket.project.name, bucket.run.name
+        );
+        let event = meta.audit(actor, "run.stop", target);
+        self.store
+            .request_stop(bucket.run.id, crate::now_ms(), event)
+            .await?;
+        Ok(bucket)
+    }
+
+    /// One pass of the crash sweeper (every instance runs it; each transition happens once).
+    pub async fn sweep_silent_runs(&self) -> Result<Vec<RunTransition>, ApiError> {
+        let limits = &self.config.runs;
+        let now = crate::now_ms();
+        let silence = Silence {
+            crashed_before: now - limits.heartbeat_timeout_secs * 1000,
+            preempted_before: now - limits.preempting_timeout_secs * 1000,
+            now,
+        };
+        Ok(self.store.sweep_silent_runs(silence).await?)
+    }
+}

@@ -1,0 +1,328 @@
+//! Conformance of the run store on SQLite and PostgreSQL: projects made on first use, runs
+//! upserted without duplicates, streamed lines kept by offset (a replay changes nothing),
+//! console lines rewritten in place, each state change recorded once, and the crash sweep
+//! exactly once even when two sweeps race.
+
+#[macro_use]
+mod common;
+
+use common::Backend;
+use fulcrum::store::{
+    AccountType, AuditEvent, DynStore, Entity, NewUser, Run, RunFields, RunUpsert, Silence, Stream,
+    StreamLines, StreamWrite, User,
+};
+
+on_both_backends!(
+    upserts_make_the_project_once_and_update_the_run_in_place,
+    streamed_lines_are_kept_by_offset_and_a_replay_changes_nothing,
+    exit_codes_end_runs_once_and_stops_become_killed,
+    silent_runs_crash_exactly_once_and_come_back_when_they_send,
+    reopening_an_ended_run_records_the_transition,
+);
+
+fn event(action: &'static str) -> AuditEvent {
+    AuditEvent {
+        action,
+        ..Default::default()
+    }
+}
+
+async fn open(backend: &Backend) -> (DynStore, User, Entity) {
+    let services = common::services(backend, &[]).await;
+    let store = services.store.clone();
+    let user = NewUser {
+        username: "ada".into(),
+        email: "ada@example.com".into(),
+        name: "Ada".into(),
+        is_admin: false,
+        account_type: AccountType::User,
+        password_hash: None,
+    };
+    let ada = store.create_user(user, event("user.create")).await.unwrap();
+    let entity = store.entity_by_name("ada").await.unwrap().unwrap();
+    (store, ada, entity)
+}
+
+fn upsert(entity: &Entity, user: &User, project: &str, run: &str, fields: RunFields) -> RunUpsert {
+    RunUpsert {
+        entity_id: entity.id,
+        project: project.into(),
+        run: run.into(),
+        user_id: user.id,
+        fields,
+        reopen: true,
+        now: fulcrum::now_ms(),
+    }
+}
+
+async fn new_run(s: &DynStore, e: &Entity, u: &User, name: &str) -> Run {
+    let (_, run, inserted) = s
+        .upsert_run(
+            upsert(e, u, "p", name, RunFields::default()),
+            event("run.upsert"),
+        )
+        .await
+        .unwrap();
+    assert!(inserted);
+    run
+}
+
+fn write(run: &Run, lines: Vec<StreamLines>) -> StreamWrite {
+    StreamWrite {
+        run_id: run.id,
+        lines,
+        summary: None,
+        preempting: false,
+        exit_code: None,
+        now: fulcrum::now_ms(),
+    }
+}
+
+fn lines(stream: Stream, offset: i64, content: &[&str]) -> StreamLines {
+    StreamLines {
+        stream,
+        offset,
+        lines: content.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+async fn upserts_make_the_project_once_and_update_the_run_in_place(backend: Backend) {
+    let (s, ada, me) = open(&backend).await;
+    let fields = RunFields {
+        display_name: Some("first".into()),
+        config: Some(r#"{"lr":{"value":0.1}}"#.into()),
+        host: Some("box".into()),
+        ..Default::default()
+    };
+    let (p1, r1, inserted) = s
+        .upsert_run(
+            upsert(&me, &ada, "Vision", "abc123", fields),
+            event("run.upsert"),
+        )
+        .await
+        .unwrap();
+    assert!(inserted);
+    assert_eq!(
+        (p1.name.as_str(), p1.entity_name.as_str()),
+        ("Vision", "ada")
+    );
+    assert_eq!(
+        (r1.state.as_str(), r1.tags.as_str(), r1.summary.as_str()),
+        ("running", "[]", "{}")
+    );
+    assert_eq!(r1.host.as_deref(), Some("box"));
+
+    // Same project in another case, same run: no second project, no second run; only the
+    // fields given change.
+    let later = RunFields {
+        config: Some(r#"{"lr":{"value":0.2}}"#.into()),
+        ..Default::default()
+    };
+    let (p2, r2, inserted) = s
+        .upsert_run(
+            upsert(&me, &ada, "vision", "abc123", later),
+            event("run.upsert"),
+        )
+        .await
+        .unwrap();
+    assert!(!inserted);
+    assert_eq!((p2.id, r2.id), (p1.id, r1.id));
+    assert_eq!(r2.config, r#"{"lr":{"value":0.2}}"#);
+    assert_eq!(r2.display_name.as_deref(), Some("first"));
+    assert_eq!(s.projects(me.id).await.unwrap().len(), 1);
+    assert_eq!(
+        s.project(me.id, "VISION").await.unwrap().map(|p| p.id),
+        Some(p1.id)
+    );
+    assert_eq!(
+        s.run(p1.id, "ABC123").await.unwrap(),
+        None,
+        "run IDs are case-sensitive"
+    );
+    let audit = s.recent_audit(100).await.unwrap();
+    assert_eq!(audit.iter().filter(|a| a.action == "run.upsert").count(), 2);
+}
+
+async fn streamed_lines_are_kept_by_offset_and_a_replay_changes_nothing(backend: Backend) {
+    let (s, ada, me) = open(&backend).await;
+    let run = new_run(&s, &me, &ada, "r1").await;
+    let first = vec![
+        lines(
+            Stream::History,
+            0,
+            &[r#"{"_step":0,"loss":1}"#, r#"{"_step":1,"loss":0.5}"#],
+        ),
+        lines(Stream::Output, 0, &["epoch 1 10%"]),
+    ];
+    let mut w = write(&run, first);
+    w.summary = Some(r#"{"loss":0.5}"#.into());
+    s.stream_write(w.clone()).await.unwrap();
+    s.stream_write(w).await.unwrap(); // the SDK retried
+    let mut next = write(
+        &run,
+        vec![
+            lines(Stream::History, 2, &[r#"{"_step":2,"loss":0.25}"#]),
+            lines(Stream::Output, 0, &["epoch 1 100%", "epoch 2 0%"]),
+            lines(Stream::Events, 0, &[r#"{"cpu":3}"#]),
+        ],
+    );
+    next.summary = Some(r#"{"loss":0.25}"#.into());
+    s.stream_write(next).await.unwrap();
+
+    let history = s.run_lines(run.id, Stream::History, 0, 100).await.unwrap();
+    assert_eq!(
+        history.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+    let output = s.run_lines(run.id, Stream::Output, 0, 100).await.unwrap();
+    assert_eq!(
+        output,
+        vec![
+            (0, "epoch 1 100%".to_string()),
+            (1, "epoch 2 0%".to_string())
+        ],
+        "a console line is rewritten at its offset (progress bars)"
+    );
+    let page = s.run_lines(run.id, Stream::History, 1, 1).await.unwrap();
+    assert_eq!(page, vec![(1, r#"{"_step":1,"loss":0.5}"#.to_string())]);
+    let run = s.run_by_id(run.id).await.unwrap().unwrap();
+    assert_eq!(
+        (run.history_lines, run.events_lines, run.output_lines),
+        (3, 1, 2)
+    );
+    assert_eq!(
+        run.summary, r#"{"loss":0.25}"#,
+        "the summary is replaced whole"
+    );
+    assert!(s.run_transitions(run.id).await.unwrap().is_empty());
+}
+
+async fn exit_codes_end_runs_once_and_stops_become_killed(backend: Backend) {
+    let (s, ada, me) = open(&backend).await;
+    let ok = new_run(&s, &me, &ada, "ok").await;
+    let bad = new_run(&s, &me, &ada, "bad").await;
+    let stopped = new_run(&s, &me, &ada, "stopped").await;
+    for (run, code) in [(&ok, 0), (&bad, 3)] {
+        let mut end = write(run, vec![]);
+        end.exit_code = Some(code);
+        let first = s.stream_write(end.clone()).await.unwrap();
+        let replay = s.stream_write(end).await.unwrap();
+        assert!(first.transition.is_some() && replay.transition.is_none());
+    }
+    let ok = s.run_by_id(ok.id).await.unwrap().unwrap();
+    let bad = s.run_by_id(bad.id).await.unwrap().unwrap();
+    assert_eq!((ok.state.as_str(), ok.exit_code), ("finished", Some(0)));
+    assert_eq!((bad.state.as_str(), bad.exit_code), ("failed", Some(3)));
+    assert!(ok.finished_at.is_some());
+
+    s.request_stop(stopped.id, fulcrum::now_ms(), event("run.stop"))
+        .await
+        .unwrap();
+    let beat = s.stream_write(write(&stopped, vec![])).await.unwrap();
+    assert!(
+        beat.stopped,
+        "the next file_stream answer tells the SDK to stop"
+    );
+    let mut end = write(&stopped, vec![]);
+    end.exit_code = Some(255);
+    let ended = s.stream_write(end).await.unwrap();
+    let t = ended.transition.unwrap();
+    assert_eq!(
+        (t.from_state.as_str(), t.to_state.as_str()),
+        ("running", "killed")
+    );
+    // Stopping an ended run changes nothing.
+    s.request_stop(ok.id, fulcrum::now_ms(), event("run.stop"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.run_by_id(ok.id).await.unwrap().unwrap().stop_requested_at,
+        None
+    );
+}
+
+async fn silent_runs_crash_exactly_once_and_come_back_when_they_send(backend: Backend) {
+    let (s, ada, me) = open(&backend).await;
+    let quiet = new_run(&s, &me, &ada, "quiet").await;
+    let live = new_run(&s, &me, &ada, "live").await;
+    let mut beat = write(&live, vec![]);
+    beat.now = quiet.heartbeat_at + 60_000;
+    s.stream_write(beat).await.unwrap();
+    let silence = Silence {
+        crashed_before: quiet.heartbeat_at + 1,
+        preempted_before: 0,
+        now: quiet.heartbeat_at + 60_000,
+    };
+    // Two instances sweeping at the same moment: one transition in all.
+    let (a, b) = tokio::join!(s.sweep_silent_runs(silence), s.sweep_silent_runs(silence));
+    let made: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(
+        (made[0].run_id, made[0].to_state.as_str()),
+        (quiet.id, "crashed")
+    );
+    assert!(s.sweep_silent_runs(silence).await.unwrap().is_empty());
+    assert_eq!(
+        s.run_by_id(live.id).await.unwrap().unwrap().state,
+        "running"
+    );
+
+    // The crashed run was only silent: its next request brings it back.
+    let back = s.stream_write(write(&quiet, vec![])).await.unwrap();
+    let t = back.transition.unwrap();
+    assert_eq!(
+        (t.from_state.as_str(), t.to_state.as_str()),
+        ("crashed", "running")
+    );
+    let states: Vec<String> = s
+        .run_transitions(quiet.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.to_state)
+        .collect();
+    assert_eq!(states, vec!["crashed", "running"]);
+}
+
+async fn reopening_an_ended_run_records_the_transition(backend: Backend) {
+    let (s, ada, me) = open(&backend).await;
+    let run = new_run(&s, &me, &ada, "again").await;
+    let mut end = write(&run, vec![lines(Stream::History, 0, &[r#"{"_step":0}"#])]);
+    end.exit_code = Some(1);
+    s.stream_write(end).await.unwrap();
+    let mut edit = upsert(
+        &me,
+        &ada,
+        "p",
+        "again",
+        RunFields {
+            notes: Some("edited later".into()),
+            ..Default::default()
+        },
+    );
+    edit.reopen = false;
+    let (_, edited, _) = s.upsert_run(edit, event("run.upsert")).await.unwrap();
+    assert_eq!(edited.state, "failed", "an edit leaves the state alone");
+    let (_, resumed, inserted) = s
+        .upsert_run(
+            upsert(&me, &ada, "p", "again", RunFields::default()),
+            event("run.upsert"),
+        )
+        .await
+        .unwrap();
+    assert!(!inserted);
+    assert_eq!(
+        (resumed.state.as_str(), resumed.exit_code),
+        ("running", None)
+    );
+    assert_eq!(resumed.history_lines, 1, "a resumed run keeps its history");
+    assert_eq!(resumed.notes.as_deref(), Some("edited later"));
+    let states: Vec<String> = s
+        .run_transitions(run.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| format!("{}>{}", t.from_state, t.to_state))
+        .collect();
+    assert_eq!(states, vec!["running>failed", "failed>running"]);
+}
