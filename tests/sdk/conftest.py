@@ -98,6 +98,7 @@ class Fulcrum:
     log_path: Path | None = None
     users: dict = field(default_factory=dict)  # username -> JSON from create-user
     keys: dict = field(default_factory=dict)  # label -> full key
+    env: dict = field(default_factory=dict)  # extra FULCRUM_* settings for `serve`
 
     @property
     def url(self) -> str:
@@ -140,7 +141,7 @@ class Fulcrum:
             stdin=subprocess.DEVNULL,
             stdout=logf,
             stderr=subprocess.STDOUT,
-            env=_base_env(),
+            env={**_base_env(), **self.env},
         )
         logf.close()
         deadline = time.monotonic() + 30
