@@ -61,6 +61,112 @@ impl Blobs {
     }
 }
 
+/// Files of runs, in a folder of their own so that no route for images can reach them.
+/// Names are server-generated: 32 lowercase hex digits.
+#[derive(Clone)]
+pub struct FileBlobs {
+    root: PathBuf,
+}
+
+/// Why a streamed write failed.
+#[derive(Debug)]
+pub enum PutError {
+    /// The body grew past the limit; nothing was kept.
+    TooLarge,
+    /// The client's body broke off; nothing was kept.
+    Body,
+    Io(anyhow::Error),
+}
+
+impl From<std::io::Error> for PutError {
+    fn from(e: std::io::Error) -> Self {
+        PutError::Io(e.into())
+    }
+}
+
+pub fn valid_file_name(name: &str) -> bool {
+    name.len() == 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl FileBlobs {
+    pub fn new(root: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(root)
+            .with_context(|| format!("cannot create blob folder {}", root.display()))?;
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
+    }
+
+    pub fn new_name() -> String {
+        let bytes: [u8; 16] = rand::random();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn path(&self, name: &str) -> anyhow::Result<PathBuf> {
+        anyhow::ensure!(valid_file_name(name), "invalid blob name");
+        Ok(self.root.join(name))
+    }
+
+    /// Streams `body` into the blob `name`, at most `max` bytes, in bounded memory; the
+    /// blob appears (renamed into place after an fsync) only when the whole body arrived.
+    pub async fn put_stream<S, E>(&self, name: &str, body: S, max: u64) -> Result<u64, PutError>
+    where
+        S: futures_util::Stream<Item = Result<axum::body::Bytes, E>>,
+    {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let path = self.path(name).map_err(PutError::Io)?;
+        let tmp = self.root.join(format!(".{name}.tmp"));
+        let mut file = tokio::fs::File::create(&tmp).await?;
+        let mut size = 0u64;
+        let mut body = std::pin::pin!(body);
+        let outcome = loop {
+            match body.next().await {
+                None => break Ok(()),
+                Some(Err(_)) => break Err(PutError::Body),
+                Some(Ok(chunk)) => {
+                    size += chunk.len() as u64;
+                    if size > max {
+                        break Err(PutError::TooLarge);
+                    }
+                    if let Err(e) = file.write_all(&chunk).await {
+                        break Err(e.into());
+                    }
+                }
+            }
+        };
+        let done = match outcome {
+            Ok(()) => file.sync_all().await.map_err(PutError::from),
+            Err(e) => Err(e),
+        };
+        drop(file);
+        if let Err(e) = done {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
+        tokio::fs::rename(&tmp, &path).await?;
+        Ok(size)
+    }
+
+    pub async fn open(&self, name: &str) -> anyhow::Result<Option<tokio::fs::File>> {
+        match tokio::fs::File::open(self.path(name)?).await {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn delete(&self, name: &str) -> anyhow::Result<()> {
+        match tokio::fs::remove_file(self.path(name)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +188,32 @@ mod tests {
         blobs.delete("a-1.png").await.unwrap();
         assert_eq!(blobs.get("a-1.png").await.unwrap(), None);
         assert!(blobs.get("../etc.png").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn streamed_files_appear_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = FileBlobs::new(dir.path()).unwrap();
+        let name = FileBlobs::new_name();
+        let chunks =
+            |n: usize| {
+                futures_util::stream::iter((0..n).map(|_| {
+                    Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"0123456789"))
+                }))
+            };
+        assert_eq!(files.put_stream(&name, chunks(3), 30).await.unwrap(), 30);
+        assert!(files.open(&name).await.unwrap().is_some());
+        let other = FileBlobs::new_name();
+        assert!(matches!(
+            files.put_stream(&other, chunks(4), 30).await,
+            Err(PutError::TooLarge)
+        ));
+        assert!(files.open(&other).await.unwrap().is_none());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file is left"
+        );
+        assert!(files.open("../x").await.is_err() && !valid_file_name("ABC"));
     }
 }

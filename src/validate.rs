@@ -13,6 +13,7 @@ const RESERVED: &[&str] = &[
     "api",
     "graphql",
     "files",
+    "uploads",
     "login",
     "logout",
     "settings",

@@ -60,3 +60,13 @@ CREATE TABLE run_transitions (
     at         BIGINT NOT NULL
 );
 CREATE INDEX run_transitions_run_id ON run_transitions (run_id);
+
+-- Files of a run (the SDK's own and wandb.save()'s), by name; the bytes are in the blob store.
+CREATE TABLE run_files (
+    run_id     BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name       TEXT   NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    blob       TEXT   NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (run_id, name)
+);

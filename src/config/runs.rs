@@ -13,6 +13,7 @@ pub(super) const KEYS: &[&str] = &[
     "file_stream_max_body_bytes",
     "file_stream_max_line_bytes",
     "file_stream_max_lines",
+    "run_max_file_bytes",
 ];
 
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct RunLimits {
     pub file_stream_max_line_bytes: usize,
     /// Lines in one `file_stream` request, all streams together.
     pub file_stream_max_lines: usize,
+    /// One uploaded run file (the SDK's own, `wandb.save()`'s, saved code).
+    pub max_file_bytes: u64,
 }
 
 impl RunLimits {
@@ -53,6 +56,7 @@ impl RunLimits {
                 256 * MIB,
             )? as usize,
             file_stream_max_lines: r.int("file_stream_max_lines", 20_000, 1, 10_000_000)? as usize,
+            max_file_bytes: r.int("run_max_file_bytes", 1024 * MIB, 1, 1 << 40)? as u64,
         })
     }
 

@@ -111,6 +111,30 @@ pub struct UpsertBucketPayload {
 }
 
 #[derive(InputObject)]
+pub struct CreateRunFilesInput {
+    entity_name: String,
+    project_name: String,
+    run_name: String,
+    files: Vec<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct UploadUrl {
+    name: String,
+    /// Null for a name this server does not accept; the SDK then skips that file.
+    upload_url: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateRunFilesPayload {
+    #[graphql(name = "runID")]
+    run_id: ID,
+    /// Extra `Name:Value` headers for the PUTs; the URLs carry everything needed.
+    upload_headers: Vec<String>,
+    files: Vec<UploadUrl>,
+}
+
+#[derive(InputObject)]
 pub struct StopRunInput {
     id: ID,
 }
@@ -140,6 +164,33 @@ impl RunMutation {
         Ok(UpsertBucketPayload {
             bucket: RunNode(bucket),
             inserted,
+        })
+    }
+
+    /// One signed upload URL per requested file, in order.
+    async fn create_run_files(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateRunFilesInput,
+    ) -> Res<CreateRunFilesPayload> {
+        let rc = request_context(ctx)?;
+        let path = (
+            input.entity_name.as_str(),
+            input.project_name.as_str(),
+            input.run_name.as_str(),
+        );
+        let (bucket, files) = rc
+            .services
+            .create_run_files(rc.actor().gql()?, path, input.files)
+            .await
+            .gql()?;
+        Ok(CreateRunFilesPayload {
+            run_id: ID(ids::encode("Run", bucket.run.id)),
+            upload_headers: vec![],
+            files: files
+                .into_iter()
+                .map(|(name, upload_url)| UploadUrl { name, upload_url })
+                .collect(),
         })
     }
 

@@ -34,6 +34,12 @@ fn limit_for(path: &str, state: &AppState) -> (usize, ApiError) {
         FORM_LIMIT
     } else if path.starts_with("/sdk/otel/") {
         OTEL_LIMIT
+    } else if super::run_files::is_upload(path) {
+        let max = state.services.config.runs.max_file_bytes;
+        return (
+            usize::try_from(max).unwrap_or(usize::MAX),
+            ApiError::payload_too_large(max as usize),
+        );
     } else if path.starts_with("/files/") && path.ends_with("/file_stream") {
         state.services.config.runs.file_stream_max_body_bytes
     } else {
@@ -89,7 +95,11 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         }
         return next.run(Request::from_parts(parts, body)).await;
     }
-    if !parts.headers.contains_key(header::TRANSFER_ENCODING) {
+    // Uploads stream to disk and count their bytes there; buffering them here would hold a
+    // whole file in memory.
+    if !parts.headers.contains_key(header::TRANSFER_ENCODING)
+        || super::run_files::is_upload(parts.uri.path())
+    {
         return next.run(Request::from_parts(parts, body)).await;
     }
     // Chunked: collect up to the limit here, so an overflow can still be drained.

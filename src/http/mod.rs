@@ -9,6 +9,7 @@ mod file_stream;
 mod graphql;
 mod observe;
 mod ops;
+mod run_files;
 pub mod serve;
 mod ui;
 
@@ -56,6 +57,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/files/{entity}/{project}/{run}/file_stream",
             post(file_stream::file_stream),
+        )
+        .route(
+            "/files/uploads/{run_id}",
+            axum::routing::put(run_files::upload),
+        )
+        .route(
+            "/files/{entity}/{project}/{run}/{*name}",
+            get(run_files::download),
         )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -11,6 +11,7 @@ pub mod file_stream;
 pub mod invitations;
 pub mod operator;
 pub mod profile;
+pub mod run_files;
 pub mod runs;
 pub mod service_accounts;
 pub mod sessions;
@@ -135,6 +136,8 @@ pub struct Services {
     pub usage: Arc<UsageRecorder>,
     pub metrics: Arc<Metrics>,
     pub blobs: Blobs,
+    /// Files of runs, apart from the images.
+    pub run_blobs: crate::blobs::FileBlobs,
     /// Derives the tokens of mailed links from the server secret.
     pub links: crate::links::LinkSigner,
     /// Bounds concurrent image decodes server-wide (each may hold tens of MiB).
@@ -155,6 +158,9 @@ impl Services {
             usage: Arc::new(UsageRecorder::new(config.last_used_granularity_secs)),
             metrics: Arc::new(Metrics::default()),
             blobs: Blobs::new(&config.data_dir.join("blobs"))?,
+            run_blobs: crate::blobs::FileBlobs::new(
+                &config.data_dir.join("blobs").join("run-files"),
+            )?,
             links: crate::links::LinkSigner::from_config(&config)?,
             login_by_ip: RateLimiter::new(config.login_attempts_per_ip, Duration::from_secs(300)),
             login_by_account: RateLimiter::new(

@@ -3,7 +3,7 @@
 //! `FromRow` turns a whole row into a model, so one statement reads the same way on both.
 
 use super::jobs::{parse_payload, Job, JobAttempt, JobStatus};
-use super::runs::{Project, Run, RunTransition};
+use super::runs::{Project, Run, RunFile, RunTransition};
 use super::*;
 
 // Column lists as macros, so `sql!` can splice them into a statement at compile time.
@@ -188,6 +188,7 @@ from_row! {
         repo, commit_sha, sweep, tags, config, summary, state, exit_code, history_lines,
         events_lines, output_lines, stop_requested_at, created_at, heartbeat_at, finished_at,
     }),
+    RunFile => |r| read_row!(r, 0 => RunFile { run_id, name, size_bytes, blob, updated_at }),
     RunTransition => |r| read_row!(r, 0 => RunTransition { id, run_id, from_state, to_state, exit_code, at }),
     JobAttempt => |r| read_row!(r, 0 => JobAttempt {
         id, job_id, attempt, worker, started_at, finished_at, ok, error,

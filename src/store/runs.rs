@@ -138,6 +138,16 @@ pub struct RunTransition {
     pub at: i64,
 }
 
+/// A file of a run; its bytes are the blob `blob`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFile {
+    pub run_id: i64,
+    pub name: String,
+    pub size_bytes: i64,
+    pub blob: String,
+    pub updated_at: i64,
+}
+
 /// Runs that went silent: running ones whose last request is older than `crashed_before`,
 /// preempting ones older than `preempted_before`.
 #[derive(Debug, Clone, Copy)]
@@ -173,6 +183,11 @@ pub trait RunStore: Send + Sync {
         limit: i64,
     ) -> StoreResult<Vec<(i64, String)>>;
     async fn run_transitions(&self, run_id: i64) -> StoreResult<Vec<RunTransition>>;
+    /// Records a file (replacing one of the same name); returns the blob it replaced, so
+    /// its bytes can be removed.
+    async fn put_run_file(&self, file: RunFile) -> StoreResult<Option<String>>;
+    async fn run_file(&self, run_id: i64, name: &str) -> StoreResult<Option<RunFile>>;
+    async fn run_files(&self, run_id: i64) -> StoreResult<Vec<RunFile>>;
     /// Asks a live run to stop; the SDK learns it from its next `file_stream` answer.
     async fn request_stop(&self, run_id: i64, now: i64, audit: AuditEvent) -> StoreResult<()>;
     /// Marks silent runs crashed (or preempted), each exactly once even with several

@@ -4,6 +4,7 @@ mod api_key;
 mod entity;
 mod invite;
 mod run;
+mod run_file;
 mod user;
 
 pub use api_key::{ApiKeyConnection, ApiKeyEdge, ApiKeyNode};

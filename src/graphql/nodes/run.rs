@@ -36,6 +36,11 @@ impl ProjectNode {
         iso(self.project.created_at)
     }
 
+    /// W&B's numeric project id.
+    async fn internal_id(&self) -> ID {
+        ID(self.project.id.to_string())
+    }
+
     /// One run by its ID; null when it does not exist (`missingOk`) or the caller may not
     /// read it.
     async fn bucket(
@@ -201,6 +206,41 @@ impl RunNode {
 
     async fn heartbeat_at(&self) -> String {
         iso(self.run().heartbeat_at)
+    }
+
+    async fn file_count(&self, ctx: &Context<'_>) -> Res<i64> {
+        let rc = request_context(ctx)?;
+        Ok(rc.services.list_run_files(&self.0).await.gql()?.len() as i64)
+    }
+
+    /// The run's files: all, or those named, or those matching `pattern`; 50 a page.
+    async fn files(
+        &self,
+        ctx: &Context<'_>,
+        names: Option<Vec<Option<String>>>,
+        after: Option<String>,
+        #[graphql(default = 50)] first: i32,
+        pattern: Option<String>,
+    ) -> Res<super::run_file::FileConnection> {
+        let rc = request_context(ctx)?;
+        let names: Vec<String> = names.unwrap_or_default().into_iter().flatten().collect();
+        let files = rc.services.list_run_files(&self.0).await.gql()?;
+        let files = files
+            .into_iter()
+            .filter(|f| names.is_empty() || names.contains(&f.name))
+            .filter(|f| {
+                pattern
+                    .as_deref()
+                    .is_none_or(|p| super::run_file::matches_pattern(p, &f.name))
+            })
+            .collect();
+        let first = first.clamp(1, 1000) as usize;
+        Ok(super::run_file::page(
+            self.0.clone(),
+            files,
+            first,
+            after.as_deref(),
+        ))
     }
 
     async fn project(&self) -> ProjectNode {

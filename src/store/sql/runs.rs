@@ -85,6 +85,12 @@ const TRANSITIONS: &Sql = sql!(
     "SELECT id, run_id, from_state, to_state, exit_code, at FROM run_transitions
       WHERE run_id = $1 ORDER BY id"
 );
+const RUN_FILE: &Sql = sql!(
+    "SELECT run_id, name, size_bytes, blob, updated_at FROM run_files WHERE run_id = $1 AND name = $2"
+);
+const RUN_FILES: &Sql = sql!(
+    "SELECT run_id, name, size_bytes, blob, updated_at FROM run_files WHERE run_id = $1 ORDER BY name"
+);
 const REQUEST_STOP: &Sql = sql!(
     "UPDATE runs SET stop_requested_at = COALESCE(stop_requested_at, $2)
       WHERE id = $1 AND state IN ('running', 'preempting', 'crashed', 'preempted')"
@@ -278,6 +284,34 @@ impl<B: Backend> RunStore for SqlStore<B> {
 
     async fn run_transitions(&self, run_id: i64) -> StoreResult<Vec<RunTransition>> {
         self.read_all(TRANSITIONS, (run_id,)).await
+    }
+
+    async fn put_run_file(&self, f: RunFile) -> StoreResult<Option<String>> {
+        work!(self, tx, |c| {
+            let previous: Option<(String,)> = c
+                .opt(
+                    sql!(pg: "SELECT blob FROM run_files WHERE run_id = $1 AND name = $2 FOR UPDATE",
+                         lite: "SELECT blob FROM run_files WHERE run_id = $1 AND name = $2"),
+                    &[&f.run_id, &f.name],
+                )
+                .await?;
+            c.execute(
+                sql!("INSERT INTO run_files (run_id, name, size_bytes, blob, updated_at) VALUES ($1, $2, $3, $4, $5)
+                      ON CONFLICT (run_id, name) DO UPDATE SET size_bytes = excluded.size_bytes,
+                        blob = excluded.blob, updated_at = excluded.updated_at"),
+                &[&f.run_id, &f.name, &f.size_bytes, &f.blob, &f.updated_at],
+            )
+            .await?;
+            Ok(previous.map(|(b,)| b))
+        })
+    }
+
+    async fn run_file(&self, run_id: i64, name: &str) -> StoreResult<Option<RunFile>> {
+        self.read_opt(RUN_FILE, (run_id, name.to_string())).await
+    }
+
+    async fn run_files(&self, run_id: i64) -> StoreResult<Vec<RunFile>> {
+        self.read_all(RUN_FILES, (run_id,)).await
     }
 
     async fn request_stop(&self, run_id: i64, now: i64, audit: AuditEvent) -> StoreResult<()> {

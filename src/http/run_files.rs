@@ -1,0 +1,120 @@
+//! Run files over HTTP: the SDK's upload PUT to a signed URL (no credentials; the URL is
+//! the authority) and downloads, authorised like the run, served as attachments.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::extract::Signed;
+use super::AppState;
+use crate::error::{ApiError, ErrorCode};
+use crate::services::run_files::UploadTicket;
+
+const UPLOADS: &str = "/files/uploads/";
+
+pub fn is_upload(path: &str) -> bool {
+    path.starts_with(UPLOADS)
+}
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    name: String,
+    exp: i64,
+    sig: String,
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    Path(run_id): Path<String>,
+    query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    body: Body,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let invalid = || {
+        ApiError::forbidden(
+            ErrorCode::UploadUrlInvalid,
+            "this upload URL is not valid; ask createRunFiles for a new one",
+        )
+    };
+    let Query(q) = query.map_err(|_| invalid())?;
+    let ticket = UploadTicket {
+        run_id: run_id.parse().map_err(|_| invalid())?,
+        name: q.name,
+        expires: q.exp,
+        signature: q.sig,
+    };
+    let file = state
+        .services
+        .upload_run_file(ticket, body.into_data_stream())
+        .await?;
+    Ok(Json(
+        json!({ "name": file.name, "sizeBytes": file.size_bytes }),
+    ))
+}
+
+/// `attachment; filename="…"` with the last path segment, ASCII-safe, plus the UTF-8 form.
+fn disposition(name: &str) -> HeaderValue {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let ascii: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = url::form_urlencoded::byte_serialize(base.as_bytes()).collect();
+    let value = format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        encoded.replace('+', "%20")
+    );
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("attachment"))
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    Signed { actor, .. }: Signed,
+    Path((entity, project, run, name)): Path<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    let (file, opened) = state
+        .services
+        .open_run_file(&actor, (&entity, &project, &run), &name)
+        .await?;
+    let stream = futures_util::stream::unfold(opened, |mut f| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 * 1024];
+        match f.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), f))
+            }
+            Err(e) => Some((Err(e), f)),
+        }
+    });
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(header::CONTENT_DISPOSITION, disposition(&file.name));
+    headers.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(file.size_bytes.max(0) as u64),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(response)
+}
