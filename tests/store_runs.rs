@@ -83,6 +83,7 @@ fn lines(stream: Stream, offset: i64, content: &[&str]) -> StreamLines {
         stream,
         offset,
         lines: content.iter().map(|s| s.to_string()).collect(),
+        steps: vec![],
     }
 }
 

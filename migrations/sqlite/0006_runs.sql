@@ -46,9 +46,12 @@ CREATE TABLE run_lines (
     run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     stream TEXT   NOT NULL,
     line   INTEGER NOT NULL,
+    -- History rows' `_step`, so the Public API can read by step.
+    step   INTEGER,
     data   TEXT   NOT NULL,
     PRIMARY KEY (run_id, stream, line)
 );
+CREATE INDEX run_lines_step ON run_lines (run_id, stream, step);
 
 -- Every change of a run's state, written with the change: what the alerts read.
 CREATE TABLE run_transitions (

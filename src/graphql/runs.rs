@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 
-use super::nodes::{ProjectNode, RunNode};
+use super::nodes::{PageInfo, ProjectConnection, ProjectEdge, ProjectNode, RunNode};
 use super::scalars::JsonString;
 use super::{ids, request_context, IntoGql, Res};
 use crate::services::runs::BucketInput;
@@ -23,6 +23,43 @@ impl RunQuery {
         entity_name: Option<String>,
     ) -> Res<Option<ProjectNode>> {
         project_node(ctx, name, entity_name).await
+    }
+
+    /// The projects of an entity the caller may read (W&B's `models`).
+    async fn models(
+        &self,
+        ctx: &Context<'_>,
+        entity_name: Option<String>,
+        after: Option<String>,
+        #[graphql(default = 50)] first: i32,
+    ) -> Res<ProjectConnection> {
+        let rc = request_context(ctx)?;
+        let all = rc
+            .services
+            .list_projects(rc.actor().gql()?, entity_name.as_deref())
+            .await
+            .gql()?;
+        let start: usize = after.as_deref().and_then(|a| a.parse().ok()).unwrap_or(0);
+        let first = first.clamp(1, 1000) as usize;
+        let total = all.len();
+        let edges: Vec<ProjectEdge> = all
+            .into_iter()
+            .enumerate()
+            .skip(start)
+            .take(first)
+            .map(|(i, (entity, project))| ProjectEdge {
+                node: ProjectNode { entity, project },
+                cursor: (i + 1).to_string(),
+            })
+            .collect();
+        let end = start + edges.len();
+        Ok(ProjectConnection {
+            page_info: PageInfo {
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+                has_next_page: end < total,
+            },
+            edges,
+        })
     }
 
     async fn project(
@@ -144,6 +181,18 @@ pub struct StopRunPayload {
     success: bool,
 }
 
+#[derive(InputObject)]
+pub struct DeleteRunInput {
+    id: ID,
+    /// Runs here have no artifacts; accepted for the SDK's sake.
+    delete_artifacts: Option<bool>,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteRunPayload {
+    client_mutation_id: Option<String>,
+}
+
 #[derive(Default)]
 pub struct RunMutation;
 
@@ -191,6 +240,20 @@ impl RunMutation {
                 .into_iter()
                 .map(|(name, upload_url)| UploadUrl { name, upload_url })
                 .collect(),
+        })
+    }
+
+    /// Deletes a run with its history, console and files.
+    async fn delete_run(&self, ctx: &Context<'_>, input: DeleteRunInput) -> Res<DeleteRunPayload> {
+        let rc = request_context(ctx)?;
+        let _ = input.delete_artifacts;
+        let id = ids::decode("Run", &input.id).gql()?;
+        rc.services
+            .delete_run(rc.actor().gql()?, id, &rc.meta)
+            .await
+            .gql()?;
+        Ok(DeleteRunPayload {
+            client_mutation_id: None,
         })
     }
 

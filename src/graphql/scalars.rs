@@ -24,3 +24,30 @@ impl ScalarType for JsonString {
         Value::String(self.0.clone())
     }
 }
+
+/// A 64-bit integer (W&B's `Int64`: history steps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int64(pub i64);
+
+#[Scalar(name = "Int64")]
+impl ScalarType for Int64 {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+                .map(Int64)
+                .ok_or_else(|| InputValueError::custom("not a whole number")),
+            Value::String(s) => s
+                .trim()
+                .parse()
+                .map(Int64)
+                .map_err(|_| InputValueError::custom("not a whole number")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Number(self.0.into())
+    }
+}

@@ -97,19 +97,28 @@ impl Services {
                     chunk.offset, limits.max_lines
                 )));
             }
+            let mut steps = Vec::with_capacity(chunk.content.len());
             for (i, line) in chunk.content.iter().enumerate() {
-                self.check_line(&name, chunk.offset + i as i64, line, stream)?;
+                steps.push(self.check_line(&name, chunk.offset + i as i64, line, stream)?);
             }
             write.lines.push(StreamLines {
                 stream,
                 offset: chunk.offset,
                 lines: chunk.content,
+                steps,
             });
         }
         Ok(write)
     }
 
-    fn check_line(&self, file: &str, at: i64, line: &str, stream: Stream) -> Result<(), ApiError> {
+    /// Checks one line; a history row's `_step` comes back.
+    fn check_line(
+        &self,
+        file: &str,
+        at: i64,
+        line: &str,
+        stream: Stream,
+    ) -> Result<Option<i64>, ApiError> {
         let max = self.config.runs.file_stream_max_line_bytes;
         if line.len() > max {
             return Err(too_large(format!(
@@ -117,12 +126,15 @@ impl Services {
                 line.len()
             )));
         }
-        if stream != Stream::Output
-            && !matches!(serde_json::from_str(line), Ok(serde_json::Value::Object(_)))
-        {
-            return Err(invalid(format!("{file} line {at} is not a JSON object")));
+        if stream == Stream::Output {
+            return Ok(None);
         }
-        Ok(())
+        match serde_json::from_str(line) {
+            Ok(serde_json::Value::Object(row)) => Ok(row
+                .get("_step")
+                .and_then(|s| s.as_i64().or_else(|| s.as_f64().map(|f| f as i64)))),
+            _ => Err(invalid(format!("{file} line {at} is not a JSON object"))),
+        }
     }
 
     fn summary_line(&self, line: &str) -> Result<String, ApiError> {

@@ -12,6 +12,8 @@ pub mod invitations;
 pub mod operator;
 pub mod profile;
 pub mod run_files;
+pub mod run_query;
+pub mod run_reads;
 pub mod runs;
 pub mod service_accounts;
 pub mod sessions;

@@ -45,7 +45,7 @@ macro_rules! attempt_cols {
 }
 macro_rules! project_cols {
     () => {
-        "p.id, p.entity_id, e.name, p.name, p.created_at"
+        "p.id, p.entity_id, e.name, p.name, p.created_by, p.created_at"
     };
 }
 macro_rules! run_cols {
@@ -182,7 +182,7 @@ from_row! {
         id, kind, payload via parse_payload, dedup_key, status via JobStatus::parse, attempts,
         max_attempts, run_after, locked_until, locked_by, last_error, created_at, finished_at,
     }),
-    Project => |r| read_row!(r, 0 => Project { id, entity_id, entity_name, name, created_at }),
+    Project => |r| read_row!(r, 0 => Project { id, entity_id, entity_name, name, created_by, created_at }),
     Run => |r| read_row!(r, 0 => Run {
         id, project_id, name, user_id, display_name, notes, group_name, job_type, host, program,
         repo, commit_sha, sweep, tags, config, summary, state, exit_code, history_lines,

@@ -12,6 +12,7 @@ pub struct Project {
     pub entity_id: i64,
     pub entity_name: String,
     pub name: String,
+    pub created_by: Option<i64>,
     pub created_at: i64,
 }
 
@@ -87,6 +88,8 @@ pub struct StreamLines {
     pub stream: Stream,
     pub offset: i64,
     pub lines: Vec<String>,
+    /// History rows' `_step`, line by line (may be shorter: the rest have none).
+    pub steps: Vec<Option<i64>>,
 }
 
 /// Where a line goes. History and system metrics are append-only (a replayed line is
@@ -182,6 +185,28 @@ pub trait RunStore: Send + Sync {
         from: i64,
         limit: i64,
     ) -> StoreResult<Vec<(i64, String)>>;
+    /// History rows with `min_step <= _step < max_step`, by step, at most `limit`.
+    async fn history_by_step(
+        &self,
+        run_id: i64,
+        min_step: i64,
+        max_step: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<String>>;
+    /// Every `stride`-th line of a stream, at most `limit`: an even sample.
+    async fn sample_lines(
+        &self,
+        run_id: i64,
+        stream: Stream,
+        stride: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, String)>>;
+    /// The largest `_step` in a run's history.
+    async fn last_step(&self, run_id: i64) -> StoreResult<Option<i64>>;
+    /// Every run of a project, newest first.
+    async fn project_runs(&self, project_id: i64) -> StoreResult<Vec<Run>>;
+    /// Deletes a run with its lines and files; returns the blobs to remove.
+    async fn delete_run(&self, run_id: i64, audit: AuditEvent) -> StoreResult<Vec<String>>;
     async fn run_transitions(&self, run_id: i64) -> StoreResult<Vec<RunTransition>>;
     /// Records a file (replacing one of the same name); returns the blob it replaced, so
     /// its bytes can be removed.

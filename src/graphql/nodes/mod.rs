@@ -3,6 +3,7 @@
 mod api_key;
 mod entity;
 mod invite;
+mod project;
 mod run;
 mod run_file;
 mod user;
@@ -10,11 +11,11 @@ mod user;
 pub use api_key::{ApiKeyConnection, ApiKeyEdge, ApiKeyNode};
 pub use entity::{EntityConnection, EntityEdge, EntityNode, TeamMembership};
 pub use invite::InviteNode;
-pub use run::{ProjectNode, RunNode};
+pub use project::{ProjectConnection, ProjectEdge, ProjectNode};
+pub use run::RunNode;
+pub use run_file::PageInfo;
 pub use user::{UserConnection, UserEdge, UserNode};
 
 pub(crate) fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .unwrap_or_default()
+    crate::iso_ms(ms)
 }

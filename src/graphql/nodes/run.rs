@@ -1,77 +1,19 @@
-//! `Project` (W&B's "model") and `Run` (W&B's "bucket"), as the SDK reads them.
+//! `Run` (W&B's "bucket"), as the SDK and the Public API read it.
 
-use async_graphql::{Context, Object, ID};
+use async_graphql::{Context, Json, Object, SimpleObject, ID};
 use serde_json::Value;
 
-use super::{iso, EntityNode};
-use crate::graphql::scalars::JsonString;
+use super::{iso, ProjectNode, UserNode};
+use crate::graphql::scalars::{Int64, JsonString};
 use crate::graphql::{ids, request_context, IntoGql, Res};
 use crate::services::runs::Bucket;
-use crate::store::{Entity, Project, Run, Stream};
+use crate::services::runs::RunAccess;
+use crate::store::{Run, Stream};
 
-pub struct ProjectNode {
-    pub entity: Entity,
-    pub project: Project,
-}
-
-#[Object(name = "Project")]
-impl ProjectNode {
-    async fn id(&self) -> ID {
-        ID(ids::encode("Project", self.project.id))
-    }
-
-    async fn name(&self) -> &str {
-        &self.project.name
-    }
-
-    async fn entity_name(&self) -> &str {
-        &self.entity.name
-    }
-
-    async fn entity(&self) -> EntityNode {
-        EntityNode::new(self.entity.clone())
-    }
-
-    async fn created_at(&self) -> String {
-        iso(self.project.created_at)
-    }
-
-    /// W&B's numeric project id.
-    async fn internal_id(&self) -> ID {
-        ID(self.project.id.to_string())
-    }
-
-    /// One run by its ID; null when it does not exist (`missingOk`) or the caller may not
-    /// read it.
-    async fn bucket(
-        &self,
-        ctx: &Context<'_>,
-        name: String,
-        #[graphql(name = "missingOk", default = true)] _missing_ok: bool,
-    ) -> Res<Option<RunNode>> {
-        self.find(ctx, &name).await
-    }
-
-    async fn run(&self, ctx: &Context<'_>, name: String) -> Res<Option<RunNode>> {
-        self.find(ctx, &name).await
-    }
-}
-
-impl ProjectNode {
-    async fn find(&self, ctx: &Context<'_>, name: &str) -> Res<Option<RunNode>> {
-        let rc = request_context(ctx)?;
-        let found = rc
-            .services
-            .find_run(
-                rc.actor().gql()?,
-                &self.entity.name,
-                &self.project.name,
-                name,
-            )
-            .await
-            .gql()?;
-        Ok(found.map(|(bucket, _)| RunNode(bucket)))
-    }
+#[derive(SimpleObject)]
+pub struct ParquetHistory {
+    parquet_urls: Vec<String>,
+    live_data: Vec<Json<Value>>,
 }
 
 pub struct RunNode(pub Bucket);
@@ -241,6 +183,114 @@ impl RunNode {
             first,
             after.as_deref(),
         ))
+    }
+
+    async fn read_only(&self, ctx: &Context<'_>) -> Res<bool> {
+        let rc = request_context(ctx)?;
+        let access = rc
+            .services
+            .run_access(rc.actor().gql()?, &self.0)
+            .await
+            .gql()?;
+        Ok(access < RunAccess::Write)
+    }
+
+    /// W&B's numeric project id.
+    async fn project_id(&self) -> ID {
+        ID(self.0.project.id.to_string())
+    }
+
+    async fn user(&self, ctx: &Context<'_>) -> Res<Option<UserNode>> {
+        let Some(id) = self.run().user_id else {
+            return Ok(None);
+        };
+        let rc = request_context(ctx)?;
+        Ok(rc.services.user(id).await.gql()?.map(UserNode::new))
+    }
+
+    /// The latest system metrics (the last `wandb-events.jsonl` line).
+    async fn system_metrics(&self, ctx: &Context<'_>) -> Res<JsonString> {
+        let tail = self
+            .tail(ctx, Stream::Events, self.run().events_lines)
+            .await?;
+        let last: Vec<String> = serde_json::from_str(&tail).unwrap_or_default();
+        Ok(JsonString(
+            last.into_iter().next().unwrap_or_else(|| "{}".into()),
+        ))
+    }
+
+    async fn history_keys(&self, ctx: &Context<'_>) -> Res<Json<Value>> {
+        let rc = request_context(ctx)?;
+        Ok(Json(rc.services.history_keys(&self.0).await.gql()?))
+    }
+
+    /// History rows as JSON lines: those with `minStep <= _step < maxStep` (the SDK's
+    /// `HistoryPage`), or about `samples` spread over the whole run.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 500)] samples: i64,
+        min_step: Option<Int64>,
+        max_step: Option<Int64>,
+    ) -> Res<Vec<String>> {
+        let rc = request_context(ctx)?;
+        let services = &rc.services;
+        if min_step.is_none() && max_step.is_none() {
+            return services
+                .sampled_lines(&self.0, Stream::History, samples)
+                .await
+                .gql();
+        }
+        let (min, max) = (
+            min_step.map_or(0, |s| s.0),
+            max_step.map_or(i64::MAX, |s| s.0),
+        );
+        services
+            .history_page(&self.0, min, max, samples)
+            .await
+            .gql()
+    }
+
+    /// System-metric rows, about `samples` spread over the run.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 500)] samples: i64,
+    ) -> Res<Vec<String>> {
+        let rc = request_context(ctx)?;
+        rc.services
+            .sampled_lines(&self.0, Stream::Events, samples)
+            .await
+            .gql()
+    }
+
+    /// One list of rows per spec (`{"keys": […], "samples": n, "minStep": a, "maxStep": b}`).
+    async fn sampled_history(
+        &self,
+        ctx: &Context<'_>,
+        specs: Vec<JsonString>,
+    ) -> Res<Vec<Json<Value>>> {
+        let rc = request_context(ctx)?;
+        let mut out = Vec::with_capacity(specs.len().min(16));
+        for spec in specs.into_iter().take(16) {
+            let spec: Value = serde_json::from_str(&spec.0).unwrap_or(Value::Null);
+            out.push(Json(
+                rc.services.sampled_history(&self.0, &spec).await.gql()?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// No history is exported to Parquet here: every row is "live", which the SDK then
+    /// reads with `HistoryPage` / `SampledHistoryPage`.
+    async fn parquet_history(
+        &self,
+        #[graphql(name = "liveKeys")] _live_keys: Vec<String>,
+    ) -> ParquetHistory {
+        ParquetHistory {
+            parquet_urls: vec![],
+            live_data: vec![],
+        }
     }
 
     async fn project(&self) -> ProjectNode {

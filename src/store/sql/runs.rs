@@ -60,11 +60,11 @@ const LOCK_RUN: &Sql = sql!(
     lite: "SELECT state, stop_requested_at, history_lines, events_lines, output_lines FROM runs WHERE id = $1",
 );
 const APPEND_LINE: &Sql = sql!(
-    "INSERT INTO run_lines (run_id, stream, line, data) VALUES ($1, $2, $3, $4)
+    "INSERT INTO run_lines (run_id, stream, line, step, data) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (run_id, stream, line) DO NOTHING"
 );
 const REWRITE_LINE: &Sql = sql!(
-    "INSERT INTO run_lines (run_id, stream, line, data) VALUES ($1, $2, $3, $4)
+    "INSERT INTO run_lines (run_id, stream, line, step, data) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (run_id, stream, line) DO UPDATE SET data = excluded.data"
 );
 const STREAMED: &Sql = sql!(
@@ -80,6 +80,21 @@ const INSERT_TRANSITION: &Sql = sql!(
 const RUN_LINES: &Sql = sql!(
     "SELECT line, data FROM run_lines WHERE run_id = $1 AND stream = $2 AND line >= $3
       ORDER BY line LIMIT $4"
+);
+const HISTORY_BY_STEP: &Sql = sql!(
+    "SELECT data FROM run_lines WHERE run_id = $1 AND stream = 'history' AND step >= $2 AND step < $3
+      ORDER BY step, line LIMIT $4"
+);
+const SAMPLE_LINES: &Sql = sql!(
+    "SELECT line, data FROM run_lines WHERE run_id = $1 AND stream = $2 AND line % $3 = 0
+      ORDER BY line LIMIT $4"
+);
+const LAST_STEP: &Sql =
+    sql!("SELECT MAX(step) FROM run_lines WHERE run_id = $1 AND stream = 'history'");
+const PROJECT_RUNS: &Sql = sql!(
+    "SELECT ",
+    run_cols!(),
+    " FROM runs r WHERE r.project_id = $1 ORDER BY r.created_at DESC, r.id DESC"
 );
 const TRANSITIONS: &Sql = sql!(
     "SELECT id, run_id, from_state, to_state, exit_code, at FROM run_transitions
@@ -235,7 +250,9 @@ impl<B: Backend> RunStore for SqlStore<B> {
                 let stream = part.stream.as_str();
                 for (i, line) in part.lines.iter().enumerate() {
                     let at = part.offset + i as i64;
-                    c.execute(sql, &[&w.run_id, &stream, &at, line]).await?;
+                    let step = part.steps.get(i).copied().flatten();
+                    c.execute(sql, &[&w.run_id, &stream, &at, &step, line])
+                        .await?;
                 }
                 *count = (*count).max(part.offset + part.lines.len() as i64);
             }
@@ -280,6 +297,55 @@ impl<B: Backend> RunStore for SqlStore<B> {
     ) -> StoreResult<Vec<(i64, String)>> {
         self.read_all(RUN_LINES, (run_id, stream.as_str(), from, limit))
             .await
+    }
+
+    async fn history_by_step(
+        &self,
+        run_id: i64,
+        min_step: i64,
+        max_step: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = self
+            .read_all(HISTORY_BY_STEP, (run_id, min_step, max_step, limit))
+            .await?;
+        Ok(rows.into_iter().map(|(d,)| d).collect())
+    }
+
+    async fn sample_lines(
+        &self,
+        run_id: i64,
+        stream: Stream,
+        stride: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, String)>> {
+        let stride = stride.max(1);
+        self.read_all(SAMPLE_LINES, (run_id, stream.as_str(), stride, limit))
+            .await
+    }
+
+    async fn last_step(&self, run_id: i64) -> StoreResult<Option<i64>> {
+        let row: Option<(Option<i64>,)> = self.read_opt(LAST_STEP, (run_id,)).await?;
+        Ok(row.and_then(|(s,)| s))
+    }
+
+    async fn project_runs(&self, project_id: i64) -> StoreResult<Vec<Run>> {
+        self.read_all(PROJECT_RUNS, (project_id,)).await
+    }
+
+    async fn delete_run(&self, run_id: i64, audit: AuditEvent) -> StoreResult<Vec<String>> {
+        work!(self, tx, |c| {
+            let blobs: Vec<(String,)> = c
+                .all(
+                    sql!("SELECT blob FROM run_files WHERE run_id = $1"),
+                    &[&run_id],
+                )
+                .await?;
+            c.execute(sql!("DELETE FROM runs WHERE id = $1"), &[&run_id])
+                .await?;
+            audited(c, &audit, None, crate::now_ms()).await?;
+            Ok(blobs.into_iter().map(|(b,)| b).collect())
+        })
     }
 
     async fn run_transitions(&self, run_id: i64) -> StoreResult<Vec<RunTransition>> {
