@@ -250,9 +250,16 @@ mod tests {
         for _ in 0..20 {
             deep = json!({ "$and": [deep] });
         }
-        for bad in [deep, json!({"$where": "1"}), json!({"name": {"$regex": "("}}), json!({"name": {"$regex": 3}})] {
+        for bad in [
+            deep,
+            json!({"$where": "1"}),
+            json!({"name": {"$regex": "("}}),
+            json!({"name": {"$regex": 3}}),
+        ] {
             assert!(check_filter(&bad).is_err(), "{bad}");
         }
-        assert!(check_filter(&json!({"$or": [{"config.lr": {"$gt": 0.1}}, {"tags": "x"}]})).is_ok());
+        assert!(
+            check_filter(&json!({"$or": [{"config.lr": {"$gt": 0.1}}, {"tags": "x"}]})).is_ok()
+        );
     }
 }

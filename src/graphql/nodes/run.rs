@@ -11,6 +11,12 @@ use crate::services::runs::RunAccess;
 use crate::store::{Run, Stream};
 
 #[derive(SimpleObject)]
+pub struct ConsoleLine {
+    line: i64,
+    text: String,
+}
+
+#[derive(SimpleObject)]
 pub struct ParquetHistory {
     parquet_urls: Vec<String>,
     live_data: Vec<Json<Value>>,
@@ -144,6 +150,45 @@ impl RunNode {
 
     async fn created_at(&self) -> String {
         iso(self.run().created_at)
+    }
+
+    async fn finished_at(&self) -> Option<String> {
+        self.run().finished_at.map(iso)
+    }
+
+    /// Seconds from start to end (or to the last request of a run that has not ended).
+    async fn runtime(&self) -> f64 {
+        let r = self.run();
+        (r.finished_at.unwrap_or(r.heartbeat_at) - r.created_at).max(0) as f64 / 1000.0
+    }
+
+    /// The script the SDK ran (`program`) and its git remote.
+    async fn program(&self) -> Option<&str> {
+        self.run().program.as_deref()
+    }
+
+    async fn repo(&self) -> Option<&str> {
+        self.run().repo.as_deref()
+    }
+
+    /// Console lines from line `offset`, at most `limit` (stdout lines carry an ISO time,
+    /// stderr lines start with `ERROR`).
+    async fn console_lines(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 0)] offset: i64,
+        #[graphql(default = 1000)] limit: i64,
+    ) -> Res<Vec<ConsoleLine>> {
+        let rc = request_context(ctx)?;
+        let lines = rc
+            .services
+            .run_lines(&self.0, Stream::Output, offset, limit)
+            .await
+            .gql()?;
+        Ok(lines
+            .into_iter()
+            .map(|(line, text)| ConsoleLine { line, text })
+            .collect())
     }
 
     async fn heartbeat_at(&self) -> String {

@@ -28,7 +28,7 @@ export function navigate(to: string, opts: { replace?: boolean } = {}) {
   }
 }
 
-const SERVER_PATHS = ['/api/', '/graphql', '/avatars/', '/assets/', '/healthz', '/readyz', '/metrics']
+const SERVER_PATHS = ['/api/', '/graphql', '/files/', '/avatars/', '/assets/', '/healthz', '/readyz', '/metrics']
 
 export function startRouter() {
   window.addEventListener('popstate', sync)
