@@ -135,7 +135,6 @@ class Server:
 
 
 UPSERT = "mutation($n: String!, $p: String!) { upsertBucket(input: {name: $n, modelName: $p, entityName: \"bench\"}) { bucket { id } } }"
-COUNTS = "query($p: String!, $after: String) { project(name: $p, entityName: \"bench\") { runs(first: 1000, after: $after) { edges { node { name historyLineCount } } pageInfo { endCursor hasNextPage } } } }"
 PAGE = "query($r: String!, $a: Int64!, $b: Int64!) { project(name: \"scan\", entityName: \"bench\") { run(name: $r) { history(minStep: $a, maxStep: $b, samples: 1000) } } }"
 FIRST_PAGE = "query { project(name: \"many\", entityName: \"bench\") { runCount runs(first: 50, order: \"-created_at\") { edges { node { name state summaryMetrics } } } } }"
 
@@ -167,13 +166,15 @@ def wrk(server, mode, round_no=0):
 
 
 def count_rows(server):
-    total, after = 0, None
-    while True:
-        runs = server.gql(COUNTS, {"p": "fs", "after": after})["project"]["runs"]
-        total += sum(e["node"]["historyLineCount"] for e in runs["edges"])
-        if not runs["pageInfo"]["hasNextPage"]:
-            return total
-        after = runs["pageInfo"]["endCursor"]
+    """Rows in the store itself, counted with the database's own client."""
+    query = "SELECT COUNT(*) FROM run_lines l JOIN runs r ON r.id = l.run_id JOIN projects p ON p.id = r.project_id WHERE p.name = 'fs' AND l.stream = 'history'"
+    if server.db:
+        out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", server.db, "-qAtc", query],
+                             capture_output=True, text=True, check=True).stdout
+        return int(out.strip())
+    import sqlite3
+    with sqlite3.connect(server.data / "fulcrum.db") as db:
+        return db.execute(query).fetchone()[0]
 
 
 def scan(server):

@@ -50,7 +50,7 @@ CREATE TABLE run_lines (
     step   INTEGER,
     data   TEXT   NOT NULL,
     PRIMARY KEY (run_id, stream, line)
-);
+) WITHOUT ROWID; -- clustered by run and line: one b-tree less per streamed line
 CREATE INDEX run_lines_step ON run_lines (run_id, stream, step);
 
 -- Every change of a run's state, written with the change: what the alerts read.

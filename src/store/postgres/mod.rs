@@ -40,6 +40,10 @@ fn pg_args<'a>(args: &'a [&'a dyn Param]) -> Vec<&'a (dyn tokio_postgres::types:
 }
 
 impl Exec for ClientWrapper {
+    fn remote(&self) -> bool {
+        true
+    }
+
     async fn execute(&mut self, sql: &Sql, args: &[&dyn Param]) -> StoreResult<u64> {
         if sql.pg.is_empty() {
             return Ok(0);

@@ -148,6 +148,12 @@ pub trait Exec: Send {
         args: &[&dyn Param],
     ) -> impl Future<Output = StoreResult<Vec<T>>> + Send;
 
+    /// Whether each statement costs a network round trip (PostgreSQL), so that many rows
+    /// are better sent in one statement; in-process SQLite steps a prepared one faster.
+    fn remote(&self) -> bool {
+        false
+    }
+
     /// Statements without parameters, through the simple protocol (`NOTIFY`, pings).
     fn batch(&mut self, sql: &Sql) -> impl Future<Output = StoreResult<()>> + Send;
 

@@ -78,6 +78,14 @@ macro_rules! insert_lines {
 }
 const APPEND_LINES: &Sql = insert_lines!("DO NOTHING");
 const REWRITE_LINES: &Sql = insert_lines!("DO UPDATE SET data = excluded.data");
+const APPEND_LINE: &Sql = sql!(
+    "INSERT INTO run_lines (run_id, stream, line, step, data) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (run_id, stream, line) DO NOTHING"
+);
+const REWRITE_LINE: &Sql = sql!(
+    "INSERT INTO run_lines (run_id, stream, line, step, data) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (run_id, stream, line) DO UPDATE SET data = excluded.data"
+);
 const STREAMED: &Sql = sql!(
     "UPDATE runs SET history_lines = $2, events_lines = $3, output_lines = $4,
         summary = COALESCE($5, summary), heartbeat_at = $6, state = $7,
@@ -264,18 +272,27 @@ impl<B: Backend> RunStore for SqlStore<B> {
                 i64,
             ) = c.one(LOCK_RUN, &[&w.run_id]).await?;
             for part in &w.lines {
-                let (sql, count) = match part.stream {
-                    Stream::History => (APPEND_LINES, &mut history),
-                    Stream::Events => (APPEND_LINES, &mut events),
-                    Stream::Output => (REWRITE_LINES, &mut output),
+                let (many, one, count) = match part.stream {
+                    Stream::History => (APPEND_LINES, APPEND_LINE, &mut history),
+                    Stream::Events => (APPEND_LINES, APPEND_LINE, &mut events),
+                    Stream::Output => (REWRITE_LINES, REWRITE_LINE, &mut output),
                 };
                 if part.lines.is_empty() {
                     continue;
                 }
-                let pairs = line_pairs(part);
                 let stream = part.stream.as_str();
-                c.execute(sql, &[&w.run_id, &stream, &part.offset, &pairs])
-                    .await?;
+                if c.remote() {
+                    let pairs = line_pairs(part);
+                    c.execute(many, &[&w.run_id, &stream, &part.offset, &pairs])
+                        .await?;
+                } else {
+                    for (i, line) in part.lines.iter().enumerate() {
+                        let at = part.offset + i as i64;
+                        let step = part.steps.get(i).copied().flatten();
+                        c.execute(one, &[&w.run_id, &stream, &at, &step, line])
+                            .await?;
+                    }
+                }
                 *count = (*count).max(part.offset + part.lines.len() as i64);
             }
             let from = state_of(&state);

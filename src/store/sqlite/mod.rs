@@ -1,9 +1,12 @@
 //! SQLite backend: WAL, foreign keys, a busy timeout and exactly one writer connection.
 //!
 //! Reads run inline on a small pool of read connections (an indexed lookup costs a few
-//! microseconds; a thread hop would cost more than the query). Writes go through the single
-//! writer on the blocking pool, so they never stall the async workers and never contend for
-//! SQLite's write lock among themselves. The statements themselves live in `store/sql/`.
+//! microseconds; a thread hop would cost more than the query). Writes go to the single
+//! writer thread, which commits them in groups (`group_commit.rs`), so they never stall the
+//! async workers and never contend for SQLite's write lock among themselves. The statements
+//! themselves live in `store/sql/`.
+
+mod group_commit;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,7 +23,7 @@ use crate::error::{StoreError, StoreResult};
 
 /// The SQLite side of [`SqlStore`].
 pub struct Lite {
-    writer: Arc<Mutex<Connection>>,
+    writer: group_commit::Writer,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
 }
@@ -107,35 +110,13 @@ impl Backend for Lite {
         run_now(work(&mut conn))
     }
 
-    async fn write<T, F>(&self, atomic: Atomic, work: F) -> StoreResult<T>
+    async fn write<T, F>(&self, _atomic: Atomic, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T> + Send + 'static,
     {
-        let writer = Arc::clone(&self.writer);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = writer.lock();
-            if atomic == Atomic::Statement {
-                return run_now(work(&mut conn));
-            }
-            // A panic in earlier work may have left its transaction open.
-            if !conn.is_autocommit() {
-                conn.execute_batch("ROLLBACK").map_err(map_err)?;
-            }
-            conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
-            match run_now(work(&mut conn)) {
-                Ok(out) => {
-                    conn.execute_batch("COMMIT").map_err(map_err)?;
-                    Ok(out)
-                }
-                Err(e) => {
-                    conn.execute_batch("ROLLBACK").map_err(map_err)?;
-                    Err(e)
-                }
-            }
-        })
-        .await
-        .map_err(|e| StoreError::Other(anyhow::anyhow!("SQLite writer task failed: {e}")))?
+        // One statement or several: either way a savepoint in the group's transaction.
+        self.writer.write(move |conn| run_now(work(conn))).await
     }
 }
 
@@ -155,7 +136,7 @@ impl SqlStore<Lite> {
             pool.push(Mutex::new(conn));
         }
         Ok(SqlStore(Lite {
-            writer: Arc::new(Mutex::new(writer)),
+            writer: group_commit::Writer::start(writer)?,
             readers: Arc::new(pool),
             next_reader: AtomicUsize::new(0),
         }))
