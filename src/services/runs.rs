@@ -359,8 +359,11 @@ impl Services {
             .bucket_by_storage_id(storage_id)
             .await?
             .ok_or_else(|| run_not_found("with this id"))?;
-        if self.run_access(actor, &bucket).await? < RunAccess::Write {
-            return Err(run_forbidden(actor, "this run"));
+        match self.run_access(actor, &bucket).await? {
+            // A run the actor may not read is not theirs to know about.
+            RunAccess::None => return Err(run_not_found("with this id")),
+            RunAccess::Read => return Err(run_forbidden(actor, "this run")),
+            RunAccess::Write => {}
         }
         let state = crate::store::RunState::parse(&bucket.run.state);
         if state.is_none_or(|s| s.is_final()) {
