@@ -302,6 +302,11 @@ async fn a_stopped_run_is_told_to_stop_and_ends_killed(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, answer) = stream(&app, "ada", "lab/p/long", b"{}".to_vec()).await;
     assert_eq!(answer, json!({"stopped": true}));
+    // wandb 0.19.11 polls RunStoppedStatus instead of reading the file_stream answer.
+    let polled = "query RunStoppedStatus($entityName: String, $projectName: String, $runId: String!) { project(name: $projectName, entityName: $entityName) { run(name: $runId) { stopped } } }";
+    let vars = json!({"entityName": "lab", "projectName": "p", "runId": "long"});
+    let (_, body) = app.gql_with("ada", polled, vars).await;
+    assert_eq!(body["data"]["project"]["run"]["stopped"], true, "{body}");
     let end = json!({"complete": true, "exitcode": 255})
         .to_string()
         .into_bytes();

@@ -283,6 +283,33 @@ async fn silent_runs_crash_exactly_once_and_come_back_when_they_send(backend: Ba
         .map(|t| t.to_state)
         .collect();
     assert_eq!(states, vec!["crashed", "running"]);
+
+    // A preempting run gets its own, longer grace period, then is preempted.
+    let mut mark = write(&live, vec![]);
+    mark.preempting = true;
+    mark.now = quiet.heartbeat_at + 60_000;
+    let t = s.stream_write(mark).await.unwrap().transition.unwrap();
+    assert_eq!(t.to_state, "preempting");
+    let still = Silence {
+        crashed_before: quiet.heartbeat_at + 120_000,
+        preempted_before: quiet.heartbeat_at,
+        now: quiet.heartbeat_at + 120_000,
+    };
+    let made = s.sweep_silent_runs(still).await.unwrap();
+    assert!(
+        made.iter().all(|t| t.run_id != live.id),
+        "within its grace period: {made:?}"
+    );
+    let late = Silence {
+        preempted_before: quiet.heartbeat_at + 120_000,
+        ..still
+    };
+    let made = s.sweep_silent_runs(late).await.unwrap();
+    assert!(
+        made.iter()
+            .any(|t| t.run_id == live.id && t.to_state == "preempted"),
+        "{made:?}"
+    );
 }
 
 async fn reopening_an_ended_run_records_the_transition(backend: Backend) {

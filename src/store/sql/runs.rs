@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited, sql, work, Backend, Exec, Sql, SqlStore};
+use super::{audited, sql, work, Backend, Exec, Param, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::store::rows::{project_cols, run_cols};
 use crate::store::runs::*;
@@ -150,6 +150,24 @@ async fn transition<C: Exec>(
     .await
 }
 
+/// The run fields in the order `INSERT_RUN` ($4…$15) and `UPDATE_RUN` ($2…$13) take them.
+fn field_args(f: &RunFields) -> [&dyn Param; 12] {
+    [
+        &f.display_name,
+        &f.notes,
+        &f.group_name,
+        &f.job_type,
+        &f.host,
+        &f.program,
+        &f.repo,
+        &f.commit_sha,
+        &f.sweep,
+        &f.tags,
+        &f.config,
+        &f.summary,
+    ]
+}
+
 /// `[[data, step], …]` for one statement's worth of lines.
 fn line_pairs(part: &StreamLines) -> String {
     let pairs: Vec<serde_json::Value> = part
@@ -201,53 +219,18 @@ impl<B: Backend> RunStore for SqlStore<B> {
             )
             .await?;
             let project: Project = c.one(PROJECT, &[&u.entity_id, &lower]).await?;
-            let f = &u.fields;
-            let inserted: Option<(i64,)> = c
-                .opt(
-                    INSERT_RUN,
-                    &[
-                        &project.id,
-                        &u.run,
-                        &u.user_id,
-                        &f.display_name,
-                        &f.notes,
-                        &f.group_name,
-                        &f.job_type,
-                        &f.host,
-                        &f.program,
-                        &f.repo,
-                        &f.commit_sha,
-                        &f.sweep,
-                        &f.tags,
-                        &f.config,
-                        &f.summary,
-                        &u.now,
-                    ],
-                )
-                .await?;
+            let fields = field_args(&u.fields);
+            let mut args: Vec<&dyn Param> = vec![&project.id, &u.run, &u.user_id];
+            args.extend_from_slice(&fields);
+            args.push(&u.now);
+            let inserted: Option<(i64,)> = c.opt(INSERT_RUN, &args).await?;
             let id = match inserted {
                 Some((id,)) => id,
                 None => {
                     let run: Run = c.one(RUN, &[&project.id, &u.run]).await?;
-                    c.execute(
-                        UPDATE_RUN,
-                        &[
-                            &run.id,
-                            &f.display_name,
-                            &f.notes,
-                            &f.group_name,
-                            &f.job_type,
-                            &f.host,
-                            &f.program,
-                            &f.repo,
-                            &f.commit_sha,
-                            &f.sweep,
-                            &f.tags,
-                            &f.config,
-                            &f.summary,
-                        ],
-                    )
-                    .await?;
+                    let mut args: Vec<&dyn Param> = vec![&run.id];
+                    args.extend_from_slice(&fields);
+                    c.execute(UPDATE_RUN, &args).await?;
                     let from = state_of(&run.state);
                     if u.reopen && from != RunState::Running {
                         c.execute(REOPEN_RUN, &[&run.id, &u.now]).await?;
