@@ -52,6 +52,8 @@ async function axe(page) {
 }
 
 async function noSidewaysScroll(page) {
+  // let resize observers (the charts) run first
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))))
   return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)
 }
 
