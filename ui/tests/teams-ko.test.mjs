@@ -113,10 +113,15 @@ describe('Teams in Korean', () => {
     const heads = (await mPage.locator('#teams-table thead th').allTextContents()).map((s) => s.trim())
     assert.deepEqual(heads, ['팀', '역할'])
 
+    // one team is the default (the seed); a second one brings the Default team section
+    assert.equal(await mPage.locator('#default-team').count(), 0)
+    await mPage.fill('#team-name', 'busan-lab')
+    await mPage.click('#create-team-submit')
+    await mPage.waitForFunction(() => /busan-lab/.test(document.querySelector('#team-created')?.textContent ?? ''))
     await mPage.waitForSelector('#default-team')
     assert.equal(await text(mPage, '#default-team-title'), 'Default team')
     assert.equal(await text(mPage, 'label[for="default-team-select"]'), 'Default location to create new projects in')
-    assert.deepEqual((await mPage.locator('#default-team-select option').allTextContents()).map((s) => s.trim()), ['minji (개인)', 'seoul-lab'])
+    assert.deepEqual((await mPage.locator('#default-team-select option').allTextContents()).map((s) => s.trim()), ['minji (개인)', 'busan-lab', 'seoul-lab'])
     assert.match(await text(mPage, '#default-team-env'), /WANDB_ENTITY 환경 변수로 기본 위치를 지정할 수 있으며/)
     await mPage.selectOption('#default-team-select', 'seoul-lab')
     await mPage.waitForSelector('#default-team-saved')

@@ -131,15 +131,9 @@ describe('Teams', () => {
     assert.equal(await row.locator('a').getAttribute('href'), '/acme')
     assert.equal(await adaPage.inputValue('#team-name'), '', 'the form is cleared')
 
-    // two places to create projects now: the Default team section appears
-    await adaPage.waitForSelector('#default-team')
-    assert.equal(await text(adaPage, '#default-team-title'), 'Default team')
-    assert.equal(await text(adaPage, 'label[for="default-team-select"]'), 'Default location to create new projects in')
-    const options = (await adaPage.locator('#default-team-select option').allTextContents()).map((s) => s.trim())
-    assert.deepEqual(options, ['ada (personal)', 'acme'])
-    assert.equal(await adaPage.inputValue('#default-team-select'), 'ada')
-    assert.match(await text(adaPage, '#default-team-env'), /WANDB_ENTITY environment variable; it overrides this setting/)
-    assert.equal(await text(adaPage, '#nav-default-team'), 'Default team')
+    // one team: it is the default, and the Default team section does not appear (the seed)
+    assert.equal(await adaPage.locator('#default-team').count(), 0)
+    assert.equal(await adaPage.locator('#nav-default-team').count(), 0)
     await shot(adaPage, 'teams-created')
   })
 
@@ -148,12 +142,25 @@ describe('Teams', () => {
     const q = 'query { viewer { username entity defaultEntity { name } projectEntities { name } } }'
     let r = await gqlWithKey(server, key, q)
     assert.equal(r.status, 200, JSON.stringify(r.body))
-    assert.equal(r.body.data.viewer.entity, 'ada')
+    assert.equal(r.body.data.viewer.entity, 'acme', 'the only team is where runs go')
     assert.equal(r.body.data.viewer.defaultEntity, null)
     assert.deepEqual(r.body.data.viewer.projectEntities.map((e) => e.name), ['ada', 'acme'])
+    // a second team: now there is a choice to make, and no choice means the personal entity
+    const made = await gqlWithKey(server, key, 'mutation { createTeam(input: {teamName: "acme-two"}) { entity { name } } }')
+    assert.equal(made.status, 200, JSON.stringify(made.body))
+    r = await gqlWithKey(server, key, q)
+    assert.equal(r.body.data.viewer.entity, 'ada')
 
     await adaPage.goto(`${server.url}/settings#default-team`)
+    await adaPage.reload() // the team was made outside this page
     await adaPage.waitForSelector('#default-team-select')
+    assert.equal(await text(adaPage, '#default-team-title'), 'Default team')
+    assert.equal(await text(adaPage, 'label[for="default-team-select"]'), 'Default location to create new projects in')
+    const options = (await adaPage.locator('#default-team-select option').allTextContents()).map((s) => s.trim())
+    assert.deepEqual(options, ['ada (personal)', 'acme', 'acme-two'])
+    assert.equal(await adaPage.inputValue('#default-team-select'), 'ada')
+    assert.match(await text(adaPage, '#default-team-env'), /WANDB_ENTITY environment variable; it overrides this setting/)
+    assert.equal(await text(adaPage, '#nav-default-team'), 'Default team')
     await adaPage.waitForFunction(() => {
       const r = document.getElementById('default-team').getBoundingClientRect()
       return r.top >= -5 && r.top < window.innerHeight / 2
@@ -175,6 +182,8 @@ describe('Teams', () => {
     r = await gqlWithKey(server, key, q)
     assert.equal(r.body.data.viewer.entity, 'ada')
     assert.equal(r.body.data.viewer.defaultEntity, null)
+    const gone = await gqlWithKey(server, key, 'mutation { deleteTeam(input: {entityName: "acme-two"}) { success } }')
+    assert.equal(gone.status, 200, JSON.stringify(gone.body))
   })
 
   test('the team page: a name in Settings leads to it; admins see members, invite form, service accounts, settings and delete', async () => {
@@ -248,7 +257,7 @@ describe('Teams', () => {
     await page.waitForSelector('#teams-table tr[data-team="acme"]')
     assert.equal(await text(page, '#teams-table tr[data-team="acme"] .team-role'), 'Member')
     assert.equal(await page.locator('#my-invites').count(), 0)
-    await page.waitForSelector('#default-team') // bob can create projects in acme now
+    assert.equal(await page.locator('#default-team').count(), 0, 'acme is bob\'s only team: his default')
     await shot(page, 'teams-invitation-accepted')
 
     // a member's view of the team page: no admin controls

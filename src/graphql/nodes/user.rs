@@ -151,9 +151,10 @@ impl UserNode {
     /// The default entity new runs land in, as resolved now. Others see the personal entity:
     /// a chosen default team names a team the person may hide from their profile.
     async fn entity(&self, ctx: &Context<'_>) -> Res<String> {
-        // The common case needs no lookup: a person without a chosen default team.
-        let plain = self.user.default_entity_id.is_none() && self.user.service_team_id.is_none();
-        if plain || !self.visible_to_viewer(ctx) {
+        // The same answer `upsertBucket` gives for a run without an entity (DESIGN §4,
+        // including the only team of a person in exactly one), so `api.default_entity` and
+        // the runs agree.
+        if !self.visible_to_viewer(ctx) {
             return Ok(self.user.username.clone());
         }
         let rc = request_context(ctx)?;
