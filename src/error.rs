@@ -34,6 +34,7 @@ macro_rules! error_codes {
 
 error_codes! {
     AdminRequired = "admin_required",
+    AlertChannelNotConnected = "alert_channel_not_connected",
     AlreadyExists = "already_exists",
     AlreadyMember = "already_member",
     ApiKeyNotFound = "api_key_not_found",

@@ -2,6 +2,7 @@
 //! operation names follow W&B's wherever the SDK uses them. The schema is checked in as SDL
 //! (`schema/fulcrum.graphql`); a test fails when it changes unnoticed.
 
+mod alerts;
 mod cache;
 mod ids;
 mod limits;
@@ -24,7 +25,12 @@ use crate::services::{Actor, RequestMeta, Services};
 /// Every query field; split by area.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(query::AccountQuery, teams::TeamQuery, runs::RunQuery);
+pub struct Query(
+    query::AccountQuery,
+    teams::TeamQuery,
+    runs::RunQuery,
+    alerts::AlertQuery,
+);
 
 /// Every mutation; split by area.
 #[derive(async_graphql::MergedObject, Default)]
@@ -33,6 +39,7 @@ pub struct Mutation(
     mutation::AccountMutation,
     teams::TeamMutation,
     runs::RunMutation,
+    alerts::AlertMutation,
 );
 
 pub type FulcrumSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -29,6 +29,7 @@ migrations! {
     4 "0004_jobs" "jobs",
     5 "0005_privacy" "privacy",
     6 "0006_runs" "runs",
+    7 "0007_alerts" "alerts",
 }
 
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -6,6 +6,7 @@
 //! audited change and its audit row are never separated.
 
 mod accounts;
+pub mod alerts;
 mod audit;
 mod email_tokens;
 mod invites;
@@ -29,6 +30,7 @@ use crate::config::Config;
 use crate::keys::KeyHash;
 
 pub use accounts::{AccountStore, FirstAdmin};
+pub use alerts::{AlertSetting, AlertStore};
 pub use audit::AuditStore;
 pub use email_tokens::{EmailTokenStore, NewEmailToken};
 pub use invites::{Invite, InviteResolution, InviteStore, NewInvite};
@@ -288,6 +290,7 @@ pub trait Store:
     + InviteStore
     + EmailTokenStore
     + RunStore
+    + AlertStore
     + Send
     + Sync
     + 'static
@@ -305,6 +308,7 @@ impl<T> Store for T where
         + InviteStore
         + EmailTokenStore
         + RunStore
+        + AlertStore
         + Send
         + Sync
         + 'static

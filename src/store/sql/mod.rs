@@ -11,6 +11,7 @@
 //! statements, prepared and cached per connection.
 
 mod accounts;
+mod alerts;
 mod audit;
 mod email_tokens;
 mod invites;

@@ -1,0 +1,134 @@
+//! Settings → Alerts over GraphQL: the signed-in person's switches and flipping one.
+
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+
+use super::{request_context, IntoGql, Res};
+use crate::services::alerts::{AlertChannel, AlertEvent, AlertSwitch};
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "AlertEventKind")]
+pub enum EventKind {
+    RunsFinished,
+    RunCrashed,
+    ScriptableRunAlerts,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "AlertChannelKind")]
+pub enum ChannelKind {
+    Email,
+    Slack,
+    Webhook,
+}
+
+impl From<EventKind> for AlertEvent {
+    fn from(e: EventKind) -> Self {
+        match e {
+            EventKind::RunsFinished => AlertEvent::RunsFinished,
+            EventKind::RunCrashed => AlertEvent::RunCrashed,
+            EventKind::ScriptableRunAlerts => AlertEvent::Scriptable,
+        }
+    }
+}
+
+impl From<AlertEvent> for EventKind {
+    fn from(e: AlertEvent) -> Self {
+        match e {
+            AlertEvent::RunsFinished => EventKind::RunsFinished,
+            AlertEvent::RunCrashed => EventKind::RunCrashed,
+            AlertEvent::Scriptable => EventKind::ScriptableRunAlerts,
+        }
+    }
+}
+
+impl From<ChannelKind> for AlertChannel {
+    fn from(c: ChannelKind) -> Self {
+        match c {
+            ChannelKind::Email => AlertChannel::Email,
+            ChannelKind::Slack => AlertChannel::Slack,
+            ChannelKind::Webhook => AlertChannel::Webhook,
+        }
+    }
+}
+
+impl From<AlertChannel> for ChannelKind {
+    fn from(c: AlertChannel) -> Self {
+        match c {
+            AlertChannel::Email => ChannelKind::Email,
+            AlertChannel::Slack => ChannelKind::Slack,
+            AlertChannel::Webhook => ChannelKind::Webhook,
+        }
+    }
+}
+
+/// One cell of the Alerts table.
+#[derive(SimpleObject)]
+#[graphql(name = "AlertSwitch")]
+pub struct SwitchNode {
+    event: EventKind,
+    channel: ChannelKind,
+    enabled: bool,
+    /// Whether it can be switched on: email always, the others once connected.
+    available: bool,
+}
+
+fn nodes(switches: Vec<AlertSwitch>) -> Vec<SwitchNode> {
+    switches
+        .into_iter()
+        .map(|s| SwitchNode {
+            event: s.event.into(),
+            channel: s.channel.into(),
+            enabled: s.enabled,
+            available: s.available,
+        })
+        .collect()
+}
+
+#[derive(Default)]
+pub struct AlertQuery;
+
+#[Object]
+impl AlertQuery {
+    /// The signed-in person's Alerts table: every event on every channel.
+    async fn alert_switches(&self, ctx: &Context<'_>) -> Res<Vec<SwitchNode>> {
+        let rc = request_context(ctx)?;
+        Ok(nodes(
+            rc.services.alert_switches(rc.actor().gql()?).await.gql()?,
+        ))
+    }
+}
+
+#[derive(InputObject)]
+pub struct UpdateAlertSwitchInput {
+    event: EventKind,
+    channel: ChannelKind,
+    enabled: bool,
+}
+
+#[derive(Default)]
+pub struct AlertMutation;
+
+#[Object]
+impl AlertMutation {
+    /// Flips one switch; answers the whole table.
+    async fn update_alert_switch(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAlertSwitchInput,
+    ) -> Res<Vec<SwitchNode>> {
+        let rc = request_context(ctx)?;
+        let actor = rc.actor().gql()?;
+        let switches = rc
+            .services
+            .set_alert_switch(
+                actor,
+                input.event.into(),
+                input.channel.into(),
+                input.enabled,
+                &rc.meta,
+            )
+            .await
+            .gql()?;
+        Ok(nodes(switches))
+    }
+}
