@@ -7,9 +7,11 @@
 mod common;
 
 use common::Backend;
+use fulcrum::store::jobs::DynJobStore;
+use fulcrum::store::outbox::NewJob;
 use fulcrum::store::{
-    AccountType, AuditEvent, DynStore, Entity, NewUser, Run, RunFields, RunUpsert, Silence, Stream,
-    StreamLines, StreamWrite, User,
+    AccountType, AuditEvent, DynStore, Entity, NewUser, OnTransition, Run, RunFields, RunState,
+    RunUpsert, Silence, Stream, StreamLines, StreamWrite, User,
 };
 
 on_both_backends!(
@@ -28,8 +30,14 @@ fn event(action: &'static str) -> AuditEvent {
 }
 
 async fn open(backend: &Backend) -> (DynStore, User, Entity) {
+    let (store, _, user, entity) = open_with_jobs(backend).await;
+    (store, user, entity)
+}
+
+async fn open_with_jobs(backend: &Backend) -> (DynStore, DynJobStore, User, Entity) {
     let services = common::services(backend, &[]).await;
     let store = services.store.clone();
+    let jobs = services.jobs.clone();
     let user = NewUser {
         username: "ada".into(),
         email: "ada@example.com".into(),
@@ -40,7 +48,7 @@ async fn open(backend: &Backend) -> (DynStore, User, Entity) {
     };
     let ada = store.create_user(user, event("user.create")).await.unwrap();
     let entity = store.entity_by_name("ada").await.unwrap().unwrap();
-    (store, ada, entity)
+    (store, jobs, ada, entity)
 }
 
 fn upsert(entity: &Entity, user: &User, project: &str, run: &str, fields: RunFields) -> RunUpsert {
@@ -75,6 +83,7 @@ fn write(run: &Run, lines: Vec<StreamLines>) -> StreamWrite {
         preempting: false,
         exit_code: None,
         now: fulcrum::now_ms(),
+        on_transition: vec![],
     }
 }
 
@@ -243,7 +252,7 @@ async fn exit_codes_end_runs_once_and_stops_become_killed(backend: Backend) {
 }
 
 async fn silent_runs_crash_exactly_once_and_come_back_when_they_send(backend: Backend) {
-    let (s, ada, me) = open(&backend).await;
+    let (s, jobs, ada, me) = open_with_jobs(&backend).await;
     let quiet = new_run(&s, &me, &ada, "quiet").await;
     let live = new_run(&s, &me, &ada, "live").await;
     let mut beat = write(&live, vec![]);
@@ -255,14 +264,43 @@ async fn silent_runs_crash_exactly_once_and_come_back_when_they_send(backend: Ba
         now: quiet.heartbeat_at + 60_000,
     };
     // Two instances sweeping at the same moment: one transition in all.
-    let (a, b) = tokio::join!(s.sweep_silent_runs(silence), s.sweep_silent_runs(silence));
+    let alert = || {
+        vec![OnTransition {
+            to: RunState::Crashed,
+            job: NewJob {
+                kind: "test.crashed",
+                payload: serde_json::json!({"what": "crash"}),
+                dedup_key: Some("crash".into()),
+                max_attempts: 1,
+                run_after: 0,
+            },
+        }]
+    };
+    let (a, b) = tokio::join!(
+        s.sweep_silent_runs(silence, alert()),
+        s.sweep_silent_runs(silence, alert())
+    );
     let made: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
     assert_eq!(made.len(), 1, "{made:?}");
     assert_eq!(
         (made[0].run_id, made[0].to_state.as_str()),
         (quiet.id, "crashed")
     );
-    assert!(s.sweep_silent_runs(silence).await.unwrap().is_empty());
+    assert!(s
+        .sweep_silent_runs(silence, alert())
+        .await
+        .unwrap()
+        .is_empty());
+    // the job the crash caused was written once, with the run and transition in it
+    let jobs = jobs.list_jobs(None, 100).await.unwrap();
+    let crashed: Vec<_> = jobs.iter().filter(|j| j.kind == "test.crashed").collect();
+    assert_eq!(crashed.len(), 1, "{jobs:?}");
+    assert_eq!(crashed[0].payload["run_id"], quiet.id);
+    assert_eq!(crashed[0].payload["transition_id"], made[0].id);
+    assert_eq!(
+        crashed[0].dedup_key.as_deref(),
+        Some(format!("crash:{}", made[0].id).as_str())
+    );
     assert_eq!(
         s.run_by_id(live.id).await.unwrap().unwrap().state,
         "running"
@@ -295,7 +333,7 @@ async fn silent_runs_crash_exactly_once_and_come_back_when_they_send(backend: Ba
         preempted_before: quiet.heartbeat_at,
         now: quiet.heartbeat_at + 120_000,
     };
-    let made = s.sweep_silent_runs(still).await.unwrap();
+    let made = s.sweep_silent_runs(still, vec![]).await.unwrap();
     assert!(
         made.iter().all(|t| t.run_id != live.id),
         "within its grace period: {made:?}"
@@ -304,7 +342,7 @@ async fn silent_runs_crash_exactly_once_and_come_back_when_they_send(backend: Ba
         preempted_before: quiet.heartbeat_at + 120_000,
         ..still
     };
-    let made = s.sweep_silent_runs(late).await.unwrap();
+    let made = s.sweep_silent_runs(late, vec![]).await.unwrap();
     assert!(
         made.iter()
             .any(|t| t.run_id == live.id && t.to_state == "preempted"),

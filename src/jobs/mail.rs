@@ -70,6 +70,30 @@ const TEMPLATES: &[(&str, &str)] = &[
         "team_invite.ko.html",
         include_str!("templates/team_invite.ko.html"),
     ),
+    (
+        "run_alert.en.subject",
+        include_str!("templates/run_alert.en.subject"),
+    ),
+    (
+        "run_alert.en.txt",
+        include_str!("templates/run_alert.en.txt"),
+    ),
+    (
+        "run_alert.en.html",
+        include_str!("templates/run_alert.en.html"),
+    ),
+    (
+        "run_alert.ko.subject",
+        include_str!("templates/run_alert.ko.subject"),
+    ),
+    (
+        "run_alert.ko.txt",
+        include_str!("templates/run_alert.ko.txt"),
+    ),
+    (
+        "run_alert.ko.html",
+        include_str!("templates/run_alert.ko.html"),
+    ),
 ];
 
 /// A rendered mail: subject, text part and HTML part.
@@ -189,6 +213,15 @@ impl Mailer {
         self.send(&message_key(job), to, rendered).await
     }
 
+    /// Runs a `mail.run_alert` job: a run finished, failed or crashed.
+    pub async fn send_run_alert(&self, job: &Job) -> Result<(), JobError> {
+        use super::JobKind;
+        let alert = super::alerts::RunAlertMail::from_job(job)?;
+        let to = recipient(&alert.to)?;
+        let rendered = self.templates.run_alert(&alert)?;
+        self.send(&message_key(job), to, rendered).await
+    }
+
     /// `url` with `#token=…` derived from the nonce; unchanged for a job without one.
     fn signed_link(
         &self,
@@ -298,6 +331,48 @@ impl Templates {
             expires => format_time(lang, invite.expires_at),
         };
         self.render("team_invite", lang, ctx)
+    }
+}
+
+impl Templates {
+    fn run_alert(&self, a: &super::alerts::RunAlertMail) -> Result<RenderedMail, JobError> {
+        let url = url::Url::parse(&a.run_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| JobError::permanent("the run link is not an http(s) URL"))?;
+        let lang = Lang::pick(a.language.as_deref());
+        let state_label = match (lang, a.state.as_str()) {
+            (Lang::Ko, "finished") => "완료",
+            (Lang::Ko, "failed") => "실패",
+            (Lang::Ko, _) => "충돌",
+            (Lang::En, other) => other,
+        };
+        let (h, m, s) = (
+            a.duration_secs / 3600,
+            a.duration_secs / 60 % 60,
+            a.duration_secs % 60,
+        );
+        let duration = if h > 0 {
+            format!("{h}h {m}m {s}s")
+        } else {
+            format!("{m}m {s}s")
+        };
+        let exit_code = a
+            .exit_code
+            .map_or_else(|| "—".to_string(), |c| c.to_string());
+        let ctx = context! {
+            name => single_line(&a.name),
+            state => a.state.as_str(),
+            state_label,
+            run => single_line(&a.run),
+            run_id => single_line(&a.run_id),
+            project => single_line(&a.project),
+            entity => single_line(&a.entity),
+            duration,
+            exit_code,
+            run_url => url.as_str(),
+        };
+        self.render("run_alert", lang, ctx)
     }
 }
 

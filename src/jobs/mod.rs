@@ -8,6 +8,7 @@
 //! maximum number of attempts. Delivery is at least once; enqueueing is deduplicated by the
 //! job's `dedup_key`.
 
+pub mod alerts;
 pub mod handler;
 pub mod mail;
 pub mod mail_handlers;
@@ -122,6 +123,7 @@ pub fn invite_job(
 pub fn registry(
     config: &Config,
     transport: crate::notify::mail::DynMailTransport,
+    alerts: Arc<dyn alerts::AlertFanout>,
 ) -> anyhow::Result<Registry> {
     let mailer = Arc::new(mail::Mailer::with_transport(config, transport)?);
     if !mailer.is_configured() {
@@ -129,7 +131,9 @@ pub fn registry(
     }
     Ok(Registry::default()
         .with(mail_handlers::TeamInvite(mailer.clone()))
-        .with(mail_handlers::VerifyEmail(mailer)))
+        .with(mail_handlers::VerifyEmail(mailer.clone()))
+        .with(alerts::RunEventHandler(alerts))
+        .with(alerts::RunAlertMailHandler(mailer)))
 }
 
 /// A worker id unique to this process: host name, process id and a random suffix.

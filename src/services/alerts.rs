@@ -22,6 +22,10 @@ pub enum AlertChannel {
 }
 
 impl AlertEvent {
+    pub fn parse(raw: &str) -> Option<AlertEvent> {
+        AlertEvent::ALL.into_iter().find(|e| e.as_str() == raw)
+    }
+
     pub const ALL: [AlertEvent; 3] = [
         AlertEvent::RunsFinished,
         AlertEvent::RunCrashed,
@@ -71,7 +75,24 @@ pub struct AlertSwitch {
 impl Services {
     /// The person's whole Alerts table: every event × channel, stored value or default.
     pub async fn alert_switches(&self, actor: &Actor) -> Result<Vec<AlertSwitch>, ApiError> {
-        let stored = self.store.alert_settings(actor.user.id).await?;
+        self.switches_of(actor.user.id).await
+    }
+
+    /// Whether `user_id` gets `event` on `channel`.
+    pub async fn alert_on(
+        &self,
+        user_id: i64,
+        event: AlertEvent,
+        channel: AlertChannel,
+    ) -> Result<bool, ApiError> {
+        let all = self.switches_of(user_id).await?;
+        Ok(all
+            .iter()
+            .any(|s| s.event == event && s.channel == channel && s.enabled))
+    }
+
+    async fn switches_of(&self, user_id: i64) -> Result<Vec<AlertSwitch>, ApiError> {
+        let stored = self.store.alert_settings(user_id).await?;
         let mut out = Vec::with_capacity(9);
         for event in AlertEvent::ALL {
             for channel in AlertChannel::ALL {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::runs::{run_not_found, RunAccess};
 use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{Stream, StreamLines, StreamOutcome, StreamWrite};
+use crate::store::{RunState, Stream, StreamLines, StreamOutcome, StreamWrite};
 
 /// The request body, as the SDK sends it. Unknown keys are ignored (newer SDKs add some).
 #[derive(Debug, Default, Deserialize)]
@@ -78,6 +78,11 @@ impl Services {
             preempting: body.preempting,
             exit_code: body.complete.then(|| body.exitcode.unwrap_or(0)),
             now: crate::now_ms(),
+            on_transition: if body.complete {
+                self.run_alert_jobs(&[RunState::Finished, RunState::Failed])
+            } else {
+                vec![]
+            },
         };
         for (name, chunk) in body.files {
             if name == SUMMARY {
@@ -175,6 +180,10 @@ impl Services {
             ));
         }
         let write = self.stream_write(bucket.run.id, body)?;
-        Ok(self.store.stream_write(write).await?)
+        let outcome = self.store.stream_write(write).await?;
+        if outcome.transition.is_some() {
+            self.job_wake.wake();
+        }
+        Ok(outcome)
     }
 }

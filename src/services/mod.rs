@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod alert_delivery;
 pub mod alerts;
 pub mod api_keys;
 pub mod directory;

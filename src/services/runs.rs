@@ -393,6 +393,11 @@ impl Services {
             preempted_before: now - limits.preempting_timeout_secs * 1000,
             now,
         };
-        Ok(self.store.sweep_silent_runs(silence).await?)
+        let alerts = self.run_alert_jobs(&[crate::store::RunState::Crashed]);
+        let made = self.store.sweep_silent_runs(silence, alerts).await?;
+        if !made.is_empty() {
+            self.job_wake.wake();
+        }
+        Ok(made)
     }
 }

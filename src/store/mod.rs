@@ -38,8 +38,8 @@ pub use keys::{KeyRevocation, KeyStore};
 pub use migrations::Migration;
 pub use profile::{Intro, ProfileStore};
 pub use runs::{
-    Project, Run, RunFields, RunFile, RunState, RunStore, RunTransition, RunUpsert, Silence,
-    Stream, StreamLines, StreamOutcome, StreamWrite,
+    OnTransition, Project, Run, RunFields, RunFile, RunState, RunStore, RunTransition, RunUpsert,
+    Silence, Stream, StreamLines, StreamOutcome, StreamWrite,
 };
 pub use sessions::SessionStore;
 pub use settings::SettingStore;

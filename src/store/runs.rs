@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 
+use super::outbox::NewJob;
 use super::AuditEvent;
 use crate::error::StoreResult;
 
@@ -121,6 +122,30 @@ pub struct StreamWrite {
     /// `complete` with its exit code: the run ends.
     pub exit_code: Option<i64>,
     pub now: i64,
+    /// Jobs to write if this request changes the run's state.
+    pub on_transition: Vec<OnTransition>,
+}
+
+/// A job a change of state causes (an alert), written in the same transaction. The store
+/// adds `run_id` and `transition_id` to its payload (an object) and `:<transition id>` to
+/// its dedup key, so each transition causes it once.
+#[derive(Debug, Clone)]
+pub struct OnTransition {
+    pub to: RunState,
+    pub job: NewJob,
+}
+
+impl OnTransition {
+    /// The job for one transition that happened.
+    pub fn for_transition(&self, t: &RunTransition) -> NewJob {
+        let mut job = self.job.clone();
+        if let serde_json::Value::Object(map) = &mut job.payload {
+            map.insert("run_id".into(), t.run_id.into());
+            map.insert("transition_id".into(), t.id.into());
+        }
+        job.dedup_key = job.dedup_key.map(|k| format!("{k}:{}", t.id));
+        job
+    }
 }
 
 /// What a `file_stream` request found and changed.
@@ -217,7 +242,11 @@ pub trait RunStore: Send + Sync {
     async fn request_stop(&self, run_id: i64, now: i64, audit: AuditEvent) -> StoreResult<()>;
     /// Marks silent runs crashed (or preempted), each exactly once even with several
     /// instances sweeping at the same time; returns the transitions made.
-    async fn sweep_silent_runs(&self, silence: Silence) -> StoreResult<Vec<RunTransition>>;
+    async fn sweep_silent_runs(
+        &self,
+        silence: Silence,
+        on_transition: Vec<OnTransition>,
+    ) -> StoreResult<Vec<RunTransition>>;
 }
 
 /// A run's state, as W&B names it.

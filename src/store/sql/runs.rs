@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited, sql, work, Backend, Exec, Param, Sql, SqlStore};
+use super::{audited, enqueue, sql, work, Backend, Exec, Param, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::store::rows::{project_cols, run_cols};
 use crate::store::runs::*;
@@ -179,6 +179,14 @@ fn line_pairs(part: &StreamLines) -> String {
     serde_json::Value::Array(pairs).to_string()
 }
 
+/// Writes the jobs a transition causes, in its transaction.
+async fn caused<C: Exec>(c: &mut C, on: &[OnTransition], t: &RunTransition) -> StoreResult<()> {
+    for o in on.iter().filter(|o| o.to.as_str() == t.to_state) {
+        enqueue(c, &o.for_transition(t), t.at).await?;
+    }
+    Ok(())
+}
+
 fn state_of(raw: &str) -> RunState {
     RunState::parse(raw).unwrap_or(RunState::Running)
 }
@@ -299,7 +307,9 @@ impl<B: Backend> RunStore for SqlStore<B> {
             )
             .await?;
             let transition = if to != from {
-                Some(transition(c, w.run_id, from, to, exit_code, w.now).await?)
+                let t = transition(c, w.run_id, from, to, exit_code, w.now).await?;
+                caused(c, &w.on_transition, &t).await?;
+                Some(t)
             } else {
                 None
             };
@@ -406,7 +416,11 @@ impl<B: Backend> RunStore for SqlStore<B> {
         self.write_audited(REQUEST_STOP, (run_id, now), audit).await
     }
 
-    async fn sweep_silent_runs(&self, s: Silence) -> StoreResult<Vec<RunTransition>> {
+    async fn sweep_silent_runs(
+        &self,
+        s: Silence,
+        on: Vec<OnTransition>,
+    ) -> StoreResult<Vec<RunTransition>> {
         work!(self, tx, |c| {
             let mut made = Vec::new();
             for (from, to, before) in [
@@ -421,7 +435,9 @@ impl<B: Backend> RunStore for SqlStore<B> {
                     .all(SILENT, &[&to.as_str(), &from.as_str(), &before])
                     .await?;
                 for (run_id, exit_code) in silent {
-                    made.push(transition(c, run_id, from, to, exit_code, s.now).await?);
+                    let t = transition(c, run_id, from, to, exit_code, s.now).await?;
+                    caused(c, &on, &t).await?;
+                    made.push(t);
                 }
             }
             Ok(made)

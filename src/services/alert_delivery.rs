@@ -1,0 +1,133 @@
+//! From a run's change of state to its alert deliveries. The change wrote one `RunEvent`
+//! job in its transaction (`run_alert_jobs`); running that job looks up whose run it is and
+//! what they want, and enqueues one delivery per channel with its own idempotency key, so a
+//! retried fan-out never sends twice.
+
+use async_trait::async_trait;
+
+use super::alerts::{AlertChannel, AlertEvent};
+use super::Services;
+use crate::jobs::alerts::{AlertFanout, RunAlertMail, RunEvent};
+use crate::jobs::{JobError, JobKind};
+use crate::store::{OnTransition, Run, RunState};
+
+/// Telemetry flags of notebook runs in `config._wandb.value.t["8"]` (jupyter, colab,
+/// ipython): W&B does not send *Runs finished* for them (one mail per cell otherwise).
+const NOTEBOOK_FLAGS: [i64; 3] = [1, 12, 13];
+
+fn is_notebook(run: &Run) -> bool {
+    let config: serde_json::Value = serde_json::from_str(&run.config).unwrap_or_default();
+    config["_wandb"]["value"]["t"]["8"]
+        .as_array()
+        .is_some_and(|flags| {
+            flags
+                .iter()
+                .any(|f| f.as_i64().is_some_and(|f| NOTEBOOK_FLAGS.contains(&f)))
+        })
+}
+
+fn retry(e: impl std::fmt::Display) -> JobError {
+    JobError::retry(format!("alert fan-out: {e}"))
+}
+
+impl Services {
+    /// The alert jobs a run's end causes, written with the transition (`states` picks
+    /// which transitions: finished, failed, crashed).
+    pub(crate) fn run_alert_jobs(&self, states: &[RunState]) -> Vec<OnTransition> {
+        let now = crate::now_ms();
+        states
+            .iter()
+            .map(|&to| {
+                let event = match to {
+                    RunState::Finished => AlertEvent::RunsFinished,
+                    _ => AlertEvent::RunCrashed,
+                };
+                let payload = RunEvent {
+                    event: event.as_str().to_string(),
+                    run_id: 0,
+                    transition_id: 0,
+                };
+                OnTransition {
+                    to,
+                    job: payload.job(&self.config, Some("alert".into()), now),
+                }
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl AlertFanout for Services {
+    async fn fan_out(&self, e: &RunEvent) -> Result<(), JobError> {
+        let Some(event) = AlertEvent::parse(&e.event) else {
+            return Err(JobError::permanent(format!(
+                "unknown alert event {}",
+                e.event
+            )));
+        };
+        let Some(run) = self.store.run_by_id(e.run_id).await.map_err(retry)? else {
+            return Ok(()); // deleted since
+        };
+        let Some(user_id) = run.user_id else {
+            return Ok(());
+        };
+        if event == AlertEvent::RunsFinished && is_notebook(&run) {
+            return Ok(());
+        }
+        if !self
+            .alert_on(user_id, event, AlertChannel::Email)
+            .await
+            .map_err(retry)?
+        {
+            return Ok(());
+        }
+        let (Some(user), Some(project)) = (
+            self.store.user_by_id(user_id).await.map_err(retry)?,
+            self.store
+                .project_by_id(run.project_id)
+                .await
+                .map_err(retry)?,
+        ) else {
+            return Ok(());
+        };
+        let language = self
+            .store
+            .user_profile(user_id)
+            .await
+            .map_err(retry)?
+            .and_then(|p| p.language);
+        let mut url = self.config.public_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend([
+                project.entity_name.as_str(),
+                &project.name,
+                "runs",
+                &run.name,
+            ]);
+        }
+        let end = run.finished_at.unwrap_or(run.heartbeat_at);
+        let mail = RunAlertMail {
+            to: user.email.clone(),
+            language,
+            name: if user.name.is_empty() {
+                user.username.clone()
+            } else {
+                user.name.clone()
+            },
+            event: event.as_str().to_string(),
+            state: run.state.clone(),
+            run: run.display_name.clone().unwrap_or_else(|| run.name.clone()),
+            run_id: run.name.clone(),
+            project: project.name.clone(),
+            entity: project.entity_name.clone(),
+            duration_secs: ((end - run.created_at) / 1000).max(0),
+            exit_code: run.exit_code,
+            run_url: url.to_string(),
+        };
+        let dedup = format!("alert:{}:email:{user_id}", e.transition_id);
+        let job = mail.job(&self.config, Some(dedup), crate::now_ms());
+        self.jobs.enqueue(job).await.map_err(retry)?;
+        self.job_wake.wake();
+        Ok(())
+    }
+}

@@ -1,0 +1,114 @@
+//! Alert mails (issue #10, email slice): a run's end writes one alert job with its state
+//! change; the fan-out mails the run's person if their switch is on, once per transition
+//! (a replayed final request sends nothing more), in their language, with a link to the run.
+
+#[macro_use]
+mod common;
+
+use common::app::TestApp;
+use common::Backend;
+use fulcrum::store::{AuditEvent, ProfileUpdate};
+use reqwest::StatusCode;
+use serde_json::json;
+
+on_both_backends!(a_run_that_ends_mails_its_person_once_as_they_asked,);
+
+const UPSERT: &str = "mutation($n: String!) { upsertBucket(input: {name: $n, modelName: \"p\"}) { bucket { project { entity { name } } } } }";
+const UPDATE: &str = "mutation($e: AlertEventKind!, $on: Boolean!) { updateAlertSwitch(input: {event: $e, channel: EMAIL, enabled: $on}) { enabled } }";
+
+async fn end(app: &TestApp, who: &str, run: &str, exit: Option<i64>) {
+    let (status, body) = app.gql_with(who, UPSERT, json!({"n": run})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let Some(code) = exit else { return };
+    for _ in 0..2 {
+        // the SDK retries: the second final request must not mail again
+        let resp = app
+            .t
+            .http
+            .post(app.t.url(&format!("/files/{who}/p/{run}/file_stream")))
+            .basic_auth("api", Some(app.key(who)))
+            .json(&json!({"complete": true, "exitcode": code}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+}
+
+async fn wait_for_subject(app: &TestApp, to: &str, subject: &str) {
+    for _ in 0..1000 {
+        if app
+            .mail_to(to)
+            .iter()
+            .any(|m| m.subject.starts_with(subject))
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let got: Vec<String> = app.mail_to(to).into_iter().map(|m| m.subject).collect();
+    panic!("no mail {subject:?} to {to} within 10 s; got {got:?}");
+}
+
+async fn a_run_that_ends_mails_its_person_once_as_they_asked(backend: Backend) {
+    let mut app =
+        TestApp::with_config(&backend, &[("FULCRUM_RUN_HEARTBEAT_TIMEOUT_SECS", "5")]).await;
+    app.person("ada")
+        .await
+        .person("bob")
+        .await
+        .person("cat")
+        .await;
+    let ada = "ada@example.com";
+
+    end(&app, "ada", "r1", Some(0)).await;
+    wait_for_subject(&app, ada, "Run finished — r1 (ada/p)").await;
+    end(&app, "ada", "r2", Some(3)).await;
+    wait_for_subject(&app, ada, "Run failed — r2 (ada/p)").await;
+    let failed = app
+        .mail_to(ada)
+        .into_iter()
+        .find(|m| m.subject.starts_with("Run failed"))
+        .unwrap();
+    let flat = failed.raw.replace("=\r\n", "").replace("=3D", "=");
+    assert!(
+        flat.contains("/ada/p/runs/r2"),
+        "the mail links to the run page"
+    );
+    assert!(flat.contains("exit code 3"), "and says how it ended");
+
+    // Run crashed switched off: a failing run sends nothing.
+    let (status, _) = app
+        .gql_with("ada", UPDATE, json!({"e": "RUN_CRASHED", "on": false}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    end(&app, "ada", "r3", Some(1)).await;
+
+    // bob reads Korean.
+    let bob = app.t.user_row("bob").await;
+    let korean = ProfileUpdate {
+        language: Some("ko".into()),
+        ..Default::default()
+    };
+    let audit = AuditEvent {
+        action: "profile.update",
+        ..Default::default()
+    };
+    app.services()
+        .store
+        .update_profile(bob.id, korean, audit)
+        .await
+        .unwrap();
+    end(&app, "bob", "r4", Some(0)).await;
+    wait_for_subject(&app, "bob@example.com", "Run 완료 — r4").await;
+
+    // cat's script is killed: no final request; the sweeper crashes the run after 5 s.
+    end(&app, "cat", "r5", None).await;
+    wait_for_subject(&app, "cat@example.com", "Run crashed — r5").await;
+
+    // Once each: r1 and r2 (replayed) one mail each, r3 none.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let subjects: Vec<String> = app.mail_to(ada).into_iter().map(|m| m.subject).collect();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    app.stop().await;
+}
