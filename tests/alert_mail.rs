@@ -11,7 +11,13 @@ use fulcrum::store::{AuditEvent, ProfileUpdate};
 use reqwest::StatusCode;
 use serde_json::json;
 
-on_both_backends!(a_run_that_ends_mails_its_person_once_as_they_asked,);
+on_both_backends!(
+    a_run_that_ends_mails_its_person_once_as_they_asked,
+    run_alert_is_throttled_per_run_and_title,
+);
+
+/// wandb 0.31.0's document, as its `run.alert()` sends it.
+const NOTIFY: &str = "mutation NotifyScriptableRunAlert($entityName: String!, $projectName: String!, $runName: String!, $title: String!, $text: String!, $severity: AlertSeverity = INFO, $waitDuration: Duration) { notifyScriptableRunAlert(input: {entityName: $entityName, projectName: $projectName, runName: $runName, title: $title, text: $text, severity: $severity, waitDuration: $waitDuration}) { success } }";
 
 const UPSERT: &str = "mutation($n: String!) { upsertBucket(input: {name: $n, modelName: \"p\"}) { bucket { project { entity { name } } } } }";
 const UPDATE: &str = "mutation($e: AlertEventKind!, $on: Boolean!) { updateAlertSwitch(input: {event: $e, channel: EMAIL, enabled: $on}) { enabled } }";
@@ -110,5 +116,85 @@ async fn a_run_that_ends_mails_its_person_once_as_they_asked(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let subjects: Vec<String> = app.mail_to(ada).into_iter().map(|m| m.subject).collect();
     assert_eq!(subjects.len(), 2, "{subjects:?}");
+    app.stop().await;
+}
+
+async fn alert(
+    app: &TestApp,
+    who: &str,
+    title: &str,
+    wait_ms: i64,
+) -> (StatusCode, serde_json::Value) {
+    let vars = json!({"entityName": who, "projectName": "p", "runName": "r1", "title": title,
+        "text": "loss went <b>up</b>\nstep 100", "severity": "WARN", "waitDuration": wait_ms});
+    app.gql_with(who, NOTIFY, vars).await
+}
+
+async fn run_alert_is_throttled_per_run_and_title(backend: Backend) {
+    let mut app = TestApp::start(&backend).await;
+    app.person("ada").await.person("eve").await;
+    end(&app, "ada", "r1", None).await;
+    let ada = "ada@example.com";
+    let (status, body) = alert(&app, "ada", "loss is nan", 300_000).await;
+    assert_eq!(
+        (
+            status,
+            body["data"]["notifyScriptableRunAlert"]["success"].clone()
+        ),
+        (StatusCode::OK, json!(true)),
+        "{body}"
+    );
+    wait_for_subject(&app, ada, "[WARN] loss is nan — r1 (ada/p)").await;
+    let mail = app.mail_to(ada).into_iter().next().unwrap();
+    let parsed = common::smtp::Mime::parse(&mail.raw);
+    assert!(parsed
+        .part("text/plain")
+        .decoded_body()
+        .contains("loss went <b>up</b>"));
+    let html = parsed.part("text/html").decoded_body();
+    assert!(
+        html.contains("loss went &lt;b&gt;up&lt;") && !html.contains("<b>up"),
+        "plain text, escaped in HTML: {html}"
+    );
+
+    let (_, body) = alert(&app, "ada", "loss is nan", 300_000).await;
+    assert_eq!(
+        body["data"]["notifyScriptableRunAlert"]["success"], false,
+        "same title within waitDuration"
+    );
+    let (_, body) = alert(&app, "ada", "accuracy dropped", 300_000).await;
+    assert_eq!(
+        body["data"]["notifyScriptableRunAlert"]["success"], true,
+        "another title is another alert"
+    );
+    wait_for_subject(&app, ada, "[WARN] accuracy dropped").await;
+    // early wandb-core builds sent absurd waits: clamped, not an error
+    let (status, _) = alert(&app, "ada", "huge wait", i64::MAX).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = alert(&app, "ada", "short", 0).await;
+    assert_eq!(body["data"]["notifyScriptableRunAlert"]["success"], true);
+    let (_, body) = alert(&app, "ada", "short", 0).await;
+    assert_eq!(
+        body["data"]["notifyScriptableRunAlert"]["success"], true,
+        "no wait, no throttle"
+    );
+
+    let (status, _) = alert(&app, "eve", "not mine", 0).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "eve cannot see ada's run");
+    // Scriptable run alerts switched off: accepted, not mailed.
+    let off = "mutation { updateAlertSwitch(input: {event: SCRIPTABLE_RUN_ALERTS, channel: EMAIL, enabled: false}) { enabled } }";
+    assert_eq!(app.gql("ada", off).await.0, StatusCode::OK);
+    alert(&app, "ada", "muted", 0).await;
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let subjects: Vec<String> = app.mail_to(ada).into_iter().map(|m| m.subject).collect();
+    assert!(
+        !subjects.iter().any(|s| s.contains("muted")),
+        "{subjects:?}"
+    );
+    assert_eq!(
+        subjects.iter().filter(|s| s.contains("short")).count(),
+        2,
+        "{subjects:?}"
+    );
     app.stop().await;
 }

@@ -8,3 +8,15 @@ CREATE TABLE alert_settings (
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (user_id, event, channel)
 );
+
+-- run.alert() calls that were accepted (not throttled): what the alert said, for the
+-- deliveries and for throttling the same title on the same run.
+CREATE TABLE run_alerts (
+    id         INTEGER PRIMARY KEY,
+    run_id     INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    title      TEXT   NOT NULL,
+    text       TEXT   NOT NULL,
+    level      TEXT   NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX run_alerts_run_title ON run_alerts (run_id, title, created_at);

@@ -2,7 +2,9 @@
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 
+use super::scalars::Duration;
 use super::{request_context, IntoGql, Res};
+use crate::services::alert_delivery::ScriptableAlert;
 use crate::services::alerts::{AlertChannel, AlertEvent, AlertSwitch};
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -105,11 +107,78 @@ pub struct UpdateAlertSwitchInput {
     enabled: bool,
 }
 
+/// `run.alert(level=…)`.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum AlertSeverity {
+    Info,
+    Warn,
+    Error,
+}
+
+impl AlertSeverity {
+    fn as_str(self) -> &'static str {
+        match self {
+            AlertSeverity::Info => "INFO",
+            AlertSeverity::Warn => "WARN",
+            AlertSeverity::Error => "ERROR",
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct NotifyScriptableRunAlertInput {
+    entity_name: String,
+    project_name: String,
+    run_name: String,
+    title: String,
+    text: String,
+    severity: Option<AlertSeverity>,
+    /// Milliseconds during which the same title on the same run is not sent again.
+    wait_duration: Option<Duration>,
+}
+
+#[derive(SimpleObject)]
+pub struct NotifyScriptableRunAlertPayload {
+    /// True when the alert was accepted (not throttled).
+    success: bool,
+}
+
 #[derive(Default)]
 pub struct AlertMutation;
 
 #[Object]
 impl AlertMutation {
+    /// `run.alert()`: throttled per run and title for `waitDuration`, then delivered as the
+    /// run's person asked in Settings → Alerts.
+    async fn notify_scriptable_run_alert(
+        &self,
+        ctx: &Context<'_>,
+        input: NotifyScriptableRunAlertInput,
+    ) -> Res<NotifyScriptableRunAlertPayload> {
+        let rc = request_context(ctx)?;
+        let path = (
+            input.entity_name.as_str(),
+            input.project_name.as_str(),
+            input.run_name.as_str(),
+        );
+        let alert = ScriptableAlert {
+            title: input.title,
+            text: input.text,
+            level: input
+                .severity
+                .unwrap_or(AlertSeverity::Info)
+                .as_str()
+                .to_string(),
+            wait_ms: input.wait_duration.map(|d| d.0),
+        };
+        let success = rc
+            .services
+            .notify_scriptable_alert(rc.actor().gql()?, path, alert)
+            .await
+            .gql()?;
+        Ok(NotifyScriptableRunAlertPayload { success })
+    }
+
     /// Flips one switch; answers the whole table.
     async fn update_alert_switch(
         &self,

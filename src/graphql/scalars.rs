@@ -51,3 +51,20 @@ impl ScalarType for Int64 {
         Value::Number(self.0.into())
     }
 }
+
+/// W&B's `Duration`: whole milliseconds (`run.alert(wait_duration=…)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Duration(pub i64);
+
+#[Scalar(name = "Duration")]
+impl ScalarType for Duration {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        Int64::parse(value)
+            .map(|v| Duration(v.0))
+            .map_err(|_| InputValueError::custom("a Duration is whole milliseconds"))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Number(self.0.into())
+    }
+}

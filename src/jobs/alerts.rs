@@ -21,6 +21,9 @@ pub struct RunEvent {
     pub run_id: i64,
     #[serde(default)]
     pub transition_id: i64,
+    /// For `scriptable`: the accepted `run.alert()` (filled in by the store).
+    #[serde(default)]
+    pub alert_id: Option<i64>,
 }
 
 impl JobKind for RunEvent {
@@ -63,6 +66,16 @@ pub struct RunAlertMail {
     pub duration_secs: i64,
     pub exit_code: Option<i64>,
     pub run_url: String,
+    /// A `run.alert()`: its title, text and level (`INFO`, `WARN`, `ERROR`).
+    #[serde(default)]
+    pub alert: Option<ScriptedAlert>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptedAlert {
+    pub title: String,
+    pub text: String,
+    pub level: String,
 }
 
 impl JobKind for RunAlertMail {

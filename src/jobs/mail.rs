@@ -360,7 +360,12 @@ impl Templates {
         let exit_code = a
             .exit_code
             .map_or_else(|| "—".to_string(), |c| c.to_string());
+        let (title, text, level) = match &a.alert {
+            Some(s) => (single_line(&s.title), s.text.clone(), single_line(&s.level)),
+            None => (String::new(), String::new(), String::new()),
+        };
         let ctx = context! {
+            title, text, level,
             name => single_line(&a.name),
             state => a.state.as_str(),
             state_label,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::alerts::{AlertChannel, AlertEvent};
 use super::Services;
-use crate::jobs::alerts::{AlertFanout, RunAlertMail, RunEvent};
+use crate::jobs::alerts::{AlertFanout, RunAlertMail, RunEvent, ScriptedAlert};
 use crate::jobs::{JobError, JobKind};
 use crate::store::{OnTransition, Run, RunState};
 
@@ -46,6 +46,7 @@ impl Services {
                     event: event.as_str().to_string(),
                     run_id: 0,
                     transition_id: 0,
+                    alert_id: None,
                 };
                 OnTransition {
                     to,
@@ -81,6 +82,42 @@ impl AlertFanout for Services {
         {
             return Ok(());
         }
+        let scripted = match e.alert_id {
+            Some(id) => match self.store.run_alert(id).await.map_err(retry)? {
+                Some(a) => Some(ScriptedAlert {
+                    title: a.title,
+                    text: a.text,
+                    level: a.level,
+                }),
+                None => return Ok(()),
+            },
+            None => None,
+        };
+        let Some(mail) = self.alert_mail(&run, user_id, event, scripted).await? else {
+            return Ok(());
+        };
+        // One delivery per cause and channel: a transition, or an accepted run.alert().
+        let cause = match e.alert_id {
+            Some(id) => format!("scriptable:{id}"),
+            None => e.transition_id.to_string(),
+        };
+        let dedup = format!("alert:{cause}:email:{user_id}");
+        let job = mail.job(&self.config, Some(dedup), crate::now_ms());
+        self.jobs.enqueue(job).await.map_err(retry)?;
+        self.job_wake.wake();
+        Ok(())
+    }
+}
+
+impl Services {
+    /// The mail about `run` for its person, or none if they or the project are gone.
+    async fn alert_mail(
+        &self,
+        run: &Run,
+        user_id: i64,
+        event: AlertEvent,
+        alert: Option<ScriptedAlert>,
+    ) -> Result<Option<RunAlertMail>, JobError> {
         let (Some(user), Some(project)) = (
             self.store.user_by_id(user_id).await.map_err(retry)?,
             self.store
@@ -88,7 +125,7 @@ impl AlertFanout for Services {
                 .await
                 .map_err(retry)?,
         ) else {
-            return Ok(());
+            return Ok(None);
         };
         let language = self
             .store
@@ -106,7 +143,12 @@ impl AlertFanout for Services {
             ]);
         }
         let end = run.finished_at.unwrap_or(run.heartbeat_at);
-        let mail = RunAlertMail {
+        let state = if alert.is_some() {
+            "alert".to_string()
+        } else {
+            run.state.clone()
+        };
+        Ok(Some(RunAlertMail {
             to: user.email.clone(),
             language,
             name: if user.name.is_empty() {
@@ -115,7 +157,7 @@ impl AlertFanout for Services {
                 user.name.clone()
             },
             event: event.as_str().to_string(),
-            state: run.state.clone(),
+            state,
             run: run.display_name.clone().unwrap_or_else(|| run.name.clone()),
             run_id: run.name.clone(),
             project: project.name.clone(),
@@ -123,11 +165,79 @@ impl AlertFanout for Services {
             duration_secs: ((end - run.created_at) / 1000).max(0),
             exit_code: run.exit_code,
             run_url: url.to_string(),
+            alert,
+        }))
+    }
+}
+
+/// `run.alert()`'s bounds: W&B asks for titles under 64 characters; longer ones are cut
+/// there, not refused (the SDK only logs failures). Early wandb-core builds sent
+/// `waitDuration` in nanoseconds-as-seconds, so it is clamped to a week.
+const TITLE_MAX: usize = 256;
+const TEXT_MAX: usize = 16 * 1024;
+const WAIT_MAX_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// What `notifyScriptableRunAlert` asks.
+pub struct ScriptableAlert {
+    pub title: String,
+    pub text: String,
+    pub level: String,
+    pub wait_ms: Option<i64>,
+}
+
+impl Services {
+    /// `run.alert()`: records the alert and its delivery job unless the same title on the
+    /// same run was accepted within `waitDuration`; true when it was accepted.
+    pub async fn notify_scriptable_alert(
+        &self,
+        actor: &super::Actor,
+        path: (&str, &str, &str),
+        alert: ScriptableAlert,
+    ) -> Result<bool, crate::error::ApiError> {
+        use crate::error::{ApiError, ErrorCode};
+        let (entity, project, run) = path;
+        let full = format!("{entity}/{project}/{run}");
+        let (bucket, access) = self
+            .find_run(actor, entity, project, run)
+            .await?
+            .ok_or_else(|| super::runs::run_not_found(&full))?;
+        if access < super::runs::RunAccess::Write {
+            return Err(ApiError::forbidden(
+                ErrorCode::RunForbidden,
+                format!(
+                    "the account {} may not raise alerts on this run",
+                    actor.user.username
+                ),
+            ));
+        }
+        let title: String = alert.title.trim().chars().take(TITLE_MAX).collect();
+        if title.is_empty() || alert.text.len() > TEXT_MAX {
+            return Err(ApiError::validation(
+                "title",
+                ErrorCode::RunFieldInvalid,
+                format!("an alert needs a title, and its text has at most {TEXT_MAX} bytes"),
+            ));
+        }
+        let payload = RunEvent {
+            event: AlertEvent::Scriptable.as_str().to_string(),
+            run_id: bucket.run.id,
+            transition_id: 0,
+            alert_id: None,
         };
-        let dedup = format!("alert:{}:email:{user_id}", e.transition_id);
-        let job = mail.job(&self.config, Some(dedup), crate::now_ms());
-        self.jobs.enqueue(job).await.map_err(retry)?;
-        self.job_wake.wake();
-        Ok(())
+        let now = crate::now_ms();
+        let record = crate::store::NewRunAlert {
+            run_id: bucket.run.id,
+            title,
+            text: alert.text,
+            level: alert.level,
+            wait_ms: alert.wait_ms.unwrap_or(60_000).clamp(0, WAIT_MAX_MS),
+            now,
+            job: payload.job(&self.config, Some("scriptable".into()), now),
+        };
+        let accepted = self.store.record_run_alert(record).await?.is_some();
+        if accepted {
+            self.job_wake.wake();
+        }
+        Ok(accepted)
     }
 }

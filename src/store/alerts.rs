@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::outbox::NewJob;
 use super::AuditEvent;
 use crate::error::StoreResult;
 
@@ -12,6 +13,31 @@ pub struct AlertSetting {
     pub event: String,
     pub channel: String,
     pub enabled: bool,
+}
+
+/// A `run.alert()` the server accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAlert {
+    pub id: i64,
+    pub run_id: i64,
+    pub title: String,
+    pub text: String,
+    pub level: String,
+    pub created_at: i64,
+}
+
+/// A `run.alert()` to record unless the same title on the same run was accepted less than
+/// `wait_ms` ago. `job` is written with it; the store adds `alert_id` to its payload and
+/// `:<alert id>` to its dedup key.
+#[derive(Debug, Clone)]
+pub struct NewRunAlert {
+    pub run_id: i64,
+    pub title: String,
+    pub text: String,
+    pub level: String,
+    pub wait_ms: i64,
+    pub now: i64,
+    pub job: NewJob,
 }
 
 #[async_trait]
@@ -25,4 +51,7 @@ pub trait AlertStore: Send + Sync {
         setting: AlertSetting,
         audit: AuditEvent,
     ) -> StoreResult<()>;
+    /// Records the alert and its job, or nothing when it is throttled (`None`).
+    async fn record_run_alert(&self, alert: NewRunAlert) -> StoreResult<Option<RunAlert>>;
+    async fn run_alert(&self, id: i64) -> StoreResult<Option<RunAlert>>;
 }

@@ -30,7 +30,7 @@ use crate::config::Config;
 use crate::keys::KeyHash;
 
 pub use accounts::{AccountStore, FirstAdmin};
-pub use alerts::{AlertSetting, AlertStore};
+pub use alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
 pub use audit::AuditStore;
 pub use email_tokens::{EmailTokenStore, NewEmailToken};
 pub use invites::{Invite, InviteResolution, InviteStore, NewInvite};

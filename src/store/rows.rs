@@ -2,6 +2,7 @@
 //! a rusqlite row or a tokio-postgres row; every type read here converts from both drivers.
 //! `FromRow` turns a whole row into a model, so one statement reads the same way on both.
 
+use super::alerts::RunAlert;
 use super::jobs::{parse_payload, Job, JobAttempt, JobStatus};
 use super::runs::{Project, Run, RunFile, RunTransition};
 use super::*;
@@ -188,6 +189,7 @@ from_row! {
         repo, commit_sha, sweep, tags, config, summary, state, exit_code, history_lines,
         events_lines, output_lines, stop_requested_at, created_at, heartbeat_at, finished_at,
     }),
+    RunAlert => |r| read_row!(r, 0 => RunAlert { id, run_id, title, text, level, created_at }),
     RunFile => |r| read_row!(r, 0 => RunFile { run_id, name, size_bytes, blob, updated_at }),
     RunTransition => |r| read_row!(r, 0 => RunTransition { id, run_id, from_state, to_state, exit_code, at }),
     JobAttempt => |r| read_row!(r, 0 => JobAttempt {

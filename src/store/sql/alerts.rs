@@ -2,10 +2,13 @@
 
 use async_trait::async_trait;
 
-use super::{sql, Backend, SqlStore};
+use super::{enqueue, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
-use crate::store::alerts::{AlertSetting, AlertStore};
+use crate::store::alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
 use crate::store::AuditEvent;
+
+const RUN_ALERT: &Sql =
+    sql!("SELECT id, run_id, title, text, level, created_at FROM run_alerts WHERE id = $1");
 
 #[async_trait]
 impl<B: Backend> AlertStore for SqlStore<B> {
@@ -39,5 +42,44 @@ impl<B: Backend> AlertStore for SqlStore<B> {
             audit,
         )
         .await
+    }
+
+    async fn record_run_alert(&self, a: NewRunAlert) -> StoreResult<Option<RunAlert>> {
+        work!(self, tx, |c| {
+            // The run's row lock serializes two alerts of one run on PostgreSQL, so the
+            // throttle holds across instances; SQLite has one writer.
+            c.execute(
+                sql!(pg: "SELECT id FROM runs WHERE id = $1 FOR UPDATE", lite: ""),
+                &[&a.run_id],
+            )
+            .await?;
+            let (last,): (Option<i64>,) = c
+                .one(
+                    sql!("SELECT MAX(created_at) FROM run_alerts WHERE run_id = $1 AND title = $2"),
+                    &[&a.run_id, &a.title],
+                )
+                .await?;
+            if last.is_some_and(|at| a.now < at.saturating_add(a.wait_ms)) {
+                return Ok(None);
+            }
+            let alert: RunAlert = c
+                .one(
+                    sql!("INSERT INTO run_alerts (run_id, title, text, level, created_at) VALUES ($1, $2, $3, $4, $5)
+                          RETURNING id, run_id, title, text, level, created_at"),
+                    &[&a.run_id, &a.title, &a.text, &a.level, &a.now],
+                )
+                .await?;
+            let mut job = a.job.clone();
+            if let serde_json::Value::Object(map) = &mut job.payload {
+                map.insert("alert_id".into(), alert.id.into());
+            }
+            job.dedup_key = job.dedup_key.map(|k| format!("{k}:{}", alert.id));
+            enqueue(c, &job, a.now).await?;
+            Ok(Some(alert))
+        })
+    }
+
+    async fn run_alert(&self, id: i64) -> StoreResult<Option<RunAlert>> {
+        self.read_opt(RUN_ALERT, (id,)).await
     }
 }
