@@ -178,6 +178,11 @@ impl Services {
         Ok(Value::Array(picked.into_iter().step_by(stride).collect()))
     }
 
+    /// A run's `run.alert()` log, newest first (the bucket came from `find_run`).
+    pub async fn alerts_of(&self, b: &Bucket) -> Result<Vec<crate::store::RunAlert>, ApiError> {
+        Ok(self.store.run_alerts(b.run.id, 100).await?)
+    }
+
     /// `historyKeys`: the last step and the summary's keys with their types.
     pub async fn history_keys(&self, b: &Bucket) -> Result<Value, ApiError> {
         let last = self.store.last_step(b.run.id).await?.unwrap_or(-1);

@@ -54,4 +54,6 @@ pub trait AlertStore: Send + Sync {
     /// Records the alert and its job, or nothing when it is throttled (`None`).
     async fn record_run_alert(&self, alert: NewRunAlert) -> StoreResult<Option<RunAlert>>;
     async fn run_alert(&self, id: i64) -> StoreResult<Option<RunAlert>>;
+    /// A run's accepted alerts, newest first, at most `limit`.
+    async fn run_alerts(&self, run_id: i64, limit: i64) -> StoreResult<Vec<RunAlert>>;
 }

@@ -38,6 +38,10 @@ async function seed(server, key) {
   const created = await api(server, key, '/graphql', {
     query: 'mutation { createRunFiles(input: {entityName: "ada", projectName: "vision", runName: "live1", files: ["notes.txt"]}) { files { uploadUrl } } }',
   })
+  const alerted = await api(server, key, '/graphql', {
+    query: 'mutation { notifyScriptableRunAlert(input: {entityName: "ada", projectName: "vision", runName: "live1", title: "loss spiked", text: "at step 40", severity: WARN}) { success } }',
+  })
+  assert.equal(alerted.body.data.notifyScriptableRunAlert.success, true)
   const url = created.body.data.createRunFiles.files[0].uploadUrl
   assert.equal((await fetch(url, { method: 'PUT', body: 'hello from the run\n' })).status, 200)
 }
@@ -108,6 +112,7 @@ describe('Project and run pages', () => {
     const charts = await page.$$eval('.run-chart', (c) => c.map((e) => e.dataset.metric))
     assert.deepEqual(charts, ['acc', 'loss'])
     assert.equal(await page.$$eval('#run-console .stderr', (s) => s.length), 1, 'stderr lines are marked')
+    assert.match((await page.textContent('#run-alerts')).replace(/\s+/g, ' '), /WARN loss spiked .* at step 40/)
     const file = await page.$eval('#run-files .file-link', (a) => a.getAttribute('href'))
     assert.equal(file, '/files/ada/vision/live1/notes.txt')
     const download = await page.evaluate(async (href) => (await fetch(href)).text(), file)

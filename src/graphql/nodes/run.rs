@@ -11,6 +11,15 @@ use crate::services::runs::RunAccess;
 use crate::store::{Run, Stream};
 
 #[derive(SimpleObject)]
+#[graphql(name = "RunAlert")]
+pub struct RunAlertNode {
+    title: String,
+    text: String,
+    severity: String,
+    created_at: String,
+}
+
+#[derive(SimpleObject)]
 pub struct ConsoleLine {
     line: i64,
     text: String,
@@ -336,6 +345,21 @@ impl RunNode {
             parquet_urls: vec![],
             live_data: vec![],
         }
+    }
+
+    /// The run's `run.alert()` calls that were accepted, newest first.
+    async fn alerts(&self, ctx: &Context<'_>) -> Res<Vec<RunAlertNode>> {
+        let rc = request_context(ctx)?;
+        let alerts = rc.services.alerts_of(&self.0).await.gql()?;
+        Ok(alerts
+            .into_iter()
+            .map(|a| RunAlertNode {
+                title: a.title,
+                text: a.text,
+                severity: a.level,
+                created_at: iso(a.created_at),
+            })
+            .collect())
     }
 
     async fn project(&self) -> ProjectNode {

@@ -79,6 +79,15 @@ impl<B: Backend> AlertStore for SqlStore<B> {
         })
     }
 
+    async fn run_alerts(&self, run_id: i64, limit: i64) -> StoreResult<Vec<RunAlert>> {
+        self.read_all(
+            sql!("SELECT id, run_id, title, text, level, created_at FROM run_alerts WHERE run_id = $1
+                  ORDER BY created_at DESC, id DESC LIMIT $2"),
+            (run_id, limit),
+        )
+        .await
+    }
+
     async fn run_alert(&self, id: i64) -> StoreResult<Option<RunAlert>> {
         self.read_opt(RUN_ALERT, (id,)).await
     }

@@ -38,6 +38,7 @@ export interface RunDetail extends RunRow {
   historyLineCount: number
   logLineCount: number
   files: RunFile[]
+  alerts: { title: string; text: string; severity: string; createdAt: string }[]
 }
 
 export const PAGE_SIZE = 50
@@ -93,7 +94,8 @@ export async function loadRun(entity: string, project: string, run: string): Pro
     `query RunPage($entity: String!, $project: String!, $run: String!) {
       project(name: $project, entityName: $entity) { run(name: $run) { ${ROW_FIELDS} readOnly host program repo commit
         exitcode finishedAt heartbeatAt tags notes config historyLineCount logLineCount
-        files(first: 1000) { edges { node { name sizeBytes url } } } } } }`,
+        files(first: 1000) { edges { node { name sizeBytes url } } }
+        alerts { title text severity createdAt } } } }`,
     { entity, project, run },
   )
   const r = data.project?.run
