@@ -181,7 +181,20 @@ async fn run_alert_is_throttled_per_run_and_title(backend: Backend) {
 
     let (status, _) = alert(&app, "eve", "not mine", 0).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "eve cannot see ada's run");
-    // Scriptable run alerts switched off: accepted, not mailed.
+    // Both "short" alerts arrive (the worker may lag under load).
+    let shorts = |app: &TestApp| {
+        let mails = app.mail_to(ada);
+        mails.iter().filter(|m| m.subject.contains("short")).count()
+    };
+    for _ in 0..1000 {
+        if shorts(&app) >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(shorts(&app), 2);
+    // Scriptable run alerts switched off: accepted, not mailed (the switch is read when the
+    // alert is delivered).
     let off = "mutation { updateAlertSwitch(input: {event: SCRIPTABLE_RUN_ALERTS, channel: EMAIL, enabled: false}) { enabled } }";
     assert_eq!(app.gql("ada", off).await.0, StatusCode::OK);
     alert(&app, "ada", "muted", 0).await;
@@ -189,11 +202,6 @@ async fn run_alert_is_throttled_per_run_and_title(backend: Backend) {
     let subjects: Vec<String> = app.mail_to(ada).into_iter().map(|m| m.subject).collect();
     assert!(
         !subjects.iter().any(|s| s.contains("muted")),
-        "{subjects:?}"
-    );
-    assert_eq!(
-        subjects.iter().filter(|s| s.contains("short")).count(),
-        2,
         "{subjects:?}"
     );
     app.stop().await;

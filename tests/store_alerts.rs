@@ -5,7 +5,7 @@
 mod common;
 
 use common::Backend;
-use fulcrum::store::{AccountType, AlertSetting, AuditEvent, NewUser};
+use fulcrum::store::{AlertSetting, AuditEvent};
 
 on_both_backends!(switches_are_kept_per_person_event_and_channel,);
 
@@ -27,19 +27,8 @@ fn setting(event: &str, channel: &str, enabled: bool) -> AlertSetting {
 async fn switches_are_kept_per_person_event_and_channel(backend: Backend) {
     let services = common::services(&backend, &[]).await;
     let s = services.store.clone();
-    let mut users = Vec::new();
-    for name in ["ada", "bob"] {
-        let user = NewUser {
-            username: name.into(),
-            email: format!("{name}@example.com"),
-            name: String::new(),
-            is_admin: false,
-            account_type: AccountType::User,
-            password_hash: None,
-        };
-        users.push(s.create_user(user, event("user.create")).await.unwrap());
-    }
-    let (ada, bob) = (&users[0], &users[1]);
+    let ada = &common::store::create(&s, "ada").await;
+    let bob = &common::store::create(&s, "bob").await;
     assert!(
         s.alert_settings(ada.id).await.unwrap().is_empty(),
         "nothing stored: defaults"

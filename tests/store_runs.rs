@@ -10,8 +10,8 @@ use common::Backend;
 use fulcrum::store::jobs::DynJobStore;
 use fulcrum::store::outbox::NewJob;
 use fulcrum::store::{
-    AccountType, AuditEvent, DynStore, Entity, NewUser, OnTransition, Run, RunFields, RunState,
-    RunUpsert, Silence, Stream, StreamLines, StreamWrite, User,
+    AuditEvent, DynStore, Entity, OnTransition, Run, RunFields, RunState, RunUpsert, Silence,
+    Stream, StreamLines, StreamWrite, User,
 };
 
 on_both_backends!(
@@ -38,15 +38,7 @@ async fn open_with_jobs(backend: &Backend) -> (DynStore, DynJobStore, User, Enti
     let services = common::services(backend, &[]).await;
     let store = services.store.clone();
     let jobs = services.jobs.clone();
-    let user = NewUser {
-        username: "ada".into(),
-        email: "ada@example.com".into(),
-        name: "Ada".into(),
-        is_admin: false,
-        account_type: AccountType::User,
-        password_hash: None,
-    };
-    let ada = store.create_user(user, event("user.create")).await.unwrap();
+    let ada = common::store::create(&store, "ada").await;
     let entity = store.entity_by_name("ada").await.unwrap().unwrap();
     (store, jobs, ada, entity)
 }
