@@ -37,7 +37,7 @@ describe('Settings → Alerts', () => {
 
   test('email is on for every event; a switch flipped by keyboard is kept; other channels wait', async () => {
     await page.goto(`${server.url}/settings#alerts`)
-    await page.waitForSelector('#alerts-table')
+    await page.waitForSelector('#alerts-table[aria-busy="false"]')
     const rows = (await page.locator('#alerts-table .alert-event').allTextContents()).map((s) => s.trim())
     assert.deepEqual(rows, ['Runs finished', 'Run crashed', 'Scriptable run alerts'])
     for (const e of ['RUNS_FINISHED', 'RUN_CRASHED', 'SCRIPTABLE_RUN_ALERTS']) assert.equal(await page.isChecked(email(e)), true, e)
@@ -50,7 +50,7 @@ describe('Settings → Alerts', () => {
     await page.keyboard.press('Space')
     await page.waitForFunction((sel) => !document.querySelector(sel).checked && !document.querySelector(sel).disabled, email('RUN_CRASHED'))
     await page.reload()
-    await page.waitForSelector('#alerts-table')
+    await page.waitForSelector('#alerts-table[aria-busy="false"]')
     assert.equal(await page.isChecked(email('RUN_CRASHED')), false, 'kept after a reload')
     assert.equal(await page.isChecked(email('RUNS_FINISHED')), true)
     assert.deepEqual(await axe(page), [])

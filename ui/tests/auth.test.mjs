@@ -101,9 +101,9 @@ describe('setup and sign-in', () => {
     await page.waitForSelector('#teams-table')
     // Default team appears only with a second place to create projects (teams.test.mjs)
     const headings = await page.locator('.settings-sections h2').allTextContents()
-    assert.deepEqual(headings, ['Profile', 'Teams', 'API keys'])
+    assert.deepEqual(headings, ['Profile', 'Teams', 'API keys', 'Alerts'])
     const body = await page.textContent('body')
-    for (const later of ['Default team', 'Beta features', 'Alerts', 'GitHub']) {
+    for (const later of ['Default team', 'Beta features', 'GitHub']) {
       assert.ok(!body.includes(later), `unexpected section ${later}`)
     }
     const inline = await page.evaluate(() => [...document.scripts].filter((s) => !s.src).length)
