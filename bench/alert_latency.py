@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Alert latency: from a run's final file_stream to its alert mail at the SMTP server.
+
+    FULCRUM_BIN=target/release/fulcrum python3 bench/alert_latency.py
+
+A fresh Fulcrum on SQLite (BENCH_BACKENDS="sqlite postgres" for both) mailing through a
+loopback SMTP sink this script runs; BENCH_RUNS runs (200) are created, then all of them
+send their final `{"complete": true, "exitcode": 0}` at once from 32 threads. For every run
+the latency is the time from the moment its file_stream answer arrived to the moment the
+sink received the end of its mail (the DATA terminator). Prints p50/p99/max and writes
+bench/results/alert_latency.json. Exit 0 only if every run's mail arrived exactly once.
+"""
+import asyncio
+import base64
+import email
+import email.header
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = os.environ.get("FULCRUM_BIN", str(HERE.parent / "target" / "release" / "fulcrum"))
+RUNS = int(os.environ.get("BENCH_RUNS", "200"))
+BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite").split()
+PASSWORD = "bench-password-long-enough-42"
+
+
+class Sink:
+    """A minimal SMTP server: records (time, subject) of every message it accepts."""
+
+    def __init__(self):
+        self.received = []
+        self.loop = asyncio.new_event_loop()
+        self.port = None
+        ready = threading.Event()
+        threading.Thread(target=self._run, args=(ready,), daemon=True).start()
+        ready.wait()
+
+    def _run(self, ready):
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        self.loop.run_forever()
+
+    async def _client(self, reader, writer):
+        writer.write(b"220 sink ESMTP\r\n")
+        data, in_data = [], False
+        while line := await reader.readline():
+            if in_data:
+                if line in (b".\r\n", b".\n"):
+                    in_data = False
+                    raw = b"".join(data).decode(errors="replace")
+                    subject = email.message_from_string(raw).get("Subject", "")
+                    decoded = str(email.header.make_header(email.header.decode_header(subject)))
+                    self.received.append((time.monotonic(), decoded))
+                    data = []
+                    writer.write(b"250 queued\r\n")
+                else:
+                    data.append(line)
+                continue
+            cmd = line[:4].upper()
+            if cmd in (b"EHLO", b"HELO"):
+                writer.write(b"250 sink\r\n")
+            elif cmd == b"DATA":
+                in_data = True
+                writer.write(b"354 go on\r\n")
+            elif cmd == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                break
+            else:
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+        writer.close()
+
+
+def run_backend(backend, work, sink):
+    data = work / backend
+    data.mkdir()
+    port = 20000 + os.getpid() % 20000
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FULCRUM_")}
+    env.update(FULCRUM_SMTP_HOST="127.0.0.1", FULCRUM_SMTP_PORT=str(sink.port), FULCRUM_SMTP_TLS="none",
+               FULCRUM_LOG_LEVEL="warn", FULCRUM_JOB_BATCH_SIZE="16")
+    db = None
+    if backend == "postgres":
+        db = f"fulcrum_bench_alerts_{os.getpid()}"
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qAtc", f"CREATE DATABASE {db}"], check=True)
+        env["FULCRUM_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{db}"
+    cli = lambda *a, stdin=None: subprocess.run([BIN, "admin", "--data-dir", str(data), *a], input=stdin, text=True,
+                                                 capture_output=True, env=env, check=True).stdout.strip().splitlines()[-1]
+    cli("create-user", "--username", "bench", "--email", "bench@example.com", stdin=PASSWORD + "\n")
+    key = cli("create-key", "--username", "bench", "--name", "bench")
+    auth = "Basic " + base64.b64encode(f"api:{key}".encode()).decode()
+    proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data), "--public-url", url],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+
+        def post(path, body):
+            req = urllib.request.Request(url + path, data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json", "Authorization": auth})
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return r.status
+
+        upsert = "mutation($n: String!) { upsertBucket(input: {name: $n, modelName: \"alerts\"}) { bucket { id } } }"
+        for i in range(RUNS):
+            post("/graphql", {"query": upsert, "variables": {"n": f"a{i}"}})
+        sink.received.clear()
+        acked = {}
+
+        def finish(i):
+            assert post(f"/files/bench/alerts/a{i}/file_stream", {"complete": True, "exitcode": 0}) == 200
+            acked[f"a{i}"] = time.monotonic()
+
+        with ThreadPoolExecutor(32) as pool:
+            list(pool.map(finish, range(RUNS)))
+        deadline = time.monotonic() + 60
+        while len(sink.received) < RUNS and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1)  # anything more would be a duplicate
+        arrived = {}
+        for at, subject in sink.received:
+            m = re.search(r"Run finished — (a\d+) ", subject)
+            if m:
+                arrived.setdefault(m.group(1), []).append(at)
+        lat = sorted((arrived[r][0] - acked[r]) * 1000 for r in acked if r in arrived)
+        once = all(len(arrived.get(r, [])) == 1 for r in acked)
+        pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] if lat else None
+        return {"backend": backend, "runs": RUNS, "mailed": len(lat), "exactly_once": once,
+                "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": lat[-1] if lat else None}
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        if db:
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qAtc", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"])
+
+
+def main():
+    sink = Sink()
+    work = Path(tempfile.mkdtemp(prefix="fulcrum-alert-bench-"))
+    results = [run_backend(b, work, sink) for b in BACKENDS]
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "alert_latency.json").write_text(json.dumps(results, indent=2))
+    for r in results:
+        print(f"| {r['backend']} | {r['runs']} | {r['mailed']} | {'yes' if r['exactly_once'] else 'NO'} | "
+              f"{r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['max_ms']:.0f} |")
+    sys.exit(0 if all(r["exactly_once"] and r["mailed"] == r["runs"] for r in results) else 2)
+
+
+if __name__ == "__main__":
+    main()
