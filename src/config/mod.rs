@@ -203,6 +203,16 @@ impl Config {
         format!("{quieter},fulcrum={level}")
     }
 
+    /// A link under the public URL (which may carry a path prefix): each segment is
+    /// percent-encoded, so names with spaces or `#` stay one segment.
+    pub fn public_link<'a>(&self, segments: impl IntoIterator<Item = &'a str>) -> Url {
+        let mut url = self.public_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
     pub fn public_origin(&self) -> String {
         self.public_url.origin().ascii_serialization()
     }

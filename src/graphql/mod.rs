@@ -8,6 +8,7 @@ mod ids;
 mod limits;
 mod mutation;
 mod nodes;
+mod paging;
 mod query;
 mod runs;
 mod scalars;

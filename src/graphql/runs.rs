@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 
-use super::nodes::{PageInfo, ProjectConnection, ProjectEdge, ProjectNode, RunNode};
+use super::nodes::{ProjectConnection, ProjectEdge, ProjectNode, RunNode};
 use super::scalars::JsonString;
 use super::{ids, request_context, IntoGql, Res};
 use crate::services::runs::BucketInput;
@@ -39,26 +39,16 @@ impl RunQuery {
             .list_projects(rc.actor().gql()?, entity_name.as_deref())
             .await
             .gql()?;
-        let start: usize = after.as_deref().and_then(|a| a.parse().ok()).unwrap_or(0);
-        let first = first.clamp(1, 1000) as usize;
-        let total = all.len();
-        let edges: Vec<ProjectEdge> = all
-            .into_iter()
-            .enumerate()
-            .skip(start)
-            .take(first)
-            .map(|(i, (entity, project))| ProjectEdge {
-                node: ProjectNode { entity, project },
-                cursor: (i + 1).to_string(),
-            })
-            .collect();
-        let end = start + edges.len();
+        let (edges, page_info) = super::paging::of(all, after.as_deref(), first);
         Ok(ProjectConnection {
-            page_info: PageInfo {
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-                has_next_page: end < total,
-            },
-            edges,
+            edges: edges
+                .into_iter()
+                .map(|((entity, project), cursor)| ProjectEdge {
+                    node: ProjectNode { entity, project },
+                    cursor,
+                })
+                .collect(),
+            page_info,
         })
     }
 

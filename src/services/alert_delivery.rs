@@ -133,15 +133,12 @@ impl Services {
             .await
             .map_err(retry)?
             .and_then(|p| p.language);
-        let mut url = self.config.public_url.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend([
-                project.entity_name.as_str(),
-                &project.name,
-                "runs",
-                &run.name,
-            ]);
-        }
+        let url = self.config.public_link([
+            project.entity_name.as_str(),
+            &project.name,
+            "runs",
+            &run.name,
+        ]);
         let end = run.finished_at.unwrap_or(run.heartbeat_at);
         let state = if alert.is_some() {
             "alert".to_string()

@@ -63,11 +63,8 @@ impl Services {
 
     /// The signed URL a PUT of `name` into run `run_id` may use until `expires` (ms).
     pub fn upload_url(&self, run_id: i64, name: &str, expires: i64) -> String {
-        let mut url = self.config.public_url.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty()
-                .extend(["files", "uploads", &run_id.to_string()]);
-        }
+        let id = run_id.to_string();
+        let mut url = self.config.public_link(["files", "uploads", &id]);
         let sig = self.upload_signature(run_id, name, expires);
         url.query_pairs_mut()
             .append_pair("name", name)
@@ -78,13 +75,9 @@ impl Services {
 
     /// Where a run's file is downloaded (W&B's `/files/<entity>/<project>/<run>/<name>`).
     pub fn download_url(&self, b: &Bucket, name: &str) -> String {
-        let mut url = self.config.public_url.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty()
-                .extend(["files", &b.entity.name, &b.project.name, &b.run.name]);
-            path.extend(name.split('/'));
-        }
-        url.to_string()
+        let head = ["files", &b.entity.name, &b.project.name, &b.run.name];
+        let segments = head.into_iter().chain(name.split('/'));
+        self.config.public_link(segments).to_string()
     }
 
     /// `createRunFiles`: one entry per requested name, in order; a name that is not

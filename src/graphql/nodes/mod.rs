@@ -13,7 +13,6 @@ pub use entity::{EntityConnection, EntityEdge, EntityNode, TeamMembership};
 pub use invite::InviteNode;
 pub use project::{ProjectConnection, ProjectEdge, ProjectNode};
 pub use run::RunNode;
-pub use run_file::PageInfo;
 pub use user::{UserConnection, UserEdge, UserNode};
 
 pub(crate) fn iso(ms: i64) -> String {

@@ -1,11 +1,9 @@
 //! `Project` (W&B's "model"): its runs, filtered and paged as the Public API asks.
 
 use async_graphql::{Context, Object, SimpleObject, ID};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 
-use super::run_file::PageInfo;
 use super::{iso, EntityNode, RunNode, UserNode};
+use crate::graphql::paging::{self, PageInfo};
 use crate::graphql::scalars::JsonString;
 use crate::graphql::{ids, request_context, IntoGql, Res};
 use crate::store::{Entity, Project};
@@ -75,24 +73,20 @@ impl ProjectNode {
         #[graphql(default = 50)] first: i32,
         order: Option<String>,
     ) -> Res<RunConnection> {
-        let offset = after.as_deref().and_then(decode_cursor).unwrap_or(0);
-        let first = first.clamp(1, 1000) as usize;
-        let page = self.page(ctx, filters, order, Some(offset), first).await?;
-        let edges: Vec<RunEdge> = page
-            .runs
-            .into_iter()
-            .enumerate()
-            .map(|(i, bucket)| RunEdge {
-                node: RunNode(bucket),
-                cursor: cursor(offset + i + 1),
-            })
-            .collect();
+        let offset = paging::start(after.as_deref());
+        let page = self
+            .page(ctx, filters, order, Some(offset), paging::size(first))
+            .await?;
+        let (edges, page_info) = paging::edges(page.runs, offset, page.next.is_some());
         Ok(RunConnection {
-            page_info: PageInfo {
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-                has_next_page: page.next.is_some(),
-            },
-            edges,
+            edges: edges
+                .into_iter()
+                .map(|(bucket, cursor)| RunEdge {
+                    node: RunNode(bucket),
+                    cursor,
+                })
+                .collect(),
+            page_info,
         })
     }
 
@@ -155,16 +149,6 @@ impl ProjectNode {
             .await
             .gql()
     }
-}
-
-/// A cursor is the position after a run, encoded.
-fn cursor(position: usize) -> String {
-    STANDARD.encode(format!("runs:{position}"))
-}
-
-fn decode_cursor(raw: &str) -> Option<usize> {
-    let text = String::from_utf8(STANDARD.decode(raw).ok()?).ok()?;
-    text.strip_prefix("runs:")?.parse().ok()
 }
 
 #[derive(SimpleObject)]

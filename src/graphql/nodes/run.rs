@@ -230,7 +230,6 @@ impl RunNode {
                     .is_none_or(|p| super::run_file::matches_pattern(p, &f.name))
             })
             .collect();
-        let first = first.clamp(1, 1000) as usize;
         Ok(super::run_file::page(
             self.0.clone(),
             files,

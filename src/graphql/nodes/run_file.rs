@@ -2,6 +2,8 @@
 //! under the server's base URL, so the SDK sends its credentials with the download.
 
 use async_graphql::{Context, Object, SimpleObject, ID};
+
+use crate::graphql::paging::PageInfo;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
@@ -80,12 +82,6 @@ pub struct FileEdge {
 }
 
 #[derive(SimpleObject)]
-pub struct PageInfo {
-    pub end_cursor: Option<String>,
-    pub has_next_page: bool,
-}
-
-#[derive(SimpleObject)]
 pub struct FileConnection {
     pub edges: Vec<FileEdge>,
     pub page_info: PageInfo,
@@ -113,43 +109,27 @@ pub fn matches_pattern(pattern: &str, name: &str) -> bool {
     tail.is_empty()
 }
 
-/// One page of files after `after` (a cursor is the position, encoded).
+/// One page of a run's files.
 pub fn page(
     bucket: Bucket,
     files: Vec<RunFile>,
-    first: usize,
+    first: i32,
     after: Option<&str>,
 ) -> FileConnection {
-    let start = after
-        .and_then(|c| STANDARD.decode(c).ok())
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| {
-            s.strip_prefix("cursor:")
-                .and_then(|n| n.parse::<usize>().ok())
-        })
-        .map_or(0, |n| n + 1);
     let bucket = std::sync::Arc::new(bucket);
-    let total = files.len();
-    let edges: Vec<FileEdge> = files
-        .into_iter()
-        .enumerate()
-        .skip(start)
-        .take(first)
-        .map(|(i, file)| FileEdge {
-            node: FileNode {
-                bucket: bucket.clone(),
-                file,
-            },
-            cursor: STANDARD.encode(format!("cursor:{i}")),
-        })
-        .collect();
-    let end = start + edges.len();
+    let (edges, page_info) = crate::graphql::paging::of(files, after, first);
     FileConnection {
-        page_info: PageInfo {
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
-            has_next_page: end < total,
-        },
-        edges,
+        edges: edges
+            .into_iter()
+            .map(|(file, cursor)| FileEdge {
+                node: FileNode {
+                    bucket: bucket.clone(),
+                    file,
+                },
+                cursor,
+            })
+            .collect(),
+        page_info,
     }
 }
 
