@@ -2,21 +2,12 @@
 // a switch per channel; email on at first, a switch flipped by keyboard is kept; Slack and
 // webhook off and disabled with the reason linked; axe-core clean; Korean.
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { UI_DIR, createUser, launch, shot, signIn, startServer } from './helpers.mjs'
+import { axeViolations, createUser, launch, shot, signIn, startServer } from './helpers.mjs'
 
-const AXE = readFileSync(join(UI_DIR, 'node_modules/axe-core/axe.min.js'), 'utf8')
 const text = async (page, sel) => ((await page.textContent(sel)) ?? '').replace(/\s+/g, ' ').trim()
 
-async function axe(page) {
-  await page.evaluate(AXE)
-  return page.evaluate(async () => {
-    const r = await window.axe.run(document.querySelector('#alerts'), { runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice'] })
-    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-  })
-}
+const axe = (page) => axeViolations(page, '#alerts')
 
 const email = (event) => `#alerts-table tr[data-event="${event}"] input[data-channel="EMAIL"]`
 

@@ -2,7 +2,7 @@
 // a temporary data directory, drive Debian's chromium through playwright-core (no browser
 // download), answer every non-loopback request locally, and save screenshots.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -212,6 +212,21 @@ export async function retry(times, fn) {
     }
   }
   throw last
+}
+
+// Evaluated through the DevTools protocol: the page's CSP (rightly) refuses injected scripts.
+let axeSource = null
+
+/** axe-core's WCAG 2.1 AA and best-practice violations in `scope` (a selector; the page by default). */
+export async function axeViolations(page, scope = null) {
+  axeSource ??= readFileSync(join(UI_DIR, 'node_modules/axe-core/axe.min.js'), 'utf8')
+  await page.evaluate(axeSource)
+  return page.evaluate(async (sel) => {
+    const r = await window.axe.run(sel ? document.querySelector(sel) : document, {
+      runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice'],
+    })
+    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+  }, scope)
 }
 
 /** Console messages that report a Content-Security-Policy violation. */

@@ -4,12 +4,8 @@
 // reaches the running script through its next file_stream answer.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { UI_DIR, admin, createUser, cspViolations, launch, shot, signIn, startServer } from './helpers.mjs'
+import { axeViolations, admin, createUser, cspViolations, launch, shot, signIn, startServer } from './helpers.mjs'
 
-// Evaluated through the DevTools protocol: the page's CSP (rightly) refuses injected scripts.
-const AXE = readFileSync(join(UI_DIR, 'node_modules/axe-core/axe.min.js'), 'utf8')
 const UPSERT = 'mutation($n: String!, $d: String) { upsertBucket(input: {name: $n, modelName: "vision", entityName: "ada", displayName: $d, config: "{\\"lr\\": {\\"value\\": 0.01}}"}) { bucket { id } } }'
 
 async function api(server, key, path, body) {
@@ -46,14 +42,7 @@ async function seed(server, key) {
   assert.equal((await fetch(url, { method: 'PUT', body: 'hello from the run\n' })).status, 200)
 }
 
-async function axe(page) {
-  await page.evaluate(AXE)
-  const result = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice'] })
-    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-  })
-  return result
-}
+const axe = (page) => axeViolations(page)
 
 async function noSidewaysScroll(page) {
   // let resize observers (the charts) run first
