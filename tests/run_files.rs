@@ -171,6 +171,11 @@ async fn uploads_need_a_valid_signature_and_land_in_the_run(backend: Backend) {
         StatusCode::PAYLOAD_TOO_LARGE,
         "a chunked upload is bounded too"
     );
+    assert_eq!(
+        resp.headers()["connection"],
+        "close",
+        "a refusal that left the body unread closes the connection"
+    );
 
     assert_eq!(
         file_names(&app, "ada", "ada", "r1").await,

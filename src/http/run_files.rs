@@ -32,6 +32,26 @@ pub async fn upload(
     Path(run_id): Path<String>,
     query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
     body: Body,
+) -> Response {
+    match store_upload(state, run_id, query, body).await {
+        Ok(done) => done.into_response(),
+        // A refusal may leave part of the body unread, and the server drops such a
+        // connection after answering; saying so keeps a pooling client from reusing it.
+        Err(error) => {
+            let mut response = error.into_response();
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+async fn store_upload(
+    state: AppState,
+    run_id: String,
+    query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    body: Body,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let invalid = || {
         ApiError::forbidden(
