@@ -34,7 +34,9 @@ macro_rules! error_codes {
 
 error_codes! {
     AdminRequired = "admin_required",
+    AlertChannelInvalid = "alert_channel_invalid",
     AlertChannelNotConnected = "alert_channel_not_connected",
+    AlertChannelNotFound = "alert_channel_not_found",
     AlreadyExists = "already_exists",
     AlreadyMember = "already_member",
     ApiKeyNotFound = "api_key_not_found",
@@ -115,6 +117,9 @@ error_codes! {
     RunTooLarge = "run_too_large",
     ServiceAccountForbidden = "service_account_forbidden",
     SetupTokenInvalid = "setup_token_invalid",
+    SlackConnectFailed = "slack_connect_failed",
+    SlackNotConfigured = "slack_not_configured",
+    SlackStateInvalid = "slack_state_invalid",
     StoreUnavailable = "store_unavailable",
     TeamAdminRequired = "team_admin_required",
     TeamNameInvalid = "team_name_invalid",

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod notify;
 pub mod password;
 pub mod rate_limit;
+pub mod sealed;
 pub mod services;
 pub mod store;
 pub mod usage;

@@ -72,6 +72,15 @@ impl LinkSigner {
         Ok(Self::new(&server_secret(config)?))
     }
 
+    /// HMAC-SHA-256 of `msg` for `purpose` under the server's link key (OAuth `state`).
+    pub fn mac(&self, purpose: &str, msg: &str) -> [u8; 32] {
+        let mut data = Vec::with_capacity(purpose.len() + msg.len() + 1);
+        data.extend_from_slice(purpose.as_bytes());
+        data.push(0);
+        data.extend_from_slice(msg.as_bytes());
+        hmac_sha256(self.key.as_slice(), &data)
+    }
+
     /// A fresh nonce to store with a mail job.
     pub fn nonce() -> String {
         crate::keys::random_token()[..22].to_string()
@@ -100,7 +109,7 @@ impl LinkSigner {
 }
 
 /// HMAC-SHA-256 (RFC 2104) for keys of at most one block.
-fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     let mut block = Zeroizing::new([0u8; 64]);
     if key.len() > 64 {
         block[..32].copy_from_slice(&Sha256::digest(key));

@@ -12,6 +12,14 @@ pub(super) fn kind_of(key: &str) -> Option<(Kind, bool)> {
     if super::runs::KEYS.contains(&key) {
         return Some((Kind::Int, false));
     }
+    if let Some((name, secret)) = super::alerts::KEYS.iter().find(|(k, _)| *k == key) {
+        let kind = if name.ends_with("_secs") {
+            Kind::Int
+        } else {
+            Kind::Str
+        };
+        return Some((kind, *secret));
+    }
     KEYS.iter()
         .find(|(name, _, _)| *name == key)
         .map(|(_, kind, secret)| (*kind, *secret))

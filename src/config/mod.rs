@@ -5,6 +5,7 @@
 //! values stop the start with a message that names the key. `FULCRUM_BIN` and `FULCRUM_TEST_*`
 //! belong to the test tooling and are ignored here.
 
+mod alerts;
 mod layers;
 mod runs;
 
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use anyhow::bail;
 use url::Url;
 
+pub use alerts::AlertConfig;
 use layers::{kind_of, merge_env, merge_file, Reader};
 pub use runs::RunLimits;
 
@@ -128,6 +130,7 @@ pub struct Config {
     /// Whether callers without credentials may introspect the GraphQL schema.
     pub graphql_anonymous_introspection: bool,
     pub runs: RunLimits,
+    pub alerts: AlertConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -361,6 +364,7 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
         metrics_public: r.boolean("metrics_public", false)?,
         graphql_anonymous_introspection: r.boolean("graphql_anonymous_introspection", false)?,
         runs: RunLimits::read(&r)?,
+        alerts: AlertConfig::read(&r)?,
     })
 }
 

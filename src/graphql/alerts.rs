@@ -66,7 +66,7 @@ impl From<AlertChannel> for ChannelKind {
 /// One cell of the Alerts table.
 #[derive(SimpleObject)]
 #[graphql(name = "AlertSwitch")]
-pub struct SwitchNode {
+pub(crate) struct SwitchNode {
     event: EventKind,
     channel: ChannelKind,
     enabled: bool,
@@ -74,7 +74,7 @@ pub struct SwitchNode {
     available: bool,
 }
 
-fn nodes(switches: Vec<AlertSwitch>) -> Vec<SwitchNode> {
+pub(crate) fn nodes(switches: Vec<AlertSwitch>) -> Vec<SwitchNode> {
     switches
         .into_iter()
         .map(|s| SwitchNode {
@@ -92,11 +92,19 @@ pub struct AlertQuery;
 #[Object]
 impl AlertQuery {
     /// The signed-in person's Alerts table: every event on every channel.
-    async fn alert_switches(&self, ctx: &Context<'_>) -> Res<Vec<SwitchNode>> {
+    async fn alert_switches(
+        &self,
+        ctx: &Context<'_>,
+        team: Option<String>,
+    ) -> Res<Vec<SwitchNode>> {
         let rc = request_context(ctx)?;
-        Ok(nodes(
-            rc.services.alert_switches(rc.actor().gql()?).await.gql()?,
-        ))
+        let actor = rc.actor().gql()?;
+        let owner = rc
+            .services
+            .alert_owner(actor, team.as_deref())
+            .await
+            .gql()?;
+        Ok(nodes(rc.services.owner_switches(owner).await.gql()?))
     }
 }
 
@@ -105,6 +113,8 @@ pub struct UpdateAlertSwitchInput {
     event: EventKind,
     channel: ChannelKind,
     enabled: bool,
+    /// A team's switch (team admins); none for the signed-in person's.
+    team: Option<String>,
 }
 
 /// `run.alert(level=…)`.
@@ -187,15 +197,15 @@ impl AlertMutation {
     ) -> Res<Vec<SwitchNode>> {
         let rc = request_context(ctx)?;
         let actor = rc.actor().gql()?;
+        let owner = rc
+            .services
+            .alert_owner(actor, input.team.as_deref())
+            .await
+            .gql()?;
+        let change = (input.event.into(), input.channel.into(), input.enabled);
         let switches = rc
             .services
-            .set_alert_switch(
-                actor,
-                input.event.into(),
-                input.channel.into(),
-                input.enabled,
-                &rc.meta,
-            )
+            .set_switch(actor, owner, change, &rc.meta)
             .await
             .gql()?;
         Ok(nodes(switches))

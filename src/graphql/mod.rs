@@ -2,6 +2,7 @@
 //! operation names follow W&B's wherever the SDK uses them. The schema is checked in as SDL
 //! (`schema/fulcrum.graphql`); a test fails when it changes unnoticed.
 
+mod alert_channels;
 mod alerts;
 mod cache;
 mod ids;
@@ -31,6 +32,7 @@ pub struct Query(
     teams::TeamQuery,
     runs::RunQuery,
     alerts::AlertQuery,
+    alert_channels::AlertChannelQuery,
 );
 
 /// Every mutation; split by area.
@@ -41,6 +43,7 @@ pub struct Mutation(
     teams::TeamMutation,
     runs::RunMutation,
     alerts::AlertMutation,
+    alert_channels::AlertChannelMutation,
 );
 
 pub type FulcrumSchema = Schema<Query, Mutation, EmptySubscription>;

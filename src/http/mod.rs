@@ -11,6 +11,7 @@ mod observe;
 mod ops;
 mod run_files;
 pub mod serve;
+mod slack;
 mod ui;
 
 use std::sync::Arc;
@@ -65,6 +66,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/files/{entity}/{project}/{run}/{*name}",
             get(run_files::download),
+        )
+        .route("/api/v1/alerts/slack/connect", get(slack::connect))
+        .route(
+            crate::services::slack_oauth::CALLBACK_PATH,
+            get(slack::callback),
         )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -1,7 +1,7 @@
 //! Alert jobs. A run's change of state writes one [`RunEvent`] job in its own transaction;
 //! its handler asks the [`AlertFanout`] (the services, which know people's switches) to
 //! enqueue one delivery job per channel, each with its own idempotency key; the deliveries
-//! run like any other job. Mail is the channel here; Slack and webhooks join the same way.
+//! run like any other job: a mail, a Slack message or a signed webhook POST.
 
 use std::sync::Arc;
 
@@ -49,15 +49,11 @@ impl JobHandler for RunEventHandler {
     }
 }
 
-/// One alert mail, with everything it says (the payload is cleared once it is sent).
+/// What an alert says about a run, on any channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunAlertMail {
-    pub to: String,
-    #[serde(default)]
-    pub language: Option<String>,
-    pub name: String,
+pub struct AlertMessage {
     pub event: String,
-    /// `finished`, `failed` or `crashed`.
+    /// `finished`, `failed` or `crashed`; `alert` for a `run.alert()`.
     pub state: String,
     pub run: String,
     pub run_id: String,
@@ -71,6 +67,17 @@ pub struct RunAlertMail {
     pub alert: Option<ScriptedAlert>,
 }
 
+/// One alert mail, with everything it says (the payload is cleared once it is sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunAlertMail {
+    pub to: String,
+    #[serde(default)]
+    pub language: Option<String>,
+    pub name: String,
+    #[serde(flatten)]
+    pub about: AlertMessage,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptedAlert {
     pub title: String,
@@ -82,7 +89,62 @@ impl JobKind for RunAlertMail {
     const KIND: &'static str = "mail.run_alert";
 }
 
-pub struct RunAlertMailHandler(pub Arc<Mailer>);
+/// An alert for a Slack or webhook channel (`alert_channels.id`); the URL stays sealed in
+/// the channel's row, so the queue never holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelAlert {
+    pub channel_id: i64,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(flatten)]
+    pub about: AlertMessage,
+}
+
+/// The same payload under the kind of each channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlackAlert(pub ChannelAlert);
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookAlert(pub ChannelAlert);
+
+impl JobKind for SlackAlert {
+    const KIND: &'static str = "alert.slack";
+}
+
+impl JobKind for WebhookAlert {
+    const KIND: &'static str = "alert.webhook";
+}
+
+/// Tells a channel's owner that it stopped accepting alerts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelBrokenMail {
+    pub to: String,
+    #[serde(default)]
+    pub language: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub team: Option<String>,
+    /// `Slack #channel` or the webhook's host.
+    pub channel: String,
+    pub reason: String,
+    pub settings_url: String,
+}
+
+impl JobKind for ChannelBrokenMail {
+    const KIND: &'static str = "mail.alert_channel_broken";
+}
+
+/// Sends channel alerts and keeps one run's alerts in order (implemented by the services,
+/// which hold the channels and their sealed URLs).
+#[async_trait]
+pub trait AlertSender: Send + Sync + 'static {
+    /// Err(wait_turn) while an earlier alert of the same run for the same owner and
+    /// channel has not been delivered.
+    async fn my_turn(&self, job: &Job) -> Result<(), JobError>;
+    async fn send_slack(&self, alert: &ChannelAlert) -> Result<(), JobError>;
+    async fn send_webhook(&self, alert: &ChannelAlert, delivery: &str) -> Result<(), JobError>;
+}
+
+pub struct RunAlertMailHandler(pub Arc<Mailer>, pub Arc<dyn AlertSender>);
 
 #[async_trait]
 impl JobHandler for RunAlertMailHandler {
@@ -95,6 +157,55 @@ impl JobHandler for RunAlertMailHandler {
     }
 
     async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
+        self.1.my_turn(job).await?;
         self.0.send_run_alert(job).await
+    }
+}
+
+pub struct SlackAlertHandler(pub Arc<dyn AlertSender>);
+
+#[async_trait]
+impl JobHandler for SlackAlertHandler {
+    fn kind(&self) -> &'static str {
+        SlackAlert::KIND
+    }
+
+    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
+        self.0.my_turn(job).await?;
+        self.0.send_slack(&SlackAlert::from_job(job)?.0).await
+    }
+}
+
+pub struct WebhookAlertHandler(pub Arc<dyn AlertSender>);
+
+#[async_trait]
+impl JobHandler for WebhookAlertHandler {
+    fn kind(&self) -> &'static str {
+        WebhookAlert::KIND
+    }
+
+    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
+        self.0.my_turn(job).await?;
+        let delivery = job.dedup_key.clone().unwrap_or_else(|| job.id.to_string());
+        self.0
+            .send_webhook(&WebhookAlert::from_job(job)?.0, &delivery)
+            .await
+    }
+}
+
+pub struct ChannelBrokenMailHandler(pub Arc<Mailer>);
+
+#[async_trait]
+impl JobHandler for ChannelBrokenMailHandler {
+    fn kind(&self) -> &'static str {
+        ChannelBrokenMail::KIND
+    }
+
+    fn clear_payload_when_done(&self) -> bool {
+        true
+    }
+
+    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
+        self.0.send_channel_broken(job).await
     }
 }

@@ -18,83 +18,33 @@ use crate::config::Config;
 use crate::notify::mail::DynMailTransport;
 pub use crate::notify::mail::NOT_CONFIGURED;
 
-/// Every embedded template, by name. The extension picks the escaping: `.html` is
-/// HTML-escaped, `.txt` and `.subject` are not.
-const TEMPLATES: &[(&str, &str)] = &[
-    ("layout.html", include_str!("templates/layout.html")),
-    (
-        "verify_email.en.subject",
-        include_str!("templates/verify_email.en.subject"),
-    ),
-    (
-        "verify_email.en.txt",
-        include_str!("templates/verify_email.en.txt"),
-    ),
-    (
-        "verify_email.en.html",
-        include_str!("templates/verify_email.en.html"),
-    ),
-    (
-        "verify_email.ko.subject",
-        include_str!("templates/verify_email.ko.subject"),
-    ),
-    (
-        "verify_email.ko.txt",
-        include_str!("templates/verify_email.ko.txt"),
-    ),
-    (
-        "verify_email.ko.html",
-        include_str!("templates/verify_email.ko.html"),
-    ),
-    (
-        "team_invite.en.subject",
-        include_str!("templates/team_invite.en.subject"),
-    ),
-    (
-        "team_invite.en.txt",
-        include_str!("templates/team_invite.en.txt"),
-    ),
-    (
-        "team_invite.en.html",
-        include_str!("templates/team_invite.en.html"),
-    ),
-    (
-        "team_invite.ko.subject",
-        include_str!("templates/team_invite.ko.subject"),
-    ),
-    (
-        "team_invite.ko.txt",
-        include_str!("templates/team_invite.ko.txt"),
-    ),
-    (
-        "team_invite.ko.html",
-        include_str!("templates/team_invite.ko.html"),
-    ),
-    (
-        "run_alert.en.subject",
-        include_str!("templates/run_alert.en.subject"),
-    ),
-    (
-        "run_alert.en.txt",
-        include_str!("templates/run_alert.en.txt"),
-    ),
-    (
-        "run_alert.en.html",
-        include_str!("templates/run_alert.en.html"),
-    ),
-    (
-        "run_alert.ko.subject",
-        include_str!("templates/run_alert.ko.subject"),
-    ),
-    (
-        "run_alert.ko.txt",
-        include_str!("templates/run_alert.ko.txt"),
-    ),
-    (
-        "run_alert.ko.html",
-        include_str!("templates/run_alert.ko.html"),
-    ),
-];
+/// Every embedded template, by name: per mail a subject, a text and an HTML part in each
+/// language. The extension picks the escaping: `.html` is HTML-escaped, `.txt` and
+/// `.subject` are not.
+macro_rules! mail_templates {
+    ($($name:literal),+) => {
+        &[
+            ("layout.html", include_str!("templates/layout.html")),
+            $(
+                mail_templates!(@part $name, "en", "subject"),
+                mail_templates!(@part $name, "en", "txt"),
+                mail_templates!(@part $name, "en", "html"),
+                mail_templates!(@part $name, "ko", "subject"),
+                mail_templates!(@part $name, "ko", "txt"),
+                mail_templates!(@part $name, "ko", "html"),
+            )+
+        ]
+    };
+    (@part $name:literal, $lang:literal, $ext:literal) => {
+        (
+            concat!($name, ".", $lang, ".", $ext),
+            include_str!(concat!("templates/", $name, ".", $lang, ".", $ext)),
+        )
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] =
+    mail_templates!("verify_email", "team_invite", "run_alert", "channel_broken");
 
 /// A rendered mail: subject, text part and HTML part.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,10 +122,7 @@ impl Mailer {
             .subject(mail.subject)
             .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
             .map_err(|e| JobError::permanent(format!("cannot build the mail: {e}")))?;
-        self.transport.send(message).await.map_err(|e| JobError {
-            message: e.message,
-            permanent: e.permanent,
-        })
+        self.transport.send(message).await.map_err(JobError::from)
     }
 
     /// Runs a [`TEAM_INVITE`](super::TEAM_INVITE) job.
@@ -219,6 +166,15 @@ impl Mailer {
         let alert = super::alerts::RunAlertMail::from_job(job)?;
         let to = recipient(&alert.to)?;
         let rendered = self.templates.run_alert(&alert)?;
+        self.send(&message_key(job), to, rendered).await
+    }
+
+    /// Runs a `mail.alert_channel_broken` job.
+    pub async fn send_channel_broken(&self, job: &Job) -> Result<(), JobError> {
+        use super::JobKind;
+        let mail = super::alerts::ChannelBrokenMail::from_job(job)?;
+        let to = recipient(&mail.to)?;
+        let rendered = self.templates.channel_broken(&mail)?;
         self.send(&message_key(job), to, rendered).await
     }
 
@@ -335,28 +291,14 @@ impl Templates {
 }
 
 impl Templates {
-    fn run_alert(&self, a: &super::alerts::RunAlertMail) -> Result<RenderedMail, JobError> {
+    fn run_alert(&self, mail: &super::alerts::RunAlertMail) -> Result<RenderedMail, JobError> {
+        use super::alert_text;
+        let a = &mail.about;
         let url = url::Url::parse(&a.run_url)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| JobError::permanent("the run link is not an http(s) URL"))?;
-        let lang = Lang::pick(a.language.as_deref());
-        let state_label = match (lang, a.state.as_str()) {
-            (Lang::Ko, "finished") => "완료",
-            (Lang::Ko, "failed") => "실패",
-            (Lang::Ko, _) => "충돌",
-            (Lang::En, other) => other,
-        };
-        let (h, m, s) = (
-            a.duration_secs / 3600,
-            a.duration_secs / 60 % 60,
-            a.duration_secs % 60,
-        );
-        let duration = if h > 0 {
-            format!("{h}h {m}m {s}s")
-        } else {
-            format!("{m}m {s}s")
-        };
+        let lang = Lang::pick(mail.language.as_deref());
         let exit_code = a
             .exit_code
             .map_or_else(|| "—".to_string(), |c| c.to_string());
@@ -366,18 +308,33 @@ impl Templates {
         };
         let ctx = context! {
             title, text, level,
-            name => single_line(&a.name),
+            name => single_line(&mail.name),
             state => a.state.as_str(),
-            state_label,
+            state_label => alert_text::state_label(lang, &a.state),
             run => single_line(&a.run),
             run_id => single_line(&a.run_id),
             project => single_line(&a.project),
             entity => single_line(&a.entity),
-            duration,
+            duration => alert_text::duration(a.duration_secs),
             exit_code,
             run_url => url.as_str(),
         };
         self.render("run_alert", lang, ctx)
+    }
+
+    fn channel_broken(
+        &self,
+        mail: &super::alerts::ChannelBrokenMail,
+    ) -> Result<RenderedMail, JobError> {
+        let lang = Lang::pick(mail.language.as_deref());
+        let ctx = context! {
+            name => single_line(&mail.name),
+            team => mail.team.as_deref().map(single_line),
+            channel => single_line(&mail.channel),
+            reason => single_line(&mail.reason),
+            settings_url => mail.settings_url.as_str(),
+        };
+        self.render("channel_broken", lang, ctx)
     }
 }
 

@@ -8,6 +8,7 @@
 //! maximum number of attempts. Delivery is at least once; enqueueing is deduplicated by the
 //! job's `dedup_key`.
 
+pub mod alert_text;
 pub mod alerts;
 pub mod handler;
 pub mod mail;
@@ -47,18 +48,24 @@ pub struct VerifyEmailMail {
 }
 
 /// Why a job did not succeed, and whether trying again could help.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct JobError {
     pub message: String,
     /// No retry: the job is marked failed at once.
     pub permanent: bool,
+    /// The other side said when to come back (Slack's `Retry-After`); used instead of the
+    /// backoff when it is longer.
+    pub retry_in_ms: Option<i64>,
+    /// Not a failure: the job must wait for another to finish first (alerts of one run
+    /// leave in order). It goes back to the queue without using up an attempt.
+    pub wait_turn: bool,
 }
 
 impl JobError {
     pub fn retry(message: impl Into<String>) -> Self {
         JobError {
             message: message.into(),
-            permanent: false,
+            ..JobError::default()
         }
     }
 
@@ -66,6 +73,26 @@ impl JobError {
         JobError {
             message: message.into(),
             permanent: true,
+            ..JobError::default()
+        }
+    }
+
+    pub fn wait_turn(message: impl Into<String>) -> Self {
+        JobError {
+            message: message.into(),
+            wait_turn: true,
+            ..JobError::default()
+        }
+    }
+}
+
+impl From<crate::notify::DeliveryError> for JobError {
+    fn from(e: crate::notify::DeliveryError) -> Self {
+        JobError {
+            message: e.message,
+            permanent: e.permanent,
+            retry_in_ms: e.retry_after_ms,
+            wait_turn: false,
         }
     }
 }
@@ -124,6 +151,7 @@ pub fn registry(
     config: &Config,
     transport: crate::notify::mail::DynMailTransport,
     alerts: Arc<dyn alerts::AlertFanout>,
+    sender: Arc<dyn alerts::AlertSender>,
 ) -> anyhow::Result<Registry> {
     let mailer = Arc::new(mail::Mailer::with_transport(config, transport)?);
     if !mailer.is_configured() {
@@ -133,7 +161,10 @@ pub fn registry(
         .with(mail_handlers::TeamInvite(mailer.clone()))
         .with(mail_handlers::VerifyEmail(mailer.clone()))
         .with(alerts::RunEventHandler(alerts))
-        .with(alerts::RunAlertMailHandler(mailer)))
+        .with(alerts::RunAlertMailHandler(mailer.clone(), sender.clone()))
+        .with(alerts::ChannelBrokenMailHandler(mailer))
+        .with(alerts::SlackAlertHandler(sender.clone()))
+        .with(alerts::WebhookAlertHandler(sender)))
 }
 
 /// A worker id unique to this process: host name, process id and a random suffix.

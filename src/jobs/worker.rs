@@ -18,6 +18,9 @@ use crate::config::Config;
 use crate::error::StoreResult;
 use crate::store::jobs::{AttemptEnd, Lease};
 
+/// How soon a job that waits for another one looks again.
+const WAIT_TURN_MS: i64 = 250;
+
 /// Timing of a worker, from the `job_*` configuration keys.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -168,9 +171,14 @@ impl Worker {
             .is_some_and(|h| h.clear_payload_when_done());
         let recorded = match &outcome {
             Ok(()) => self.store.complete(end, clear).await,
+            Err(e) if e.wait_turn => self.store.defer(end, now + WAIT_TURN_MS).await,
             Err(e) => {
-                let retry_at = (!e.permanent && job.attempts < job.max_attempts)
-                    .then(|| now + self.settings.jittered_backoff_ms(job.attempts));
+                let backoff = self
+                    .settings
+                    .jittered_backoff_ms(job.attempts)
+                    .max(e.retry_in_ms.unwrap_or(0));
+                let retry_at =
+                    (!e.permanent && job.attempts < job.max_attempts).then(|| now + backoff);
                 let recorded = self.store.fail(end, &e.message, retry_at).await;
                 if matches!(recorded, Ok(true)) {
                     match retry_at {

@@ -1,15 +1,19 @@
 //! From a run's change of state to its alert deliveries. The change wrote one `RunEvent`
-//! job in its transaction (`run_alert_jobs`); running that job looks up whose run it is and
-//! what they want, and enqueues one delivery per channel with its own idempotency key, so a
+//! job in its transaction (`run_alert_jobs`); running that job looks up whose run it is
+//! (the person) and where it lives (a team's project), what each of them wants, and writes
+//! one delivery per owner and channel, each with its job and its own idempotency key, so a
 //! retried fan-out never sends twice.
 
 use async_trait::async_trait;
 
 use super::alerts::{AlertChannel, AlertEvent};
 use super::Services;
-use crate::jobs::alerts::{AlertFanout, RunAlertMail, RunEvent, ScriptedAlert};
+use crate::jobs::alerts::{
+    AlertFanout, AlertMessage, ChannelAlert, RunAlertMail, RunEvent, ScriptedAlert, SlackAlert,
+    WebhookAlert,
+};
 use crate::jobs::{JobError, JobKind};
-use crate::store::{OnTransition, Run, RunState};
+use crate::store::{AlertOwner, NewDelivery, OnTransition, Project, Run, RunState};
 
 /// Telemetry flags of notebook runs in `config._wandb.value.t["8"]` (jupyter, colab,
 /// ipython): W&B does not send *Runs finished* for them (one mail per cell otherwise).
@@ -57,6 +61,23 @@ impl Services {
     }
 }
 
+/// Why an alert is sent: a transition of the run, or one accepted `run.alert()`.
+fn cause_of(e: &RunEvent) -> String {
+    match e.alert_id {
+        Some(id) => format!("scriptable:{id}"),
+        None => e.transition_id.to_string(),
+    }
+}
+
+/// What one fan-out knows about its run.
+struct Subject<'a> {
+    run: &'a Run,
+    project: &'a Project,
+    event: AlertEvent,
+    message: &'a AlertMessage,
+    cause: &'a str,
+}
+
 #[async_trait]
 impl AlertFanout for Services {
     async fn fan_out(&self, e: &RunEvent) -> Result<(), JobError> {
@@ -69,19 +90,14 @@ impl AlertFanout for Services {
         let Some(run) = self.store.run_by_id(e.run_id).await.map_err(retry)? else {
             return Ok(()); // deleted since
         };
-        let Some(user_id) = run.user_id else {
-            return Ok(());
-        };
-        if event == AlertEvent::RunsFinished && is_notebook(&run) {
-            return Ok(());
-        }
-        if !self
-            .alert_on(user_id, event, AlertChannel::Email)
+        let Some(project) = self
+            .store
+            .project_by_id(run.project_id)
             .await
             .map_err(retry)?
-        {
+        else {
             return Ok(());
-        }
+        };
         let scripted = match e.alert_id {
             Some(id) => match self.store.run_alert(id).await.map_err(retry)? {
                 Some(a) => Some(ScriptedAlert {
@@ -93,46 +109,158 @@ impl AlertFanout for Services {
             },
             None => None,
         };
-        let Some(mail) = self.alert_mail(&run, user_id, event, scripted).await? else {
-            return Ok(());
+        let message = self.alert_message(&run, &project, event, scripted);
+        let cause = cause_of(e);
+        let subject = Subject {
+            run: &run,
+            project: &project,
+            event,
+            message: &message,
+            cause: &cause,
         };
-        // One delivery per cause and channel: a transition, or an accepted run.alert().
-        let cause = match e.alert_id {
-            Some(id) => format!("scriptable:{id}"),
-            None => e.transition_id.to_string(),
-        };
-        let dedup = format!("alert:{cause}:email:{user_id}");
-        let job = mail.job(&self.config, Some(dedup), crate::now_ms());
-        self.jobs.enqueue(job).await.map_err(retry)?;
-        self.job_wake.wake();
+        let mut deliveries = Vec::new();
+        if let Some(user_id) = run.user_id {
+            deliveries.extend(
+                self.deliveries_for(AlertOwner::User(user_id), &subject)
+                    .await?,
+            );
+        }
+        let entity = self
+            .store
+            .entity_by_id(project.entity_id)
+            .await
+            .map_err(retry)?;
+        if let Some(team) = entity.filter(|e| e.is_team) {
+            deliveries.extend(
+                self.deliveries_for(AlertOwner::Team(team.id), &subject)
+                    .await?,
+            );
+        }
+        if !deliveries.is_empty() {
+            self.store
+                .record_deliveries(deliveries)
+                .await
+                .map_err(retry)?;
+            self.job_wake.wake();
+        }
         Ok(())
     }
 }
 
 impl Services {
-    /// The mail about `run` for its person, or none if they or the project are gone.
-    async fn alert_mail(
+    /// The deliveries one owner wants for this event: none for a muted project or a
+    /// *Runs finished* of a notebook or of a run shorter than the owner's minimum; else
+    /// one per switched-on channel, a re-routed project going to its own channel.
+    async fn deliveries_for(
         &self,
-        run: &Run,
-        user_id: i64,
-        event: AlertEvent,
-        alert: Option<ScriptedAlert>,
-    ) -> Result<Option<RunAlertMail>, JobError> {
-        let (Some(user), Some(project)) = (
-            self.store.user_by_id(user_id).await.map_err(retry)?,
-            self.store
-                .project_by_id(run.project_id)
-                .await
-                .map_err(retry)?,
-        ) else {
-            return Ok(None);
-        };
-        let language = self
-            .store
-            .user_profile(user_id)
+        owner: AlertOwner,
+        s: &Subject<'_>,
+    ) -> Result<Vec<NewDelivery>, JobError> {
+        let store = &self.store;
+        if store
+            .alert_mutes(owner)
             .await
             .map_err(retry)?
-            .and_then(|p| p.language);
+            .contains(&s.project.id)
+        {
+            return Ok(Vec::new());
+        }
+        if s.event == AlertEvent::RunsFinished {
+            let min = store.alert_min_run_secs(owner).await.map_err(retry)?;
+            if is_notebook(s.run) || s.message.duration_secs < min {
+                return Ok(Vec::new());
+            }
+        }
+        let switches = self.switches(owner).await.map_err(retry)?;
+        let channels = store.alert_channels(owner).await.map_err(retry)?;
+        let person = match owner {
+            AlertOwner::User(id) => store.user_by_id(id).await.map_err(retry)?,
+            AlertOwner::Team(_) => None,
+        };
+        let language = match &person {
+            Some(p) => store
+                .user_profile(p.id)
+                .await
+                .map_err(retry)?
+                .and_then(|p| p.language),
+            None => None,
+        };
+        let mut out = Vec::new();
+        for channel in AlertChannel::ALL {
+            let on = switches
+                .iter()
+                .any(|w| w.event == s.event && w.channel == channel && w.enabled);
+            if !on {
+                continue;
+            }
+            let dedup = format!("alert:{}:{}:{}", s.cause, channel.as_str(), owner.key());
+            let now = crate::now_ms();
+            let (target, job) = match channel {
+                AlertChannel::Email => {
+                    let Some(p) = &person else { continue };
+                    let mail = RunAlertMail {
+                        to: p.email.clone(),
+                        language: language.clone(),
+                        name: if p.name.is_empty() {
+                            p.username.clone()
+                        } else {
+                            p.name.clone()
+                        },
+                        about: s.message.clone(),
+                    };
+                    (
+                        format!("@{}", p.username),
+                        mail.job(&self.config, Some(dedup), now),
+                    )
+                }
+                kind => {
+                    let chosen = channels
+                        .iter()
+                        .filter(|c| c.kind == kind.as_str() && c.broken_at.is_none())
+                        .find(|c| c.project_id == s.project.id)
+                        .or_else(|| {
+                            channels.iter().find(|c| {
+                                c.kind == kind.as_str()
+                                    && c.project_id == 0
+                                    && c.broken_at.is_none()
+                            })
+                        });
+                    let Some(c) = chosen else { continue };
+                    let alert = ChannelAlert {
+                        channel_id: c.id,
+                        language: language.clone(),
+                        about: s.message.clone(),
+                    };
+                    let target = c.slack_channel.clone().unwrap_or_else(|| c.hint.clone());
+                    let job = if kind == AlertChannel::Slack {
+                        SlackAlert(alert).job(&self.config, Some(dedup), now)
+                    } else {
+                        WebhookAlert(alert).job(&self.config, Some(dedup), now)
+                    };
+                    (target, job)
+                }
+            };
+            out.push(NewDelivery {
+                run_id: s.run.id,
+                event: s.event.as_str().to_string(),
+                channel: channel.as_str().to_string(),
+                owner: owner.key(),
+                target,
+                title: s.message.alert.as_ref().map(|a| a.title.clone()),
+                job,
+            });
+        }
+        Ok(out)
+    }
+
+    /// What every channel says about the run.
+    fn alert_message(
+        &self,
+        run: &Run,
+        project: &Project,
+        event: AlertEvent,
+        alert: Option<ScriptedAlert>,
+    ) -> AlertMessage {
         let url = self.config.public_link([
             project.entity_name.as_str(),
             &project.name,
@@ -145,14 +273,7 @@ impl Services {
         } else {
             run.state.clone()
         };
-        Ok(Some(RunAlertMail {
-            to: user.email.clone(),
-            language,
-            name: if user.name.is_empty() {
-                user.username.clone()
-            } else {
-                user.name.clone()
-            },
+        AlertMessage {
             event: event.as_str().to_string(),
             state,
             run: run.display_name.clone().unwrap_or_else(|| run.name.clone()),
@@ -163,7 +284,7 @@ impl Services {
             exit_code: run.exit_code,
             run_url: url.to_string(),
             alert,
-        }))
+        }
     }
 }
 

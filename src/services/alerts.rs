@@ -1,10 +1,10 @@
-//! Settings → Alerts: which events reach a person on which channel. New accounts get email
-//! for all three events and nothing else. Slack and webhooks turn on once connected (the
-//! connections arrive with the rest of issue #10); until then only email can be on.
+//! Settings → Alerts: which events reach a person or a team on which channel. New accounts
+//! get email for all three events and nothing else; a Slack or webhook channel is on for
+//! every event once connected, and each switch can then be turned off.
 
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::AlertSetting;
+use crate::store::{AlertOwner, AlertSetting};
 
 /// The events of W&B's Alerts table, in its order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,9 +56,8 @@ impl AlertChannel {
         }
     }
 
-    /// On for new accounts: email only.
-    pub fn default_on(self) -> bool {
-        self == AlertChannel::Email
+    pub fn parse(raw: &str) -> Option<AlertChannel> {
+        AlertChannel::ALL.into_iter().find(|c| c.as_str() == raw)
     }
 }
 
@@ -68,31 +67,49 @@ pub struct AlertSwitch {
     pub event: AlertEvent,
     pub channel: AlertChannel,
     pub enabled: bool,
-    /// Email always; Slack and webhooks once connected.
+    /// Email always (for people); Slack and webhooks once connected and working.
     pub available: bool,
 }
 
+// Whose switches: a person's govern alerts about their own runs wherever they live; a
+// team's govern its projects' runs on the team's own Slack and webhook.
 impl Services {
     /// The person's whole Alerts table: every event × channel, stored value or default.
     pub async fn alert_switches(&self, actor: &Actor) -> Result<Vec<AlertSwitch>, ApiError> {
-        self.switches_of(actor.user.id).await
+        self.switches(AlertOwner::User(actor.user.id)).await
     }
 
-    /// Whether `user_id` gets `event` on `channel`.
+    /// Whether `owner` gets `event` on `channel`.
     pub async fn alert_on(
         &self,
-        user_id: i64,
+        owner: AlertOwner,
         event: AlertEvent,
         channel: AlertChannel,
     ) -> Result<bool, ApiError> {
-        let all = self.switches_of(user_id).await?;
+        let all = self.switches(owner).await?;
         Ok(all
             .iter()
             .any(|s| s.event == event && s.channel == channel && s.enabled))
     }
 
-    async fn switches_of(&self, user_id: i64) -> Result<Vec<AlertSwitch>, ApiError> {
-        let stored = self.store.alert_settings(user_id).await?;
+    /// Every event × channel of an owner. A connected channel is on by default (connecting
+    /// it is asking for alerts there); email is on by default for people, and teams have none.
+    pub async fn owner_switches(&self, owner: AlertOwner) -> Result<Vec<AlertSwitch>, ApiError> {
+        self.switches(owner).await
+    }
+
+    pub(crate) async fn switches(&self, owner: AlertOwner) -> Result<Vec<AlertSwitch>, ApiError> {
+        let stored = match owner {
+            AlertOwner::User(id) => self.store.alert_settings(id).await?,
+            AlertOwner::Team(id) => self.store.team_alert_settings(id).await?,
+        };
+        let connected = self.store.alert_channels(owner).await?;
+        let usable = |channel: AlertChannel| match channel {
+            AlertChannel::Email => matches!(owner, AlertOwner::User(_)),
+            other => connected
+                .iter()
+                .any(|c| c.kind == other.as_str() && c.broken_at.is_none()),
+        };
         let mut out = Vec::with_capacity(9);
         for event in AlertEvent::ALL {
             for channel in AlertChannel::ALL {
@@ -100,12 +117,11 @@ impl Services {
                     .iter()
                     .find(|s| s.event == event.as_str() && s.channel == channel.as_str())
                     .map(|s| s.enabled);
-                let available = channel == AlertChannel::Email;
-                let enabled = available && set.unwrap_or(channel.default_on());
+                let available = usable(channel);
                 out.push(AlertSwitch {
                     event,
                     channel,
-                    enabled,
+                    enabled: available && set.unwrap_or(true),
                     available,
                 });
             }
@@ -113,7 +129,7 @@ impl Services {
         Ok(out)
     }
 
-    /// Flips one switch; a channel that is not connected cannot be switched on.
+    /// Flips one of the person's switches.
     pub async fn set_alert_switch(
         &self,
         actor: &Actor,
@@ -122,25 +138,48 @@ impl Services {
         enabled: bool,
         meta: &RequestMeta,
     ) -> Result<Vec<AlertSwitch>, ApiError> {
-        if enabled && channel != AlertChannel::Email {
+        self.set_switch(
+            actor,
+            AlertOwner::User(actor.user.id),
+            (event, channel, enabled),
+            meta,
+        )
+        .await
+    }
+
+    /// Flips one switch of `owner` (the caller has checked that the actor may).
+    pub async fn set_switch(
+        &self,
+        actor: &Actor,
+        owner: AlertOwner,
+        (event, channel, enabled): (AlertEvent, AlertChannel, bool),
+        meta: &RequestMeta,
+    ) -> Result<Vec<AlertSwitch>, ApiError> {
+        let now = self.switches(owner).await?;
+        let available = now.iter().any(|s| s.channel == channel && s.available);
+        if enabled && !available {
             return Err(ApiError::conflict(
                 "channel",
                 ErrorCode::AlertChannelNotConnected,
                 format!("connect {} before sending alerts there", channel.as_str()),
             ));
         }
-        let event_name = event.as_str();
         let audit = meta
-            .audit(actor, "alerts.update", &actor.user.username)
-            .with(serde_json::json!({ "event": event_name, "channel": channel.as_str(), "enabled": enabled }));
+            .audit(actor, "alerts.update", &owner.key())
+            .with(serde_json::json!({ "event": event.as_str(), "channel": channel.as_str(), "enabled": enabled }));
         let setting = AlertSetting {
-            event: event_name.to_string(),
+            event: event.as_str().to_string(),
             channel: channel.as_str().to_string(),
             enabled,
         };
-        self.store
-            .set_alert_setting(actor.user.id, setting, audit)
-            .await?;
-        self.alert_switches(actor).await
+        match owner {
+            AlertOwner::User(id) => self.store.set_alert_setting(id, setting, audit).await?,
+            AlertOwner::Team(id) => {
+                self.store
+                    .set_team_alert_setting(id, setting, audit)
+                    .await?
+            }
+        }
+        self.switches(owner).await
     }
 }

@@ -3,7 +3,9 @@
 
 pub mod access;
 pub mod accounts;
+pub mod alert_channels;
 pub mod alert_delivery;
+pub mod alert_send;
 pub mod alerts;
 pub mod api_keys;
 pub mod directory;
@@ -19,6 +21,7 @@ pub mod run_reads;
 pub mod runs;
 pub mod service_accounts;
 pub mod sessions;
+pub mod slack_oauth;
 pub mod teams;
 
 use std::sync::Arc;
@@ -144,6 +147,10 @@ pub struct Services {
     pub run_blobs: crate::blobs::FileBlobs,
     /// Derives the tokens of mailed links from the server secret.
     pub links: crate::links::LinkSigner,
+    /// Seals the secrets of alert channels before they are stored.
+    pub sealer: crate::sealed::Sealer,
+    /// Outgoing HTTP to alert channels, guarded against private addresses.
+    pub outbound: crate::notify::http::Outbound,
     /// Bounds concurrent image decodes server-wide (each may hold tens of MiB).
     pub(crate) image_decodes: Arc<tokio::sync::Semaphore>,
     login_by_ip: RateLimiter,
@@ -166,6 +173,18 @@ impl Services {
                 &config.data_dir.join("blobs").join("run-files"),
             )?,
             links: crate::links::LinkSigner::from_config(&config)?,
+            sealer: crate::sealed::Sealer::from_config(&config)?,
+            outbound: crate::notify::http::Outbound::new(
+                crate::notify::http::Exempt::new(
+                    config
+                        .alerts
+                        .webhook_allow_hosts
+                        .iter()
+                        .chain(&config.alerts.slack_webhook_hosts)
+                        .cloned(),
+                ),
+                Duration::from_secs(config.alerts.webhook_timeout_secs),
+            )?,
             login_by_ip: RateLimiter::new(config.login_attempts_per_ip, Duration::from_secs(300)),
             login_by_account: RateLimiter::new(
                 config.login_failures_per_account,

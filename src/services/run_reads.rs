@@ -183,6 +183,12 @@ impl Services {
         Ok(self.store.run_alerts(b.run.id, 100).await?)
     }
 
+    /// The run's alert deliveries (its alert log), oldest first. Owners are shown as
+    /// `@username` or the team's name, never an address.
+    pub async fn deliveries_of(&self, b: &Bucket) -> Result<Vec<crate::store::Delivery>, ApiError> {
+        Ok(self.store.run_deliveries(b.run.id, 200).await?)
+    }
+
     /// `historyKeys`: the last step and the summary's keys with their types.
     pub async fn history_keys(&self, b: &Bucket) -> Result<Value, ApiError> {
         let last = self.store.last_step(b.run.id).await?.unwrap_or(-1);

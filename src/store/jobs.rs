@@ -127,6 +127,10 @@ pub trait JobStore: Send + Sync + 'static {
         retry_at: Option<i64>,
     ) -> StoreResult<bool>;
 
+    /// Puts a claimed job back, due at `run_after`, without using up the attempt (it had
+    /// to wait for another job) and without an attempt row. False when the lease is gone.
+    async fn defer(&self, end: AttemptEnd<'_>, run_after: i64) -> StoreResult<bool>;
+
     /// Jobs, newest first, optionally only those with one status.
     async fn list_jobs(&self, status: Option<JobStatus>, limit: i64) -> StoreResult<Vec<Job>>;
 

@@ -30,6 +30,7 @@ migrations! {
     5 "0005_privacy" "privacy",
     6 "0006_runs" "runs",
     7 "0007_alerts" "alerts",
+    8 "0008_alert_channels" "alert channels",
 }
 
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -6,6 +6,7 @@
 //! audited change and its audit row are never separated.
 
 mod accounts;
+pub mod alert_routes;
 pub mod alerts;
 mod audit;
 mod email_tokens;
@@ -30,6 +31,10 @@ use crate::config::Config;
 use crate::keys::KeyHash;
 
 pub use accounts::{AccountStore, FirstAdmin};
+pub use alert_routes::{
+    AlertChannelRow, AlertOwner, AlertRouteStore, BrokenChannel, Delivery, NewAlertChannel,
+    NewDelivery,
+};
 pub use alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
 pub use audit::AuditStore;
 pub use email_tokens::{EmailTokenStore, NewEmailToken};
@@ -291,6 +296,7 @@ pub trait Store:
     + EmailTokenStore
     + RunStore
     + AlertStore
+    + AlertRouteStore
     + Send
     + Sync
     + 'static
@@ -309,6 +315,7 @@ impl<T> Store for T where
         + EmailTokenStore
         + RunStore
         + AlertStore
+        + AlertRouteStore
         + Send
         + Sync
         + 'static

@@ -2,6 +2,7 @@
 //! a rusqlite row or a tokio-postgres row; every type read here converts from both drivers.
 //! `FromRow` turns a whole row into a model, so one statement reads the same way on both.
 
+use super::alert_routes::{AlertChannelRow, Delivery};
 use super::alerts::RunAlert;
 use super::jobs::{parse_payload, Job, JobAttempt, JobStatus};
 use super::runs::{Project, Run, RunFile, RunTransition};
@@ -188,6 +189,14 @@ from_row! {
         id, project_id, name, user_id, display_name, notes, group_name, job_type, host, program,
         repo, commit_sha, sweep, tags, config, summary, state, exit_code, history_lines,
         events_lines, output_lines, stop_requested_at, created_at, heartbeat_at, finished_at,
+    }),
+    AlertChannelRow => |r| read_row!(r, 0 => AlertChannelRow {
+        id, owner, kind, project_id, url_sealed, secret_sealed, hint, slack_team, slack_channel,
+        broken_at, broken_reason, created_by, created_at,
+    }),
+    Delivery => |r| read_row!(r, 0 => Delivery {
+        id, run_id, event, channel, owner, target, title, created_at, status, attempts,
+        last_error, finished_at,
     }),
     RunAlert => |r| read_row!(r, 0 => RunAlert { id, run_id, title, text, level, created_at }),
     RunFile => |r| read_row!(r, 0 => RunFile { run_id, name, size_bytes, blob, updated_at }),

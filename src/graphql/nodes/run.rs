@@ -19,6 +19,25 @@ pub struct RunAlertNode {
     created_at: String,
 }
 
+/// One delivery of the run's alert log.
+#[derive(SimpleObject)]
+#[graphql(name = "AlertDelivery")]
+pub struct DeliveryNode {
+    /// `runs_finished`, `run_crashed` or `scriptable`.
+    event: String,
+    /// `email`, `slack` or `webhook`.
+    channel: String,
+    /// `@username`, `#channel` or the webhook's host.
+    target: String,
+    title: Option<String>,
+    /// `pending`, `running`, `done` or `failed`.
+    status: String,
+    attempts: i64,
+    last_error: Option<String>,
+    created_at: String,
+    finished_at: Option<String>,
+}
+
 #[derive(SimpleObject)]
 pub struct ConsoleLine {
     line: i64,
@@ -357,6 +376,26 @@ impl RunNode {
                 text: a.text,
                 severity: a.level,
                 created_at: iso(a.created_at),
+            })
+            .collect())
+    }
+
+    /// Where the run's alerts went, with each delivery's status.
+    async fn alert_deliveries(&self, ctx: &Context<'_>) -> Res<Vec<DeliveryNode>> {
+        let rc = request_context(ctx)?;
+        let list = rc.services.deliveries_of(&self.0).await.gql()?;
+        Ok(list
+            .into_iter()
+            .map(|d| DeliveryNode {
+                event: d.event,
+                channel: d.channel,
+                target: d.target,
+                title: d.title,
+                status: d.status.unwrap_or_else(|| "done".into()),
+                attempts: d.attempts,
+                last_error: d.last_error,
+                created_at: iso(d.created_at),
+                finished_at: d.finished_at.map(iso),
             })
             .collect())
     }

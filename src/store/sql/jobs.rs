@@ -159,6 +159,21 @@ impl<B: Backend> JobStore for SqlStore<B> {
         })
     }
 
+    async fn defer(&self, end: AttemptEnd<'_>, run_after: i64) -> StoreResult<bool> {
+        let a = owned(end);
+        let changed = self
+            .write_one(
+                sql!(
+                    "UPDATE jobs SET status = 'pending', attempts = attempts - 1, run_after = $1,
+                        locked_by = NULL, locked_until = NULL
+                      WHERE id = $2 AND status = 'running' AND locked_by = $3 AND attempts = $4"
+                ),
+                (run_after, a.job_id, a.worker, a.attempt),
+            )
+            .await?;
+        Ok(changed > 0)
+    }
+
     async fn list_jobs(&self, status: Option<JobStatus>, limit: i64) -> StoreResult<Vec<Job>> {
         self.read_all(LIST_JOBS, (status.map(JobStatus::as_str), limit))
             .await

@@ -11,6 +11,7 @@
 //! statements, prepared and cached per connection.
 
 mod accounts;
+mod alert_routes;
 mod alerts;
 mod audit;
 mod email_tokens;
