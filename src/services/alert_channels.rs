@@ -42,16 +42,15 @@ fn invalid(message: impl Into<String>) -> ApiError {
 
 /// `hooks.slack.com/…WXYZ`: enough to recognise a URL, too little to use it.
 fn hint(url: &url::Url) -> String {
-    let text = url.as_str();
-    let tail: String = text
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("{}/…{tail}", url.host_str().unwrap_or(""))
+    // The last characters of the last path segment only: a Slack URL's team and bot ids
+    // and most of its token stay out of sight, as a card number's do.
+    let last = url
+        .path_segments()
+        .and_then(|mut s| s.rfind(|seg| !seg.is_empty()))
+        .unwrap_or("");
+    let skip = last.chars().count().saturating_sub(4);
+    let tail: String = last.chars().skip(skip).collect();
+    format!("{}/…/{tail}", url.host_str().unwrap_or(""))
 }
 
 /// The host of a URL with its port when it is not the scheme's default.
@@ -171,7 +170,7 @@ impl Services {
                         .map_or("hooks.slack.com", |h| h.as_str())
                 )));
             }
-            let exempt = alerts.slack_webhook_hosts.iter().any(|h| *h == host);
+            let exempt = alerts.slack_webhook_hosts.contains(&host);
             if url.scheme() != "https" && !exempt {
                 return Err(invalid("a Slack webhook URL starts with https://"));
             }
@@ -228,7 +227,7 @@ impl Services {
             now: crate::now_ms(),
         };
         let audit = meta
-            .audit(actor, "alerts.channel.connect", &owner.key())
+            .audit(actor, "alerts.channel.connect", owner.key())
             .with(serde_json::json!({ "kind": target.kind, "project_id": project_id, "host": url.host_str() }));
         let row = self.store.connect_alert_channel(row, audit).await?;
         Ok((self.view(row).await?, secret))
@@ -254,7 +253,7 @@ impl Services {
             return Err(missing());
         }
         let audit = meta
-            .audit(actor, "alerts.channel.disconnect", &owner.key())
+            .audit(actor, "alerts.channel.disconnect", owner.key())
             .with(serde_json::json!({ "kind": row.kind, "project_id": row.project_id }));
         self.store.disconnect_alert_channel(id, audit).await?;
         Ok(())
@@ -287,7 +286,7 @@ impl Services {
         let owner = self.alert_owner(actor, team).await?;
         let project_id = self.routed_project(actor, owner, project.trim()).await?;
         let audit = meta
-            .audit(actor, "alerts.project.mute", &owner.key())
+            .audit(actor, "alerts.project.mute", owner.key())
             .with(serde_json::json!({ "project_id": project_id, "muted": muted }));
         self.store
             .set_alert_mute(owner, project_id, muted, audit)
@@ -311,11 +310,23 @@ impl Services {
         }
         let owner = self.alert_owner(actor, team).await?;
         let audit = meta
-            .audit(actor, "alerts.min_duration", &owner.key())
+            .audit(actor, "alerts.min_duration", owner.key())
             .with(serde_json::json!({ "secs": secs }));
         self.store
             .set_alert_min_run_secs(owner, secs, audit)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_hint_shows_the_host_and_the_last_four_characters_only() {
+        let slack =
+            url::Url::parse("https://hooks.slack.com/services/T0AB/B0CD/xYz123secret9").unwrap();
+        assert_eq!(super::hint(&slack), "hooks.slack.com/…/ret9");
+        let short = url::Url::parse("https://example.com/ok/").unwrap();
+        assert_eq!(super::hint(&short), "example.com/…/ok");
     }
 }

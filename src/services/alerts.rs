@@ -165,7 +165,7 @@ impl Services {
             ));
         }
         let audit = meta
-            .audit(actor, "alerts.update", &owner.key())
+            .audit(actor, "alerts.update", owner.key())
             .with(serde_json::json!({ "event": event.as_str(), "channel": channel.as_str(), "enabled": enabled }));
         let setting = AlertSetting {
             event: event.as_str().to_string(),

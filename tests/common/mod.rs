@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod slack;
 pub mod smtp;
 pub mod store;
 pub mod teams;

@@ -1,0 +1,99 @@
+//! Two Fulcrum instances on one PostgreSQL database (issue #10, "exactly once"): runs end
+//! on either instance, and runs that stop sending are swept by both instances' crash
+//! sweepers; every event reaches Slack once and mails its person once, whichever instance
+//! took the request or ran the job.
+
+#[macro_use]
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::app::TestApp;
+use common::slack::Standin;
+use common::Backend;
+use reqwest::StatusCode;
+use serde_json::json;
+
+const SLACK: &str = "mutation($url: String!) { connectSlackWebhook(input: {url: $url}) { id } }";
+const UPSERT: &str = "mutation($n: String!, $p: String!) { upsertBucket(input: {name: $n, entityName: \"ada\", modelName: $p}) { bucket { id } } }";
+
+async fn post(app: &TestApp, key: &str, path: &str, body: serde_json::Value) -> StatusCode {
+    app.t
+        .http
+        .post(app.t.url(path))
+        .basic_auth("api", Some(key))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn start(backend: &Backend, slack: &Standin) -> TestApp {
+    let mut config: Vec<(&str, String)> = slack.config();
+    config.push(("FULCRUM_JOB_POLL_MS", "50".into()));
+    config.push(("FULCRUM_RUN_HEARTBEAT_TIMEOUT_SECS", "5".into()));
+    let pairs: Vec<(&str, &str)> = config.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    TestApp::with_config(backend, &pairs).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_deliver_every_alert_once() {
+    let backend = Backend::postgres().await;
+    let slack = Standin::start().await;
+    let mut a = start(&backend, &slack).await;
+    let b = start(&backend, &slack).await;
+    a.person("ada").await;
+    let key = a.key("ada").to_string();
+    let (status, body) = a
+        .gql_with("ada", SLACK, json!({"url": slack.webhook("ok")}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // 12 runs end on alternating instances; 4 more stop sending and are left to the sweepers.
+    let instances = [&a, &b];
+    for n in 0..16 {
+        let on = instances[n % 2];
+        let run = format!("r{n}");
+        let vars = json!({"query": UPSERT, "variables": {"n": run, "p": "p"}});
+        assert_eq!(post(on, &key, "/graphql", vars).await, StatusCode::OK);
+        if n < 12 {
+            let end = json!({"complete": true, "exitcode": n % 3});
+            let path = format!("/files/ada/p/{run}/file_stream");
+            assert_eq!(post(on, &key, &path, end).await, StatusCode::OK);
+        }
+    }
+
+    let hits = slack.wait_hits("/services/ok", 16).await;
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let mut per_run: BTreeMap<String, usize> = BTreeMap::new();
+    for h in slack.hits("/services/ok") {
+        let headline = h.body["blocks"][0]["text"]["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        *per_run.entry(headline).or_default() += 1;
+    }
+    assert_eq!(per_run.len(), 16, "{per_run:?} (first hits {})", hits.len());
+    assert!(per_run.values().all(|&n| n == 1), "{per_run:?}");
+    assert_eq!(
+        per_run
+            .keys()
+            .filter(|h| h.starts_with("Run crashed"))
+            .count(),
+        4
+    );
+
+    let mut mails: BTreeMap<String, usize> = BTreeMap::new();
+    for m in a
+        .mail_to("ada@example.com")
+        .into_iter()
+        .chain(b.mail_to("ada@example.com"))
+    {
+        *mails.entry(m.subject).or_default() += 1;
+    }
+    assert_eq!(mails.len(), 16, "{mails:?}");
+    assert!(mails.values().all(|&n| n == 1), "{mails:?}");
+    a.stop().await;
+    b.stop().await;
+}
