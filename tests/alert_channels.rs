@@ -361,6 +361,18 @@ async fn team_alerts_follow_the_team_and_projects_can_be_muted_or_rerouted(backe
         (Some("email"), Some("@bob"))
     );
 
+    // Another reader of the run sees the team's deliveries, not bob's own.
+    settled_log(&app, "bob", ("lab", "p1", "a2"), 2).await;
+    let seen_by_ada = log(&app, "ada", ("lab", "p1", "a2")).await;
+    assert!(
+        !seen_by_ada.is_empty(),
+        "the team's Slack delivery is shown"
+    );
+    assert!(
+        seen_by_ada.iter().all(|d| d["channel"] == "slack"),
+        "{seen_by_ada:?}"
+    );
+
     // A minimum run duration stops Runs finished for short runs, not Run crashed.
     let (status, _) = app.gql_with("bob", MIN_RUN, json!({"s": 3600})).await;
     assert_eq!(status, StatusCode::OK);

@@ -64,6 +64,8 @@ async fn two_instances_deliver_every_alert_once() {
         }
     }
 
+    slack.wait_hits("/services/ok", 12).await;
+    // the crashes: 5 s of silence, the next sweep, then half the timeout to settle
     let hits = slack.wait_hits("/services/ok", 16).await;
     tokio::time::sleep(std::time::Duration::from_secs(6)).await;
     let mut per_run: BTreeMap<String, usize> = BTreeMap::new();

@@ -13,6 +13,7 @@ use serde_json::json;
 
 on_both_backends!(
     a_run_that_ends_mails_its_person_once_as_they_asked,
+    a_run_that_was_only_quiet_is_not_announced_as_crashed,
     run_alert_is_throttled_per_run_and_title,
 );
 
@@ -42,7 +43,7 @@ async fn end(app: &TestApp, who: &str, run: &str, exit: Option<i64>) {
 }
 
 async fn wait_for_subject(app: &TestApp, to: &str, subject: &str) {
-    for _ in 0..1000 {
+    for _ in 0..2000 {
         if app
             .mail_to(to)
             .iter()
@@ -53,7 +54,7 @@ async fn wait_for_subject(app: &TestApp, to: &str, subject: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let got: Vec<String> = app.mail_to(to).into_iter().map(|m| m.subject).collect();
-    panic!("no mail {subject:?} to {to} within 10 s; got {got:?}");
+    panic!("no mail {subject:?} to {to} within 20 s; got {got:?}");
 }
 
 async fn a_run_that_ends_mails_its_person_once_as_they_asked(backend: Backend) {
@@ -116,6 +117,51 @@ async fn a_run_that_ends_mails_its_person_once_as_they_asked(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let subjects: Vec<String> = app.mail_to(ada).into_iter().map(|m| m.subject).collect();
     assert_eq!(subjects.len(), 2, "{subjects:?}");
+    app.stop().await;
+}
+
+async fn state(app: &TestApp, who: &str, run: &str) -> String {
+    let q = "query($e: String!, $r: String!) { project(name: \"p\", entityName: $e) { run(name: $r) { state } } }";
+    let (_, body) = app.gql_with(who, q, json!({"e": who, "r": run})).await;
+    body["data"]["project"]["run"]["state"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A run the sweeper marked crashed that sends again within the settle time (half the
+/// heartbeat timeout) was only quiet: nobody is told it crashed; its real end is announced.
+async fn a_run_that_was_only_quiet_is_not_announced_as_crashed(backend: Backend) {
+    let mut app =
+        TestApp::with_config(&backend, &[("FULCRUM_RUN_HEARTBEAT_TIMEOUT_SECS", "5")]).await;
+    app.person("dan").await;
+    end(&app, "dan", "slow", None).await;
+    for _ in 0..200 {
+        if state(&app, "dan", "slow").await == "crashed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(state(&app, "dan", "slow").await, "crashed");
+    let path = "/files/dan/p/slow/file_stream";
+    let resp = app
+        .t
+        .http
+        .post(app.t.url(path))
+        .basic_auth("api", Some(app.key("dan")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(state(&app, "dan", "slow").await, "running");
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert!(
+        app.mail_to("dan@example.com").is_empty(),
+        "no crash was announced"
+    );
+    end(&app, "dan", "slow", Some(0)).await;
+    wait_for_subject(&app, "dan@example.com", "Run finished — slow").await;
     app.stop().await;
 }
 

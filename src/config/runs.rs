@@ -60,6 +60,13 @@ impl RunLimits {
         })
     }
 
+    /// How long a *Run crashed* alert waits for a run marked crashed to send again (it was
+    /// only quiet, and is announced as nothing): half the heartbeat timeout, at most a
+    /// minute, so a false alarm costs nobody a page and a real crash little time.
+    pub fn crash_alert_settle_ms(&self) -> i64 {
+        (self.heartbeat_timeout_secs * 1000 / 2).min(60_000)
+    }
+
     /// How often every instance looks for silent runs: often enough that a crash is seen
     /// within a few percent of the timeout.
     pub fn sweep_interval(&self) -> std::time::Duration {

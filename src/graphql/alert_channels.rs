@@ -122,25 +122,7 @@ impl AlertChannelMutation {
         ctx: &Context<'_>,
         input: ConnectAlertChannelInput,
     ) -> Res<ChannelNode> {
-        let rc = request_context(ctx)?;
-        let target = ChannelTarget {
-            kind: "slack",
-            url: input.url,
-            slack_team: None,
-            slack_channel: None,
-        };
-        let (view, _) = rc
-            .services
-            .connect_alert_channel(
-                rc.actor().gql()?,
-                input.team.as_deref(),
-                input.project.as_deref(),
-                target,
-                &rc.meta,
-            )
-            .await
-            .gql()?;
-        Ok(view.into())
+        Ok(connect(ctx, "slack", input).await?.0)
     }
 
     /// Adds a signed webhook; its signing secret is in this answer only.
@@ -149,26 +131,9 @@ impl AlertChannelMutation {
         ctx: &Context<'_>,
         input: ConnectAlertChannelInput,
     ) -> Res<CreateAlertWebhookPayload> {
-        let rc = request_context(ctx)?;
-        let target = ChannelTarget {
-            kind: "webhook",
-            url: input.url,
-            slack_team: None,
-            slack_channel: None,
-        };
-        let (view, secret) = rc
-            .services
-            .connect_alert_channel(
-                rc.actor().gql()?,
-                input.team.as_deref(),
-                input.project.as_deref(),
-                target,
-                &rc.meta,
-            )
-            .await
-            .gql()?;
+        let (channel, secret) = connect(ctx, "webhook", input).await?;
         Ok(CreateAlertWebhookPayload {
-            channel: view.into(),
+            channel,
             signing_secret: secret.unwrap_or_default(),
         })
     }
@@ -223,4 +188,31 @@ impl AlertChannelMutation {
             .gql()?;
         Ok(input.seconds)
     }
+}
+
+/// Connects a pasted URL as a channel of `kind`; a webhook's signing secret comes back once.
+async fn connect(
+    ctx: &Context<'_>,
+    kind: &'static str,
+    input: ConnectAlertChannelInput,
+) -> Res<(ChannelNode, Option<String>)> {
+    let rc = request_context(ctx)?;
+    let target = ChannelTarget {
+        kind,
+        url: input.url,
+        slack_team: None,
+        slack_channel: None,
+    };
+    let (view, secret) = rc
+        .services
+        .connect_alert_channel(
+            rc.actor().gql()?,
+            input.team.as_deref(),
+            input.project.as_deref(),
+            target,
+            &rc.meta,
+        )
+        .await
+        .gql()?;
+    Ok((view.into(), secret))
 }

@@ -5,7 +5,7 @@
 
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{AlertChannelRow, AlertOwner, NewAlertChannel};
+use crate::store::{AlertChannelRow, AlertMute, AlertOwner, NewAlertChannel};
 
 /// Purposes of sealed values (`crate::sealed`): a value sealed for one opens for no other.
 pub(crate) const SEAL_URL: &str = "alert_channel.url";
@@ -289,7 +289,14 @@ impl Services {
             .audit(actor, "alerts.project.mute", owner.key())
             .with(serde_json::json!({ "project_id": project_id, "muted": muted }));
         self.store
-            .set_alert_mute(owner, project_id, muted, audit)
+            .set_alert_mute(
+                AlertMute {
+                    owner,
+                    project_id,
+                    muted,
+                },
+                audit,
+            )
             .await?;
         Ok(())
     }

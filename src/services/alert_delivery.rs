@@ -52,10 +52,11 @@ impl Services {
                     transition_id: 0,
                     alert_id: None,
                 };
-                OnTransition {
-                    to,
-                    job: payload.job(&self.config, Some("alert".into()), now),
+                let mut job = payload.job(&self.config, Some("alert".into()), now);
+                if to == RunState::Crashed {
+                    job.run_after = now + self.config.runs.crash_alert_settle_ms();
                 }
+                OnTransition { to, job }
             })
             .collect()
     }
@@ -67,6 +68,16 @@ fn cause_of(e: &RunEvent) -> String {
         Some(id) => format!("scriptable:{id}"),
         None => e.transition_id.to_string(),
     }
+}
+
+/// A run marked crashed that has sent again since was only quiet: no *Run crashed* for it.
+fn revived(e: &RunEvent, event: AlertEvent, run: &Run) -> bool {
+    e.alert_id.is_none()
+        && event == AlertEvent::RunCrashed
+        && matches!(
+            RunState::parse(&run.state),
+            Some(RunState::Running | RunState::Preempting)
+        )
 }
 
 /// What one fan-out knows about its run.
@@ -90,6 +101,9 @@ impl AlertFanout for Services {
         let Some(run) = self.store.run_by_id(e.run_id).await.map_err(retry)? else {
             return Ok(()); // deleted since
         };
+        if revived(e, event, &run) {
+            return Ok(());
+        }
         let Some(project) = self
             .store
             .project_by_id(run.project_id)

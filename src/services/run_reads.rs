@@ -185,8 +185,20 @@ impl Services {
 
     /// The run's alert deliveries (its alert log), oldest first. Owners are shown as
     /// `@username` or the team's name, never an address.
-    pub async fn deliveries_of(&self, b: &Bucket) -> Result<Vec<crate::store::Delivery>, ApiError> {
-        Ok(self.store.run_deliveries(b.run.id, 200).await?)
+    /// Where the run's alerts went, as far as this reader may know: the team's channels to
+    /// every reader, a person's own deliveries (their address, their webhook's host) only
+    /// to that person and site admins.
+    pub async fn deliveries_of(
+        &self,
+        actor: &Actor,
+        b: &Bucket,
+    ) -> Result<Vec<crate::store::Delivery>, ApiError> {
+        let mine = crate::store::AlertOwner::User(actor.user.id).key();
+        let all = self.store.run_deliveries(b.run.id, 200).await?;
+        Ok(all
+            .into_iter()
+            .filter(|d| actor.user.is_admin || d.owner == mine || d.owner.starts_with("t:"))
+            .collect())
     }
 
     /// `historyKeys`: the last step and the summary's keys with their types.

@@ -44,6 +44,14 @@ pub struct AlertChannelRow {
     pub created_at: i64,
 }
 
+/// A project muted (or unmuted) for an owner's alerts.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertMute {
+    pub owner: AlertOwner,
+    pub project_id: i64,
+    pub muted: bool,
+}
+
 /// A channel to connect; it replaces the owner's channel of the same kind and project.
 #[derive(Debug, Clone)]
 pub struct NewAlertChannel {
@@ -123,13 +131,7 @@ pub trait AlertRouteStore: Send + Sync {
 
     /// Project ids the owner muted.
     async fn alert_mutes(&self, owner: AlertOwner) -> StoreResult<Vec<i64>>;
-    async fn set_alert_mute(
-        &self,
-        owner: AlertOwner,
-        project_id: i64,
-        muted: bool,
-        audit: AuditEvent,
-    ) -> StoreResult<()>;
+    async fn set_alert_mute(&self, mute: AlertMute, audit: AuditEvent) -> StoreResult<()>;
     /// The shortest run (seconds) a *Runs finished* alert is sent for; 0 for any.
     async fn alert_min_run_secs(&self, owner: AlertOwner) -> StoreResult<i64>;
     async fn set_alert_min_run_secs(

@@ -15,6 +15,16 @@ pub struct AlertSetting {
     pub enabled: bool,
 }
 
+impl From<(String, String, bool)> for AlertSetting {
+    fn from((event, channel, enabled): (String, String, bool)) -> Self {
+        AlertSetting {
+            event,
+            channel,
+            enabled,
+        }
+    }
+}
+
 /// A `run.alert()` the server accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunAlert {

@@ -32,8 +32,8 @@ use crate::keys::KeyHash;
 
 pub use accounts::{AccountStore, FirstAdmin};
 pub use alert_routes::{
-    AlertChannelRow, AlertOwner, AlertRouteStore, BrokenChannel, Delivery, NewAlertChannel,
-    NewDelivery,
+    AlertChannelRow, AlertMute, AlertOwner, AlertRouteStore, BrokenChannel, Delivery,
+    NewAlertChannel, NewDelivery,
 };
 pub use alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
 pub use audit::AuditStore;

@@ -61,7 +61,7 @@ describe('Settings → Alerts', () => {
       await p.waitForSelector('#alerts-table')
       assert.equal(await text(p, '#alerts-title'), 'Alerts')
       assert.equal(await text(p, '#alerts-table thead th:nth-child(2)'), '이메일')
-      assert.match(await text(p, '#alerts-unavailable'), /Slack과 웹훅/)
+      assert.match(await text(p, '#alerts-unavailable'), /Slack이나 웹훅/)
       assert.equal(await p.$eval('#alerts .help', (e) => getComputedStyle(e).wordBreak), 'keep-all')
       await shot(p, 'alerts-settings-ko')
     } finally {

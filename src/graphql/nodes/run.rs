@@ -383,7 +383,11 @@ impl RunNode {
     /// Where the run's alerts went, with each delivery's status.
     async fn alert_deliveries(&self, ctx: &Context<'_>) -> Res<Vec<DeliveryNode>> {
         let rc = request_context(ctx)?;
-        let list = rc.services.deliveries_of(&self.0).await.gql()?;
+        let list = rc
+            .services
+            .deliveries_of(rc.actor().gql()?, &self.0)
+            .await
+            .gql()?;
         Ok(list
             .into_iter()
             .map(|d| DeliveryNode {

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use super::{enqueue, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::store::alert_routes::{
-    AlertChannelRow, AlertOwner, AlertRouteStore, BrokenChannel, Delivery, NewAlertChannel,
-    NewDelivery,
+    AlertChannelRow, AlertMute, AlertOwner, AlertRouteStore, BrokenChannel, Delivery,
+    NewAlertChannel, NewDelivery,
 };
 use crate::store::{AlertSetting, AuditEvent};
 
@@ -119,14 +119,7 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
                 (team_id,),
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(event, channel, enabled)| AlertSetting {
-                event,
-                channel,
-                enabled,
-            })
-            .collect())
+        Ok(rows.into_iter().map(AlertSetting::from).collect())
     }
 
     async fn set_team_alert_setting(
@@ -154,20 +147,18 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    async fn set_alert_mute(
-        &self,
-        owner: AlertOwner,
-        project_id: i64,
-        muted: bool,
-        audit: AuditEvent,
-    ) -> StoreResult<()> {
-        let statement = if muted {
+    async fn set_alert_mute(&self, m: AlertMute, audit: AuditEvent) -> StoreResult<()> {
+        let statement = if m.muted {
             sql!("INSERT INTO alert_mutes (owner, project_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (owner, project_id) DO NOTHING")
         } else {
             sql!("DELETE FROM alert_mutes WHERE owner = $1 AND project_id = $2 AND CAST($3 AS BIGINT) >= 0")
         };
-        self.write_audited(statement, (owner.key(), project_id, crate::now_ms()), audit)
-            .await
+        self.write_audited(
+            statement,
+            (m.owner.key(), m.project_id, crate::now_ms()),
+            audit,
+        )
+        .await
     }
 
     async fn alert_min_run_secs(&self, owner: AlertOwner) -> StoreResult<i64> {

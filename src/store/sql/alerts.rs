@@ -19,14 +19,7 @@ impl<B: Backend> AlertStore for SqlStore<B> {
                 (user_id,),
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(event, channel, enabled)| AlertSetting {
-                event,
-                channel,
-                enabled,
-            })
-            .collect())
+        Ok(rows.into_iter().map(AlertSetting::from).collect())
     }
 
     async fn set_alert_setting(

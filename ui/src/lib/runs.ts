@@ -39,6 +39,20 @@ export interface RunDetail extends RunRow {
   logLineCount: number
   files: RunFile[]
   alerts: { title: string; text: string; severity: string; createdAt: string }[]
+  alertDeliveries: AlertDelivery[]
+}
+
+/** Where one of the run's alerts went, and how that went. */
+export interface AlertDelivery {
+  event: 'runs_finished' | 'run_crashed' | 'scriptable'
+  channel: 'email' | 'slack' | 'webhook'
+  target: string
+  title: string | null
+  status: 'pending' | 'running' | 'done' | 'failed'
+  attempts: number
+  lastError: string | null
+  createdAt: string
+  finishedAt: string | null
 }
 
 export const PAGE_SIZE = 50
@@ -95,7 +109,8 @@ export async function loadRun(entity: string, project: string, run: string): Pro
       project(name: $project, entityName: $entity) { run(name: $run) { ${ROW_FIELDS} readOnly host program repo commit
         exitcode finishedAt heartbeatAt tags notes config historyLineCount logLineCount
         files(first: 1000) { edges { node { name sizeBytes url } } }
-        alerts { title text severity createdAt } } } }`,
+        alerts { title text severity createdAt }
+        alertDeliveries { event channel target title status attempts lastError createdAt finishedAt } } } }`,
     { entity, project, run },
   )
   const r = data.project?.run
