@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Alert latency: from a run's final file_stream to its alert mail at the SMTP server.
+"""Alert latency: from a run's final file_stream to its alert at the SMTP server and at Slack.
 
     FULCRUM_BIN=target/release/fulcrum python3 bench/alert_latency.py
 
@@ -7,8 +7,10 @@ A fresh Fulcrum on SQLite (BENCH_BACKENDS="sqlite postgres" for both) mailing th
 loopback SMTP sink this script runs; BENCH_RUNS runs (200) are created, then all of them
 send their final `{"complete": true, "exitcode": 0}` at once from 32 threads. For every run
 the latency is the time from the moment its file_stream answer arrived to the moment the
-sink received the end of its mail (the DATA terminator). Prints p50/p99/max and writes
-bench/results/alert_latency.json. Exit 0 only if every run's mail arrived exactly once.
+sink received the end of its mail (the DATA terminator), and to the moment a loopback Slack
+incoming-webhook stand-in (connected as the person's Slack channel) received its message.
+Prints p50/p99/max per channel and writes bench/results/alert_latency.json. Exit 0 only if
+every run's mail and Slack message arrived exactly once.
 """
 import asyncio
 import base64
@@ -24,6 +26,7 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -83,14 +86,51 @@ class Sink:
         writer.close()
 
 
-def run_backend(backend, work, sink):
+class Slack:
+    """Slack's incoming webhook, answering `ok`: records (time, headline) of every message."""
+
+    def __init__(self):
+        self.received = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                received.append((time.monotonic(), body["blocks"][0]["text"]["text"]))
+                self.send_response(200)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def latencies(received, acked, pattern):
+    arrived = {}
+    for at, text in received:
+        m = re.search(pattern, text)
+        if m:
+            arrived.setdefault(m.group(1), []).append(at)
+    lat = sorted((arrived[r][0] - acked[r]) * 1000 for r in acked if r in arrived)
+    once = all(len(arrived.get(r, [])) == 1 for r in acked)
+    pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] if lat else None
+    return {"delivered": len(lat), "exactly_once": once, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+            "max_ms": lat[-1] if lat else None}
+
+
+def run_backend(backend, work, sink, slack):
     data = work / backend
     data.mkdir()
     port = 20000 + os.getpid() % 20000
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FULCRUM_")}
     env.update(FULCRUM_SMTP_HOST="127.0.0.1", FULCRUM_SMTP_PORT=str(sink.port), FULCRUM_SMTP_TLS="none",
-               FULCRUM_LOG_LEVEL="warn", FULCRUM_JOB_BATCH_SIZE="16")
+               FULCRUM_LOG_LEVEL="warn", FULCRUM_JOB_BATCH_SIZE="16", FULCRUM_SLACK_WEBHOOK_HOSTS=slack.host)
     db = None
     if backend == "postgres":
         db = f"fulcrum_bench_alerts_{os.getpid()}"
@@ -117,10 +157,13 @@ def run_backend(backend, work, sink):
             with urllib.request.urlopen(req, timeout=60) as r:
                 return r.status
 
+        connect = "mutation($u: String!) { connectSlackWebhook(input: {url: $u}) { id } }"
+        post("/graphql", {"query": connect, "variables": {"u": f"http://{slack.host}/services/T1/B1/bench"}})
         upsert = "mutation($n: String!) { upsertBucket(input: {name: $n, modelName: \"alerts\"}) { bucket { id } } }"
         for i in range(RUNS):
             post("/graphql", {"query": upsert, "variables": {"n": f"a{i}"}})
         sink.received.clear()
+        slack.received.clear()
         acked = {}
 
         def finish(i):
@@ -130,19 +173,12 @@ def run_backend(backend, work, sink):
         with ThreadPoolExecutor(32) as pool:
             list(pool.map(finish, range(RUNS)))
         deadline = time.monotonic() + 60
-        while len(sink.received) < RUNS and time.monotonic() < deadline:
+        while (len(sink.received) < RUNS or len(slack.received) < RUNS) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(1)  # anything more would be a duplicate
-        arrived = {}
-        for at, subject in sink.received:
-            m = re.search(r"Run finished — (a\d+) ", subject)
-            if m:
-                arrived.setdefault(m.group(1), []).append(at)
-        lat = sorted((arrived[r][0] - acked[r]) * 1000 for r in acked if r in arrived)
-        once = all(len(arrived.get(r, [])) == 1 for r in acked)
-        pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] if lat else None
-        return {"backend": backend, "runs": RUNS, "mailed": len(lat), "exactly_once": once,
-                "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": lat[-1] if lat else None}
+        return {"backend": backend, "runs": RUNS,
+                "email": latencies(sink.received, acked, r"Run finished — (a\d+) "),
+                "slack": latencies(slack.received, acked, r"Run finished — (a\d+)$")}
     finally:
         proc.terminate()
         proc.wait(20)
@@ -151,15 +187,20 @@ def run_backend(backend, work, sink):
 
 
 def main():
-    sink = Sink()
+    sink, slack = Sink(), Slack()
     work = Path(tempfile.mkdtemp(prefix="fulcrum-alert-bench-"))
-    results = [run_backend(b, work, sink) for b in BACKENDS]
+    results = [run_backend(b, work, sink, slack) for b in BACKENDS]
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "alert_latency.json").write_text(json.dumps(results, indent=2))
+    ok = True
     for r in results:
-        print(f"| {r['backend']} | {r['runs']} | {r['mailed']} | {'yes' if r['exactly_once'] else 'NO'} | "
-              f"{r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['max_ms']:.0f} |")
-    sys.exit(0 if all(r["exactly_once"] and r["mailed"] == r["runs"] for r in results) else 2)
+        for channel in ("email", "slack"):
+            c = r[channel]
+            ok = ok and c["exactly_once"] and c["delivered"] == r["runs"]
+            ms = lambda k: f"{c[k]:.0f}" if c[k] is not None else "-"
+            print(f"| {r['backend']} | {channel} | {r['runs']} | {c['delivered']} | "
+                  f"{'yes' if c['exactly_once'] else 'NO'} | {ms('p50_ms')} | {ms('p99_ms')} | {ms('max_ms')} |")
+    sys.exit(0 if ok else 2)
 
 
 if __name__ == "__main__":

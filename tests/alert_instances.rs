@@ -1,7 +1,8 @@
-//! Two Fulcrum instances on one PostgreSQL database (issue #10, "exactly once"): runs end
-//! on either instance, and runs that stop sending are swept by both instances' crash
-//! sweepers; every event reaches Slack once and mails its person once, whichever instance
-//! took the request or ran the job.
+//! Alerts under faults (issue #10, "exactly once"): two Fulcrum instances on one
+//! PostgreSQL database, where runs end on either instance and runs that stop sending are
+//! swept by both instances' crash sweepers, announce every event once on Slack and by mail;
+//! and alert mail written while the SMTP server is down arrives once after it is
+//! back (a real SMTP server on loopback).
 
 #[macro_use]
 mod common;
@@ -10,7 +11,8 @@ use std::collections::BTreeMap;
 
 use common::app::TestApp;
 use common::slack::Standin;
-use common::Backend;
+use common::smtp::{closed_port, settings, Sink};
+use common::{Backend, T};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -98,4 +100,72 @@ async fn two_instances_deliver_every_alert_once() {
     assert!(mails.values().all(|&n| n == 1), "{mails:?}");
     a.stop().await;
     b.stop().await;
+}
+
+async fn alert_mail_waits_for_the_smtp_server(backend: Backend) {
+    let port = closed_port().await.to_string();
+    let t = T::start(&backend, &settings(&port, &[])).await;
+    let key = t.user("ada", false).await;
+    for (run, exit) in [("first", 0), ("second", 1)] {
+        let body = json!({"query": UPSERT, "variables": {"n": run, "p": "p"}});
+        let r = t
+            .http
+            .post(t.url("/graphql"))
+            .basic_auth("api", Some(&key))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let end = json!({"complete": true, "exitcode": exit});
+        let path = t.url(&format!("/files/ada/p/{run}/file_stream"));
+        let r = t
+            .http
+            .post(path)
+            .basic_auth("api", Some(&key))
+            .json(&end)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    // Let the mails fail against the closed port a few times, then open it.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let sink = Sink::start_on(port.parse().unwrap(), std::time::Duration::ZERO).await;
+    for _ in 0..400 {
+        if sink.messages().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let got: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|m| m.rcpt_to.join(","))
+        .collect();
+    assert_eq!(got, ["ada@example.com", "ada@example.com"], "once each");
+    let subjects: Vec<bool> = sink
+        .messages()
+        .iter()
+        .map(|m| m.data.contains("Run failed"))
+        .collect();
+    assert_eq!(
+        subjects.iter().filter(|f| **f).count(),
+        1,
+        "one of them is the failure"
+    );
+    t.server.shutdown().await.unwrap();
+    sink.stop().await;
+}
+
+mod smtp_down {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::alert_mail_waits_for_the_smtp_server(super::Backend::sqlite().await).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::alert_mail_waits_for_the_smtp_server(super::Backend::postgres().await).await
+    }
 }

@@ -283,44 +283,30 @@ pub(crate) fn search_patterns(query: &str, email: EmailMatch) -> (String, String
     (q, pattern, email_pattern)
 }
 
-/// The whole store: every concern, implemented by both backends.
-pub trait Store:
-    AccountStore
-    + ProfileStore
-    + KeyStore
-    + SessionStore
-    + AuditStore
-    + SettingStore
-    + TeamStore
-    + InviteStore
-    + EmailTokenStore
-    + RunStore
-    + AlertStore
-    + AlertRouteStore
-    + Send
-    + Sync
-    + 'static
-{
+/// `Store`, the whole store, is every concern listed once: a new concern joins here.
+macro_rules! whole_store {
+    ($($concern:ident),* $(,)?) => {
+        /// The whole store: every concern, implemented by both backends.
+        pub trait Store: $($concern +)* Send + Sync + 'static {}
+
+        impl<T> Store for T where T: $($concern +)* Send + Sync + 'static {}
+    };
 }
 
-impl<T> Store for T where
-    T: AccountStore
-        + ProfileStore
-        + KeyStore
-        + SessionStore
-        + AuditStore
-        + SettingStore
-        + TeamStore
-        + InviteStore
-        + EmailTokenStore
-        + RunStore
-        + AlertStore
-        + AlertRouteStore
-        + Send
-        + Sync
-        + 'static
-{
-}
+whole_store!(
+    AccountStore,
+    ProfileStore,
+    KeyStore,
+    SessionStore,
+    AuditStore,
+    SettingStore,
+    TeamStore,
+    InviteStore,
+    EmailTokenStore,
+    RunStore,
+    AlertStore,
+    AlertRouteStore,
+);
 
 pub type DynStore = Arc<dyn Store>;
 
