@@ -88,45 +88,64 @@ impl Worker {
         tokio::spawn(Arc::new(self).run(shutdown))
     }
 
+    /// Keeps up to `batch_size` jobs in flight: whenever one ends, its slot is claimed
+    /// again at once, so a slow delivery never holds back the jobs queued behind it (a
+    /// batch that waited for its slowest job did).
     async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         tracing::debug!(worker = %self.id, "job worker started");
+        let mut running = JoinSet::new();
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let full = match self.run_once().await {
-                Ok(n) => n as i64 >= self.settings.batch_size,
-                Err(e) => {
-                    tracing::warn!(error = %e, "claiming jobs failed");
-                    false
+            let free = self.settings.batch_size - running.len() as i64;
+            if free > 0 {
+                match self.claim(free).await {
+                    Ok(jobs) => {
+                        for job in jobs {
+                            let me = Arc::clone(&self);
+                            running.spawn(async move { me.process(job).await });
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "claiming jobs failed"),
                 }
-            };
-            if full {
-                // More may be due right away.
-                continue;
             }
             tokio::select! {
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    note_panic(done);
+                    // Every job that ended meanwhile frees its slot for the next claim.
+                    while let Some(done) = running.try_join_next() {
+                        note_panic(done);
+                    }
+                }
                 _ = tokio::time::sleep(self.settings.poll) => {}
                 _ = self.wake.woken() => {}
                 _ = shutdown.changed() => {}
             }
         }
+        // The jobs in hand are finished before the worker stops.
+        while let Some(done) = running.join_next().await {
+            note_panic(done);
+        }
         tracing::debug!(worker = %self.id, "job worker stopped");
     }
 
-    /// Claims one batch of due jobs and runs them concurrently; returns how many it ran.
-    pub async fn run_once(self: &Arc<Self>) -> StoreResult<usize> {
-        let jobs = self
-            .store
+    async fn claim(&self, limit: i64) -> StoreResult<Vec<Job>> {
+        self.store
             .claim(
                 Lease {
                     worker: &self.id,
                     now: crate::now_ms(),
                     ms: self.settings.lease_ms,
                 },
-                self.settings.batch_size,
+                limit,
             )
-            .await?;
+            .await
+    }
+
+    /// Claims one batch of due jobs and runs them concurrently; returns how many it ran.
+    pub async fn run_once(self: &Arc<Self>) -> StoreResult<usize> {
+        let jobs = self.claim(self.settings.batch_size).await?;
         let n = jobs.len();
         let mut set = JoinSet::new();
         for job in jobs {
@@ -134,10 +153,7 @@ impl Worker {
             set.spawn(async move { me.process(job).await });
         }
         while let Some(done) = set.join_next().await {
-            if let Err(e) = done {
-                // The job stays claimed until its lease expires, then runs again.
-                tracing::error!(error = %e, "job task panicked");
-            }
+            note_panic(done);
         }
         Ok(n)
     }
@@ -243,5 +259,12 @@ mod tests {
             let j = s.jittered_backoff_ms(attempt);
             assert!(j >= full / 2 && j <= full, "{attempt}: {j} vs {full}");
         }
+    }
+}
+
+/// A job task that panicked keeps its claim until the lease expires; then it runs again.
+fn note_panic(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done {
+        tracing::error!(error = %e, "job task panicked");
     }
 }

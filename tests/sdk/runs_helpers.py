@@ -1,9 +1,12 @@
 """Helpers for the run tests: GraphQL with a key, raw file_stream posts, a user made while
-the server runs, and the training script the SDK runs."""
+the server runs, waiting for a condition, and the training script the SDK runs."""
 import base64
 import json
+import time
 import urllib.error
 import urllib.request
+
+import pytest
 
 RUN_QUERY = """query Run($entity: String, $project: String!, $run: String!) {
   model(name: $project, entityName: $entity) { entity { name }
@@ -71,3 +74,14 @@ def person(fulcrum, name):
 def create_team(fulcrum, key, name):
     d = graphql(fulcrum.url, key, "mutation($n: String!) { createTeam(input: {teamName: $n}) { entity { name } } }", {"n": name})
     assert "errors" not in d, d
+
+
+def wait_for(what, check, seconds=30):
+    """Polls `check` until it answers something true, and returns that; fails the test after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}", pytrace=False)

@@ -18,7 +18,7 @@ import pytest
 
 from alert_sinks import SlackStandin, SmtpSink
 from conftest import PY031, Fulcrum, free_port, run_cmd
-from runs_helpers import bucket, graphql
+from runs_helpers import bucket, graphql, wait_for
 
 CONNECT = "mutation($url: String!) { connectSlackWebhook(input: {url: $url}) { id } }"
 LOG = ('query($r: String!) { project(name: "alerts", entityName: "mia") { run(name: $r) { state heartbeatAt '
@@ -48,16 +48,6 @@ def alerting():
         smtp.close()
         slack.close()
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def wait_for(what, check, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}", pytrace=False)
 
 
 def sdk(srv, sdk_env):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PY031, Fulcrum, free_port
-from runs_helpers import bucket, file_stream
+from runs_helpers import bucket, file_stream, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +30,6 @@ def quick_crash():
     finally:
         srv.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def wait_for(what, check, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.25)
-    pytest.fail(f"timed out waiting for {what}", pytrace=False)
 
 
 def start_training(srv, sdk_env, run_id):
