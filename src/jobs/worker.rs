@@ -236,6 +236,13 @@ impl Worker {
     }
 }
 
+/// A job task that panicked keeps its claim until the lease expires; then it runs again.
+fn note_panic(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done {
+        tracing::error!(error = %e, "job task panicked");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,12 +266,5 @@ mod tests {
             let j = s.jittered_backoff_ms(attempt);
             assert!(j >= full / 2 && j <= full, "{attempt}: {j} vs {full}");
         }
-    }
-}
-
-/// A job task that panicked keeps its claim until the lease expires; then it runs again.
-fn note_panic(done: Result<(), tokio::task::JoinError>) {
-    if let Err(e) = done {
-        tracing::error!(error = %e, "job task panicked");
     }
 }
