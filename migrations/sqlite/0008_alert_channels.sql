@@ -47,6 +47,8 @@ CREATE TABLE alert_prefs (
 
 -- One row per alert delivery (an event on one channel to one owner), written with its job
 -- in one transaction; its status is the job's. The run page's alert log reads these.
+-- `seq` orders a run's events as they happened (the id of the job that announced the
+-- event), whatever order their fan-outs finished in: deliveries go out in that order.
 CREATE TABLE alert_deliveries (
     id         INTEGER PRIMARY KEY,
     run_id     INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -56,6 +58,7 @@ CREATE TABLE alert_deliveries (
     target     TEXT   NOT NULL,
     title      TEXT,
     dedup_key  TEXT   NOT NULL UNIQUE,
+    seq        INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL
 );
-CREATE INDEX alert_deliveries_run ON alert_deliveries (run_id, id);
+CREATE INDEX alert_deliveries_run ON alert_deliveries (run_id, seq, id);

@@ -33,7 +33,8 @@ impl JobKind for RunEvent {
 /// Turns one event into its deliveries (implemented by the services).
 #[async_trait]
 pub trait AlertFanout: Send + Sync + 'static {
-    async fn fan_out(&self, event: &RunEvent) -> Result<(), JobError>;
+    /// `seq` is the announcing job's id: the event's place among the run's events.
+    async fn fan_out(&self, event: &RunEvent, seq: i64) -> Result<(), JobError>;
 }
 
 pub struct RunEventHandler(pub Arc<dyn AlertFanout>);
@@ -45,7 +46,7 @@ impl JobHandler for RunEventHandler {
     }
 
     async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
-        self.0.fan_out(&RunEvent::from_job(job)?).await
+        self.0.fan_out(&RunEvent::from_job(job)?, job.id).await
     }
 }
 

@@ -87,11 +87,12 @@ struct Subject<'a> {
     event: AlertEvent,
     message: &'a AlertMessage,
     cause: &'a str,
+    seq: i64,
 }
 
 #[async_trait]
 impl AlertFanout for Services {
-    async fn fan_out(&self, e: &RunEvent) -> Result<(), JobError> {
+    async fn fan_out(&self, e: &RunEvent, seq: i64) -> Result<(), JobError> {
         let Some(event) = AlertEvent::parse(&e.event) else {
             return Err(JobError::permanent(format!(
                 "unknown alert event {}",
@@ -131,6 +132,7 @@ impl AlertFanout for Services {
             event,
             message: &message,
             cause: &cause,
+            seq,
         };
         let mut deliveries = Vec::new();
         if let Some(user_id) = run.user_id {
@@ -261,6 +263,7 @@ impl Services {
                 owner: owner.key(),
                 target,
                 title: s.message.alert.as_ref().map(|a| a.title.clone()),
+                seq: s.seq,
                 job,
             });
         }

@@ -86,6 +86,9 @@ pub struct NewDelivery {
     /// What the log shows: `#channel`, the webhook's host, an email address.
     pub target: String,
     pub title: Option<String>,
+    /// Where the event stands among the run's events (the id of the job that announced
+    /// it): a run's deliveries on one channel go out in this order.
+    pub seq: i64,
     pub job: NewJob,
 }
 

@@ -197,9 +197,9 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
                     continue;
                 }
                 c.execute(
-                    sql!("INSERT INTO alert_deliveries (run_id, event, channel, owner, target, title, dedup_key, created_at)
-                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedup_key) DO NOTHING"),
-                    &[&d.run_id, &d.event, &d.channel, &d.owner, &d.target, &d.title, &d.job.dedup_key, &now],
+                    sql!("INSERT INTO alert_deliveries (run_id, event, channel, owner, target, title, dedup_key, seq, created_at)
+                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedup_key) DO NOTHING"),
+                    &[&d.run_id, &d.event, &d.channel, &d.owner, &d.target, &d.title, &d.job.dedup_key, &d.seq, &now],
                 )
                 .await?;
                 new += 1;
@@ -213,7 +213,7 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
             sql!("SELECT d.id, d.run_id, d.event, d.channel, d.owner, d.target, d.title, d.created_at,
                          j.status, COALESCE(j.attempts, 0), j.last_error, j.finished_at
                   FROM alert_deliveries d LEFT JOIN jobs j ON j.dedup_key = d.dedup_key
-                  WHERE d.run_id = $1 ORDER BY d.id LIMIT $2"),
+                  WHERE d.run_id = $1 ORDER BY d.seq, d.id LIMIT $2"),
             (run_id, limit),
         )
         .await
@@ -223,7 +223,8 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
         let row: Option<(i64,)> = self
             .read_opt(
                 sql!("SELECT e.id FROM alert_deliveries d
-                      JOIN alert_deliveries e ON e.run_id = d.run_id AND e.owner = d.owner AND e.channel = d.channel AND e.id < d.id
+                      JOIN alert_deliveries e ON e.run_id = d.run_id AND e.owner = d.owner AND e.channel = d.channel
+                           AND (e.seq < d.seq OR (e.seq = d.seq AND e.id < d.id))
                       JOIN jobs j ON j.dedup_key = e.dedup_key
                       WHERE d.dedup_key = $1 AND j.status IN ('pending', 'running') LIMIT 1"),
                 (dedup_key.to_string(),),
