@@ -109,9 +109,10 @@ impl Standin {
             .collect()
     }
 
-    /// Waits up to 10 s for `n` hits at a path.
+    /// Waits up to 20 s for `n` hits at a path (a crash alert alone takes the heartbeat
+    /// timeout, a sweep and the settle time).
     pub async fn wait_hits(&self, path_ends: &str, n: usize) -> Vec<Hit> {
-        for _ in 0..1000 {
+        for _ in 0..2000 {
             let hits = self.hits(path_ends);
             if hits.len() >= n {
                 return hits;
@@ -119,7 +120,7 @@ impl Standin {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         panic!(
-            "{path_ends}: {} hits within 10 s, wanted {n}",
+            "{path_ends}: {} hits within 20 s, wanted {n}",
             self.hits(path_ends).len()
         );
     }
