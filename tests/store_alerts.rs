@@ -1,13 +1,14 @@
 //! Conformance of the alert-settings store on SQLite and PostgreSQL: a switch is stored
-//! once per (person, event, channel), changed in place, and audited.
+//! once per (person or team, event, channel), changed in place, and audited.
 
 #[macro_use]
 mod common;
 
+use common::app::TestApp;
 use common::Backend;
-use fulcrum::store::{AlertSetting, AuditEvent};
+use fulcrum::store::{AlertOwner, AlertSetting, AuditEvent};
 
-on_both_backends!(switches_are_kept_per_person_event_and_channel,);
+on_both_backends!(switches_are_kept_per_owner_event_and_channel,);
 
 fn event(action: &'static str) -> AuditEvent {
     AuditEvent {
@@ -24,47 +25,49 @@ fn setting(event: &str, channel: &str, enabled: bool) -> AlertSetting {
     }
 }
 
-async fn switches_are_kept_per_person_event_and_channel(backend: Backend) {
-    let services = common::services(&backend, &[]).await;
-    let s = services.store.clone();
-    let ada = &common::store::create(&s, "ada").await;
-    let bob = &common::store::create(&s, "bob").await;
-    assert!(
-        s.alert_settings(ada.id).await.unwrap().is_empty(),
-        "nothing stored: defaults"
-    );
-    s.set_alert_setting(
-        ada.id,
-        setting("run_crashed", "email", false),
-        event("alerts.update"),
-    )
-    .await
-    .unwrap();
-    s.set_alert_setting(
-        ada.id,
-        setting("runs_finished", "email", false),
-        event("alerts.update"),
-    )
-    .await
-    .unwrap();
-    s.set_alert_setting(
-        ada.id,
-        setting("run_crashed", "email", true),
-        event("alerts.update"),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        s.alert_settings(ada.id).await.unwrap(),
-        vec![
-            setting("run_crashed", "email", true),
-            setting("runs_finished", "email", false)
-        ]
-    );
-    assert!(s.alert_settings(bob.id).await.unwrap().is_empty());
+async fn switches_are_kept_per_owner_event_and_channel(backend: Backend) {
+    let mut app = TestApp::start(&backend).await;
+    app.person("ada").await.team("lab").await;
+    app.person("bob").await.team("lab2").await;
+    let s = app.services().store.clone();
+    let user = |name: &str| {
+        let app = &app;
+        let name = name.to_string();
+        async move { AlertOwner::User(app.t.user_row(&name).await.id) }
+    };
+    let team = |name: &'static str| {
+        let s = app.services().clone();
+        async move { AlertOwner::Team(s.entity_named(name).await.unwrap().unwrap().id) }
+    };
+    let people = (user("ada").await, user("bob").await);
+    let teams = (team("lab").await, team("lab2").await);
+    for (mine, other) in [people, teams] {
+        assert!(
+            s.alert_settings(mine).await.unwrap().is_empty(),
+            "nothing stored: defaults"
+        );
+        for (ev, on) in [
+            ("run_crashed", false),
+            ("runs_finished", false),
+            ("run_crashed", true),
+        ] {
+            s.set_alert_setting(mine, setting(ev, "email", on), event("alerts.update"))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            s.alert_settings(mine).await.unwrap(),
+            vec![
+                setting("run_crashed", "email", true),
+                setting("runs_finished", "email", false)
+            ]
+        );
+        assert!(s.alert_settings(other).await.unwrap().is_empty());
+    }
     let audit = s.recent_audit(100).await.unwrap();
     assert_eq!(
         audit.iter().filter(|a| a.action == "alerts.update").count(),
-        3
+        6
     );
+    app.stop().await;
 }

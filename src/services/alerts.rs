@@ -99,10 +99,7 @@ impl Services {
     }
 
     pub(crate) async fn switches(&self, owner: AlertOwner) -> Result<Vec<AlertSwitch>, ApiError> {
-        let stored = match owner {
-            AlertOwner::User(id) => self.store.alert_settings(id).await?,
-            AlertOwner::Team(id) => self.store.team_alert_settings(id).await?,
-        };
+        let stored = self.store.alert_settings(owner).await?;
         let connected = self.store.alert_channels(owner).await?;
         let usable = |channel: AlertChannel| match channel {
             AlertChannel::Email => matches!(owner, AlertOwner::User(_)),
@@ -172,14 +169,7 @@ impl Services {
             channel: channel.as_str().to_string(),
             enabled,
         };
-        match owner {
-            AlertOwner::User(id) => self.store.set_alert_setting(id, setting, audit).await?,
-            AlertOwner::Team(id) => {
-                self.store
-                    .set_team_alert_setting(id, setting, audit)
-                    .await?
-            }
-        }
+        self.store.set_alert_setting(owner, setting, audit).await?;
         self.switches(owner).await
     }
 }

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use super::outbox::NewJob;
-use super::{AlertSetting, AuditEvent};
+use super::AuditEvent;
 use crate::error::StoreResult;
 
 /// Whose alerts: a person or a team.
@@ -123,14 +123,6 @@ pub trait AlertRouteStore: Send + Sync {
     async fn disconnect_alert_channel(&self, id: i64, audit: AuditEvent) -> StoreResult<bool>;
     /// Marks the channel broken once; true (and the notice is enqueued) the first time.
     async fn mark_alert_channel_broken(&self, broken: BrokenChannel) -> StoreResult<bool>;
-
-    async fn team_alert_settings(&self, team_id: i64) -> StoreResult<Vec<AlertSetting>>;
-    async fn set_team_alert_setting(
-        &self,
-        team_id: i64,
-        setting: AlertSetting,
-        audit: AuditEvent,
-    ) -> StoreResult<()>;
 
     /// Project ids the owner muted.
     async fn alert_mutes(&self, owner: AlertOwner) -> StoreResult<Vec<i64>>;

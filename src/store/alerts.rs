@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::alert_routes::AlertOwner;
 use super::outbox::NewJob;
 use super::AuditEvent;
 use crate::error::StoreResult;
@@ -52,12 +53,12 @@ pub struct NewRunAlert {
 
 #[async_trait]
 pub trait AlertStore: Send + Sync {
-    /// The switches a person has set (the rest are at their defaults).
-    async fn alert_settings(&self, user_id: i64) -> StoreResult<Vec<AlertSetting>>;
+    /// The switches a person or team has set (the rest are at their defaults).
+    async fn alert_settings(&self, owner: AlertOwner) -> StoreResult<Vec<AlertSetting>>;
     /// Sets one switch, with its audit row in the same transaction.
     async fn set_alert_setting(
         &self,
-        user_id: i64,
+        owner: AlertOwner,
         setting: AlertSetting,
         audit: AuditEvent,
     ) -> StoreResult<()>;

@@ -8,7 +8,7 @@ use crate::store::alert_routes::{
     AlertChannelRow, AlertMute, AlertOwner, AlertRouteStore, BrokenChannel, Delivery,
     NewAlertChannel, NewDelivery,
 };
-use crate::store::{AlertSetting, AuditEvent};
+use crate::store::AuditEvent;
 
 macro_rules! channel_cols {
     () => {
@@ -110,31 +110,6 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
             }
             Ok(changed > 0)
         })
-    }
-
-    async fn team_alert_settings(&self, team_id: i64) -> StoreResult<Vec<AlertSetting>> {
-        let rows: Vec<(String, String, bool)> = self
-            .read_all(
-                sql!("SELECT event, channel, enabled FROM team_alert_settings WHERE team_id = $1 ORDER BY event, channel"),
-                (team_id,),
-            )
-            .await?;
-        Ok(rows.into_iter().map(AlertSetting::from).collect())
-    }
-
-    async fn set_team_alert_setting(
-        &self,
-        team_id: i64,
-        s: AlertSetting,
-        audit: AuditEvent,
-    ) -> StoreResult<()> {
-        self.write_audited(
-            sql!("INSERT INTO team_alert_settings (team_id, event, channel, enabled, updated_at) VALUES ($1, $2, $3, $4, $5)
-                  ON CONFLICT (team_id, event, channel) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at"),
-            (team_id, s.event, s.channel, s.enabled, crate::now_ms()),
-            audit,
-        )
-        .await
     }
 
     async fn alert_mutes(&self, owner: AlertOwner) -> StoreResult<Vec<i64>> {

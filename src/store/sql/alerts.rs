@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use super::{enqueue, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::store::alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
+use crate::store::AlertOwner;
 use crate::store::AuditEvent;
 
 const RUN_ALERT: &Sql =
@@ -12,29 +13,41 @@ const RUN_ALERT: &Sql =
 
 #[async_trait]
 impl<B: Backend> AlertStore for SqlStore<B> {
-    async fn alert_settings(&self, user_id: i64) -> StoreResult<Vec<AlertSetting>> {
-        let rows: Vec<(String, String, bool)> = self
-            .read_all(
+    async fn alert_settings(&self, owner: AlertOwner) -> StoreResult<Vec<AlertSetting>> {
+        let (statement, id) = match owner {
+            AlertOwner::User(id) => (
                 sql!("SELECT event, channel, enabled FROM alert_settings WHERE user_id = $1 ORDER BY event, channel"),
-                (user_id,),
-            )
-            .await?;
+                id,
+            ),
+            AlertOwner::Team(id) => (
+                sql!("SELECT event, channel, enabled FROM team_alert_settings WHERE team_id = $1 ORDER BY event, channel"),
+                id,
+            ),
+        };
+        let rows: Vec<(String, String, bool)> = self.read_all(statement, (id,)).await?;
         Ok(rows.into_iter().map(AlertSetting::from).collect())
     }
 
     async fn set_alert_setting(
         &self,
-        user_id: i64,
+        owner: AlertOwner,
         s: AlertSetting,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        self.write_audited(
-            sql!("INSERT INTO alert_settings (user_id, event, channel, enabled, updated_at) VALUES ($1, $2, $3, $4, $5)
-                  ON CONFLICT (user_id, event, channel) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at"),
-            (user_id, s.event, s.channel, s.enabled, crate::now_ms()),
-            audit,
-        )
-        .await
+        let (statement, id) = match owner {
+            AlertOwner::User(id) => (
+                sql!("INSERT INTO alert_settings (user_id, event, channel, enabled, updated_at) VALUES ($1, $2, $3, $4, $5)
+                      ON CONFLICT (user_id, event, channel) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at"),
+                id,
+            ),
+            AlertOwner::Team(id) => (
+                sql!("INSERT INTO team_alert_settings (team_id, event, channel, enabled, updated_at) VALUES ($1, $2, $3, $4, $5)
+                      ON CONFLICT (team_id, event, channel) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at"),
+                id,
+            ),
+        };
+        let values = (id, s.event, s.channel, s.enabled, crate::now_ms());
+        self.write_audited(statement, values, audit).await
     }
 
     async fn record_run_alert(&self, a: NewRunAlert) -> StoreResult<Option<RunAlert>> {
