@@ -70,13 +70,15 @@ fn cause_of(e: &RunEvent) -> String {
     }
 }
 
-/// A run marked crashed that has sent again since was only quiet: no *Run crashed* for it.
+/// A run marked crashed that is no longer crashed when its alert is due was only quiet:
+/// it sent again (and may have finished since, which is announced on its own), so nobody
+/// hears that it crashed. A failed run's alert is not held back (its state is final).
 fn revived(e: &RunEvent, event: AlertEvent, run: &Run) -> bool {
     e.alert_id.is_none()
         && event == AlertEvent::RunCrashed
-        && matches!(
+        && !matches!(
             RunState::parse(&run.state),
-            Some(RunState::Running | RunState::Preempting)
+            Some(RunState::Crashed | RunState::Failed)
         )
 }
 
