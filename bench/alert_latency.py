@@ -4,7 +4,7 @@
     FULCRUM_BIN=target/release/fulcrum python3 bench/alert_latency.py
 
 A fresh Fulcrum on SQLite (BENCH_BACKENDS="sqlite postgres" for both) mailing through a
-loopback SMTP sink this script runs; BENCH_RUNS runs (200) are created, then all of them
+loopback SMTP sink (the SDK suite's, tests/sdk/alert_sinks.py, as is the Slack stand-in); BENCH_RUNS runs (200) are created, then all of them
 send their final `{"complete": true, "exitcode": 0}` at once from 32 threads. For every run
 the latency is the time from the moment its file_stream answer arrived to the moment the
 sink received the end of its mail (the DATA terminator), and to the moment a loopback Slack
@@ -12,24 +12,21 @@ incoming-webhook stand-in (connected as the person's Slack channel) received its
 Prints p50/p99/max per channel and writes bench/results/alert_latency.json. Exit 0 only if
 every run's mail and Slack message arrived exactly once.
 """
-import asyncio
 import base64
-import email
-import email.header
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests" / "sdk"))
+from alert_sinks import SlackStandin, SmtpSink  # noqa: E402  (the SDK suite's receivers)
 BIN = os.environ.get("FULCRUM_BIN", str(HERE.parent / "target" / "release" / "fulcrum"))
 RUNS = int(os.environ.get("BENCH_RUNS", "200"))
 BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite").split()
@@ -37,84 +34,8 @@ CHANNELS = os.environ.get("BENCH_CHANNELS", "email slack").split()
 PASSWORD = "bench-password-long-enough-42"
 
 
-class Sink:
-    """A minimal SMTP server: records (time, subject) of every message it accepts."""
-
-    def __init__(self):
-        self.received = []
-        self.loop = asyncio.new_event_loop()
-        self.port = None
-        ready = threading.Event()
-        threading.Thread(target=self._run, args=(ready,), daemon=True).start()
-        ready.wait()
-
-    def _run(self, ready):
-        asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", 0))
-        self.port = server.sockets[0].getsockname()[1]
-        ready.set()
-        self.loop.run_forever()
-
-    async def _client(self, reader, writer):
-        writer.write(b"220 sink ESMTP\r\n")
-        data, in_data = [], False
-        while line := await reader.readline():
-            if in_data:
-                if line in (b".\r\n", b".\n"):
-                    in_data = False
-                    raw = b"".join(data).decode(errors="replace")
-                    subject = email.message_from_string(raw).get("Subject", "")
-                    decoded = str(email.header.make_header(email.header.decode_header(subject)))
-                    self.received.append((time.monotonic(), decoded))
-                    data = []
-                    writer.write(b"250 queued\r\n")
-                else:
-                    data.append(line)
-                continue
-            cmd = line[:4].upper()
-            if cmd in (b"EHLO", b"HELO"):
-                writer.write(b"250 sink\r\n")
-            elif cmd == b"DATA":
-                in_data = True
-                writer.write(b"354 go on\r\n")
-            elif cmd == b"QUIT":
-                writer.write(b"221 bye\r\n")
-                await writer.drain()
-                break
-            else:
-                writer.write(b"250 ok\r\n")
-            await writer.drain()
-        writer.close()
-
-
-class Slack:
-    """Slack's incoming webhook, answering `ok`: records (time, headline) of every message."""
-
-    def __init__(self):
-        self.received = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                received.append((time.monotonic(), body["blocks"][0]["text"]["text"]))
-                self.send_response(200)
-                self.send_header("content-length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-        # The standard library listens with a backlog of 5; the worker's 16 parallel deliveries
-        # would overflow it and wait out SYN retransmits (1 s, 3 s) that Slack never causes.
-        ThreadingHTTPServer.request_queue_size = 128
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 def latencies(received, acked, pattern):
+    """`received`: (arrival time, text) pairs; `acked`: run → when its final answer came."""
     arrived = {}
     for at, text in received:
         m = re.search(pattern, text)
@@ -168,7 +89,7 @@ def run_backend(backend, work, sink, slack):
         for i in range(RUNS):
             post("/graphql", {"query": upsert, "variables": {"n": f"a{i}"}})
         sink.received.clear()
-        slack.received.clear()
+        slack.hits.clear()
         acked = {}
 
         def finish(i):
@@ -178,13 +99,15 @@ def run_backend(backend, work, sink, slack):
         with ThreadPoolExecutor(32) as pool:
             list(pool.map(finish, range(RUNS)))
         deadline = time.monotonic() + 60
-        want = {"email": sink.received, "slack": slack.received}
+        want = {"email": sink.received, "slack": slack.hits}
         while any(len(want[c]) < RUNS for c in CHANNELS) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(1)  # anything more would be a duplicate
         return {"backend": backend, "runs": RUNS,
-                "email": latencies(sink.received, acked, r"Run finished — (a\d+) "),
-                "slack": latencies(slack.received, acked, r"Run finished — (a\d+)$")}
+                "email": latencies([(at, str(sink.parse(raw)["subject"])) for at, raw in sink.received], acked,
+                                   r"Run finished — (a\d+) "),
+                "slack": latencies([(at, p["blocks"][0]["text"]["text"]) for at, _, p in slack.hits], acked,
+                                   r"Run finished — (a\d+)$")}
     finally:
         proc.terminate()
         proc.wait(20)
@@ -193,7 +116,7 @@ def run_backend(backend, work, sink, slack):
 
 
 def main():
-    sink, slack = Sink(), Slack()
+    sink, slack = SmtpSink(), SlackStandin()
     work = Path(tempfile.mkdtemp(prefix="fulcrum-alert-bench-"))
     results = [run_backend(b, work, sink, slack) for b in BACKENDS]
     (HERE / "results").mkdir(exist_ok=True)

@@ -1,67 +1,96 @@
-"""Loopback receivers for the alert tests: an SMTP server that keeps what it is sent, and a
-Slack incoming-webhook stand-in that answers as Slack does. Fulcrum reaches both only
-through its configuration (FULCRUM_SMTP_*, FULCRUM_SLACK_WEBHOOK_HOSTS)."""
+"""Loopback receivers for the alert tests and bench/alert_latency.py: an SMTP server that
+keeps what it is sent, and a Slack incoming-webhook stand-in that answers as Slack does,
+each noting when every message arrived. Fulcrum reaches both only through its
+configuration (FULCRUM_SMTP_*, FULCRUM_SLACK_WEBHOOK_HOSTS)."""
+import asyncio
 import email
 import email.policy
 import json
-import socketserver
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# http.server listens with a backlog of 5: Fulcrum's worker opens up to 16
+# connections at once, and the rest would wait out SYN retransmits (1 s, 3 s) that no real
+# SMTP server or Slack causes.
+BACKLOG = 128
+
+
+class _HttpServer(ThreadingHTTPServer):
+    request_queue_size = BACKLOG
 
 
 class SmtpSink:
-    """A plain SMTP server (no TLS, no auth): every message is parsed and kept."""
+    """A plain SMTP server (no TLS, no auth) on an event loop of its own: every message is
+    kept with the moment its DATA ended, in `received` as (time.monotonic(), raw bytes).
+    It is parsed only when read, so receiving stays cheap when many arrive at once (the
+    alert benchmark measures through it)."""
 
     def __init__(self):
-        self.messages = []
-        sink = self
+        self.received = []
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        threading.Thread(target=self._serve, args=(ready,), daemon=True).start()
+        ready.wait()
 
-        class Handler(socketserver.StreamRequestHandler):
-            def reply(self, line):
-                self.wfile.write((line + "\r\n").encode())
+    def _serve(self, ready):
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(
+            asyncio.start_server(self._client, "127.0.0.1", 0, backlog=BACKLOG))
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        self.loop.run_forever()
 
-            def handle(self):
-                self.reply("220 sink ESMTP")
-                while True:
-                    raw = self.rfile.readline()
-                    if not raw:
-                        return
-                    verb = raw.decode(errors="replace").strip().split(" ")[0].upper()
-                    if verb in ("EHLO", "HELO"):
-                        self.reply("250-sink")
-                        self.reply("250 8BITMIME")
-                    elif verb == "DATA":
-                        self.reply("354 go ahead")
-                        lines = []
-                        while (line := self.rfile.readline()) not in (b".\r\n", b".\n", b""):
-                            lines.append(line[1:] if line.startswith(b"..") else line)
-                        msg = email.message_from_bytes(b"".join(lines), policy=email.policy.default)
-                        sink.messages.append(msg)
-                        self.reply("250 kept")
-                    elif verb == "QUIT":
-                        self.reply("221 bye")
-                        return
-                    else:
-                        self.reply("250 ok")
-
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    async def _client(self, reader, writer):
+        writer.write(b"220 sink ESMTP\r\n")
+        data, in_data = [], False
+        while line := await reader.readline():
+            if in_data:
+                if line in (b".\r\n", b".\n"):
+                    in_data = False
+                    self.received.append((time.monotonic(), b"".join(data)))
+                    data = []
+                    writer.write(b"250 kept\r\n")
+                else:
+                    data.append(line[1:] if line.startswith(b"..") else line)
+                continue
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                writer.write(b"250-sink\r\n250 8BITMIME\r\n")
+            elif verb == b"DATA":
+                in_data = True
+                writer.write(b"354 go ahead\r\n")
+            elif verb == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                break
+            else:
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+        writer.close()
 
     def env(self):
         return {"FULCRUM_SMTP_HOST": "127.0.0.1", "FULCRUM_SMTP_PORT": str(self.port), "FULCRUM_SMTP_TLS": "none"}
+
+    @staticmethod
+    def parse(raw):
+        return email.message_from_bytes(raw, policy=email.policy.default)
+
+    @property
+    def messages(self):
+        return [self.parse(raw) for _, raw in self.received]
 
     def subjects(self, to):
         return [str(m["subject"]) for m in self.messages if to in str(m["to"])]
 
     def close(self):
-        self.server.shutdown()
+        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 class SlackStandin:
-    """Slack's incoming webhooks: `…/ok` keeps the message and answers `ok`; `…/gone`
-    answers 404 `no_service`, as Slack does for a removed integration."""
+    """Slack's incoming webhooks: `…/gone` answers 404 `no_service`, as Slack does for a
+    removed integration; any other hook keeps the message and answers `ok`. `hits` holds
+    (time.monotonic(), hook, payload) of every message kept."""
 
     def __init__(self):
         self.hits = []
@@ -83,25 +112,26 @@ class SlackStandin:
                 elif hook == "gone":
                     status, text = 404, "no_service"
                 else:
-                    standin.hits.append((hook, payload))
+                    standin.hits.append((time.monotonic(), hook, payload))
                     status, text = 200, "ok"
                 self.send_response(status)
                 self.send_header("content-type", "text/plain")
                 self.end_headers()
                 self.wfile.write(text.encode())
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = _HttpServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.base = f"http://{self.host}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def env(self):
-        return {"FULCRUM_SLACK_WEBHOOK_HOSTS": self.base.removeprefix("http://")}
+        return {"FULCRUM_SLACK_WEBHOOK_HOSTS": self.host}
 
     def webhook(self, hook):
         return f"{self.base}/services/T0001/B0001/{hook}"
 
     def headlines(self, hook):
-        return [p["blocks"][0]["text"]["text"] for h, p in self.hits if h == hook]
+        return [p["blocks"][0]["text"]["text"] for _, h, p in self.hits if h == hook]
 
     def close(self):
         self.server.shutdown()
