@@ -19,10 +19,10 @@ use serde_json::json;
 const SLACK: &str = "mutation($url: String!) { connectSlackWebhook(input: {url: $url}) { id } }";
 const UPSERT: &str = "mutation($n: String!, $p: String!) { upsertBucket(input: {name: $n, entityName: \"ada\", modelName: $p}) { bucket { id } } }";
 
-async fn post(app: &TestApp, key: &str, path: &str, body: serde_json::Value) -> StatusCode {
-    app.t
-        .http
-        .post(app.t.url(path))
+/// A POST with `key`, as the SDK sends it.
+async fn post(t: &T, key: &str, path: &str, body: serde_json::Value) -> StatusCode {
+    t.http
+        .post(t.url(path))
         .basic_auth("api", Some(key))
         .json(&body)
         .send()
@@ -58,11 +58,11 @@ async fn two_instances_deliver_every_alert_once() {
         let on = instances[n % 2];
         let run = format!("r{n}");
         let vars = json!({"query": UPSERT, "variables": {"n": run, "p": "p"}});
-        assert_eq!(post(on, &key, "/graphql", vars).await, StatusCode::OK);
+        assert_eq!(post(&on.t, &key, "/graphql", vars).await, StatusCode::OK);
         if n < 12 {
             let end = json!({"complete": true, "exitcode": n % 3});
             let path = format!("/files/ada/p/{run}/file_stream");
-            assert_eq!(post(on, &key, &path, end).await, StatusCode::OK);
+            assert_eq!(post(&on.t, &key, &path, end).await, StatusCode::OK);
         }
     }
 
@@ -108,26 +108,10 @@ async fn alert_mail_waits_for_the_smtp_server(backend: Backend) {
     let key = t.user("ada", false).await;
     for (run, exit) in [("first", 0), ("second", 1)] {
         let body = json!({"query": UPSERT, "variables": {"n": run, "p": "p"}});
-        let r = t
-            .http
-            .post(t.url("/graphql"))
-            .basic_auth("api", Some(&key))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(post(&t, &key, "/graphql", body).await, StatusCode::OK);
         let end = json!({"complete": true, "exitcode": exit});
-        let path = t.url(&format!("/files/ada/p/{run}/file_stream"));
-        let r = t
-            .http
-            .post(path)
-            .basic_auth("api", Some(&key))
-            .json(&end)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        let path = format!("/files/ada/p/{run}/file_stream");
+        assert_eq!(post(&t, &key, &path, end).await, StatusCode::OK);
     }
     // Let the mails fail against the closed port a few times, then open it.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;

@@ -5,7 +5,7 @@
 // alerts on its page; the run page logs every delivery; axe-core, 390 px and Korean.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { admin, axeViolations, createUser, gqlWithKey, launch, shot, signIn, sleep, startServer } from './helpers.mjs'
+import { admin, axeViolations, createUser, gqlWithKey, shot, signedIn, sleep, startServer } from './helpers.mjs'
 import { startSlack } from './slack.mjs'
 
 const text = async (page, sel) => ((await page.textContent(sel)) ?? '').replace(/\s+/g, ' ').trim()
@@ -49,9 +49,7 @@ describe('Alerts → Slack and webhooks', () => {
     server = await startServer({ env: slack.env() })
     createUser(server, 'ada')
     key = admin(server, ['create-key', '--username', 'ada', '--name', 'runs'])
-    browser = await launch()
-    page = await browser.newPage()
-    await signIn(page, server, 'ada')
+    ;({ browser, page } = await signedIn(server, 'ada'))
   })
   after(async () => {
     await browser?.close()
@@ -188,10 +186,8 @@ describe('Alerts → Slack and webhooks', () => {
   })
 
   test('in Korean, the channels and routing read in Korean and wrap by words', async () => {
-    const ko = await launch({ locale: 'ko-KR' })
+    const { browser: ko, page: p } = await signedIn(server, 'ada', { locale: 'ko-KR' })
     try {
-      const p = await ko.newPage()
-      await signIn(p, server, 'ada')
       await openAlerts(p)
       assert.equal(await text(p, '#alert-channels-title'), '채널')
       assert.equal(await text(p, '#connect-slack'), 'Slack 연결')

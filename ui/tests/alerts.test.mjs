@@ -3,7 +3,7 @@
 // webhook off and disabled with the reason linked; axe-core clean; Korean.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { axeViolations, createUser, launch, shot, signIn, startServer } from './helpers.mjs'
+import { axeViolations, createUser, shot, signedIn, startServer } from './helpers.mjs'
 
 const text = async (page, sel) => ((await page.textContent(sel)) ?? '').replace(/\s+/g, ' ').trim()
 
@@ -17,9 +17,7 @@ describe('Settings → Alerts', () => {
   before(async () => {
     server = await startServer()
     createUser(server, 'ada')
-    browser = await launch()
-    page = await browser.newPage()
-    await signIn(page, server, 'ada')
+    ;({ browser, page } = await signedIn(server, 'ada'))
   })
   after(async () => {
     await browser?.close()
@@ -53,10 +51,8 @@ describe('Settings → Alerts', () => {
   })
 
   test("in Korean, the seed keeps the rows' names and the rest is Korean", async () => {
-    const ko = await launch({ locale: 'ko-KR' })
+    const { browser: ko, page: p } = await signedIn(server, 'ada', { locale: 'ko-KR' })
     try {
-      const p = await ko.newPage()
-      await signIn(p, server, 'ada')
       await p.goto(`${server.url}/settings#alerts`)
       await p.waitForSelector('#alerts-table')
       assert.equal(await text(p, '#alerts-title'), 'Alerts')

@@ -201,6 +201,19 @@ export async function signIn(page, server, login, password = PASSWORD) {
   await page.waitForSelector('#profile')
 }
 
+/** A fresh browser (`launch` options) with one page signed in as `login`. */
+export async function signedIn(server, login, options = {}) {
+  const browser = await launch(options)
+  try {
+    const page = await browser.newPage()
+    await signIn(page, server, login)
+    return { browser, page }
+  } catch (err) {
+    await browser.close()
+    throw err
+  }
+}
+
 /** Retry a flaky step (drag and drop) a few times, as FRONTEND.md suggests. */
 export async function retry(times, fn) {
   let last

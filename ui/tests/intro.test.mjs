@@ -3,7 +3,7 @@
 // a badge with only `width` keeps its aspect ratio; XSS attempts in intro and bio do not run.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { BADGE_H, BADGE_W, createUser, cspViolations, launch, retry, shot, signIn, sleep, startServer } from './helpers.mjs'
+import { BADGE_H, BADGE_W, createUser, cspViolations, retry, shot, signedIn, sleep, startServer } from './helpers.mjs'
 
 const SEED = [
   '# Hello',
@@ -71,9 +71,7 @@ describe('intro editor', () => {
     server = await startServer()
     createUser(server, 'grace', { name: 'Grace Hopper' })
     createUser(server, 'mallory', { name: 'Mallory' })
-    browser = await launch()
-    page = await browser.newPage()
-    await signIn(page, server, 'grace')
+    ;({ browser, page } = await signedIn(server, 'grace'))
     await setIntro(page, SEED)
   })
   after(async () => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { bigPng, hasExifOrGps, isPng, png, withExifGps } from './images.mjs'
-import { createUser, cspViolations, launch, shot, signIn, startServer } from './helpers.mjs'
+import { createUser, cspViolations, shot, signedIn, startServer } from './helpers.mjs'
 
 async function gql(page, query, variables) {
   return page.evaluate(
@@ -27,9 +27,7 @@ describe('profile section', () => {
   before(async () => {
     server = await startServer()
     createUser(server, 'linus', { name: 'Linus' })
-    browser = await launch()
-    page = await browser.newPage()
-    await signIn(page, server, 'linus')
+    ;({ browser, page } = await signedIn(server, 'linus'))
   })
   after(async () => {
     await browser?.close()

@@ -4,7 +4,7 @@
 // reaches the running script through its next file_stream answer.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { axeViolations, admin, createUser, cspViolations, launch, shot, signIn, startServer } from './helpers.mjs'
+import { admin, axeViolations, createUser, cspViolations, shot, signedIn, startServer } from './helpers.mjs'
 
 const UPSERT = 'mutation($n: String!, $d: String) { upsertBucket(input: {name: $n, modelName: "vision", entityName: "ada", displayName: $d, config: "{\\"lr\\": {\\"value\\": 0.01}}"}) { bucket { id } } }'
 
@@ -58,9 +58,7 @@ describe('Project and run pages', () => {
     createUser(server, 'ada', { name: 'Ada' })
     key = admin(server, ['create-key', '--username', 'ada', '--name', 'seed'])
     await seed(server, key)
-    browser = await launch()
-    page = await browser.newPage()
-    await signIn(page, server, 'ada')
+    ;({ browser, page } = await signedIn(server, 'ada'))
   })
   after(async () => {
     await browser?.close()
@@ -133,10 +131,8 @@ describe('Project and run pages', () => {
   })
 
   test('in Korean, the run pages speak Korean and wrap by words', async () => {
-    const ko = await launch({ locale: 'ko-KR' })
+    const { browser: ko, page: p } = await signedIn(server, 'ada', { locale: 'ko-KR' })
     try {
-      const p = await ko.newPage()
-      await signIn(p, server, 'ada')
       await p.goto(`${server.url}/ada/vision/runs/bad1`)
       await p.waitForSelector('#run-overview')
       assert.equal((await p.textContent('.run-header [data-state]')).trim(), '실패')
