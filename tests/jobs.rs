@@ -523,11 +523,14 @@ async fn verification_link_round_trip(backend: Backend) {
         .expect("a verification link");
     let token: String = flat[at + 20..].chars().take(43).collect();
     assert_eq!(token.len(), 43);
-    s.verify_email(&token).await.unwrap();
+    s.verify_email(&token, &Default::default()).await.unwrap();
     let user = s.store.user_by_username("min").await.unwrap().unwrap();
     assert!(user.email_verified_at.is_some());
     assert_eq!(
-        s.verify_email(&token).await.unwrap_err().code,
+        s.verify_email(&token, &Default::default())
+            .await
+            .unwrap_err()
+            .code,
         "email_token_invalid",
         "links work once"
     );

@@ -158,7 +158,7 @@ async fn mail_jobs_hold_no_usable_link_token(backend: Backend) {
     let verify = jobs.iter().find(|j| j.kind == "mail.verify_email").unwrap();
     let nonce = verify.payload["link_nonce"].as_str().unwrap();
     let token = fulcrum::links::LinkSigner::new(&secret).token(fulcrum::links::VERIFY_EMAIL, nonce);
-    s.verify_email(&token).await.unwrap();
+    s.verify_email(&token, &Default::default()).await.unwrap();
     assert!(t.user_row("owner").await.email_verified_at.is_some());
     t.server.shutdown().await.unwrap();
 }

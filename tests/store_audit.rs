@@ -11,6 +11,7 @@ conformance! {
         create_user_writes_exactly_one_audit_row_with_its_action,
         a_conflicting_create_user_writes_no_audit_row,
         recent_audit_is_newest_first_and_limited,
+        security_events_are_the_persons_own_and_failures_naming_them,
     ],
     with_sql: [
     ],
@@ -33,6 +34,7 @@ async fn create_user_writes_exactly_one_audit_row_with_its_action(store: DynStor
                 action: "user.create_by_admin",
                 target: None,
                 ip: Some("192.0.2.7".into()),
+                user_agent: Some("probe/1.0".into()),
                 detail: json!({ "via": "session", "admin": true }),
             },
         )
@@ -47,6 +49,7 @@ async fn create_user_writes_exactly_one_audit_row_with_its_action(store: DynStor
     // Without an explicit target, the new username is the target.
     assert_eq!(row.target.as_deref(), Some("erin"));
     assert_eq!(row.ip.as_deref(), Some("192.0.2.7"));
+    assert_eq!(row.user_agent.as_deref(), Some("probe/1.0"));
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&row.detail).unwrap(),
         json!({ "via": "session", "admin": true })
@@ -117,6 +120,7 @@ async fn recent_audit_is_newest_first_and_limited(store: DynStore) {
                     action,
                     target: Some(format!("t-{action}")),
                     ip: None,
+                    user_agent: None,
                     detail: json!({ "n": at }),
                 },
                 at,
@@ -143,4 +147,43 @@ async fn recent_audit_is_newest_first_and_limited(store: DynStore) {
 
     let two = store.recent_audit(2).await.unwrap();
     assert_eq!(two, rows[..2].to_vec());
+}
+
+async fn security_events_are_the_persons_own_and_failures_naming_them(store: DynStore) {
+    let ann = create(&store, "ann").await;
+    let bob = create(&store, "bob").await;
+    let write = |actor: Option<i64>, action: &'static str, target: &str| {
+        let store = store.clone();
+        let target = target.to_string();
+        async move {
+            let event = AuditEvent {
+                actor_user_id: actor,
+                target: Some(target),
+                ..event(action)
+            };
+            store.audit(event, 1).await.unwrap();
+        }
+    };
+    write(Some(ann.id), "login.success", "ann").await;
+    write(None, "login.failure", "ann").await;
+    write(Some(ann.id), "api_key.create", "fk-1").await;
+    write(Some(ann.id), "team.create", "lab").await; // not a security event
+    write(Some(bob.id), "login.success", "bob").await; // someone else's
+    write(None, "login.failure", "bob").await;
+    write(Some(bob.id), "user.reset_password", "ann").await; // an admin reset ann's
+    write(None, "team.create", "ann").await; // names ann, but not a security action
+
+    let events = store.security_events(ann.id, "ann", 50).await.unwrap();
+    let seen: Vec<_> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        seen,
+        [
+            "user.reset_password",
+            "api_key.create",
+            "login.failure",
+            "login.success"
+        ]
+    );
+    let two = store.security_events(ann.id, "ann", 2).await.unwrap();
+    assert_eq!(two, events[..2].to_vec());
 }

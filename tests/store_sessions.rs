@@ -151,18 +151,21 @@ async fn set_password_replaces_the_hash_and_ends_every_session_of_that_user(stor
         .unwrap();
     let audit_before = all_audit(&store).await.len();
 
-    store
-        .set_password(
-            user.id,
-            "$argon2id$new-hash".into(),
-            AuditEvent {
+    let ended = store
+        .set_password(PasswordChange {
+            user_id: user.id,
+            hash: "$argon2id$new-hash".into(),
+            keep_session: None,
+            audit: AuditEvent {
                 actor_user_id: Some(user.id),
                 target: Some("changer".into()),
                 ..event("user.set_password")
             },
-        )
+            notice: None,
+        })
         .await
         .unwrap();
+    assert_eq!(ended, 2);
 
     let after = store.user_by_id(user.id).await.unwrap().unwrap();
     assert_eq!(after.password_hash.as_deref(), Some("$argon2id$new-hash"));

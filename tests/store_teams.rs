@@ -418,6 +418,7 @@ async fn email_tokens_verify_once_and_only_the_same_address(backend: Backend) {
             expires_at: now + 60_000,
         },
         None,
+        event("user.verify_email_request"),
     )
     .await
     .unwrap();
@@ -430,6 +431,7 @@ async fn email_tokens_verify_once_and_only_the_same_address(backend: Backend) {
             expires_at: now - 1,
         },
         None,
+        event("user.verify_email_request"),
     )
     .await
     .unwrap();
@@ -442,6 +444,7 @@ async fn email_tokens_verify_once_and_only_the_same_address(backend: Backend) {
             expires_at: now + 60_000,
         },
         None,
+        event("user.verify_email_request"),
     )
     .await
     .unwrap();

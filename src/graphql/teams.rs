@@ -354,7 +354,10 @@ impl TeamMutation {
         input: VerifyEmailInput,
     ) -> Res<SuccessPayload> {
         let rc = request_context(ctx)?;
-        rc.services.verify_email(&input.token).await.gql()?;
+        rc.services
+            .verify_email(&input.token, &rc.meta)
+            .await
+            .gql()?;
         Ok(SuccessPayload::DONE)
     }
 }

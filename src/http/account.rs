@@ -40,9 +40,9 @@ fn user_json(u: &User) -> serde_json::Value {
 }
 
 pub struct Ctx {
-    meta: RequestMeta,
+    pub(super) meta: RequestMeta,
     headers: HeaderMap,
-    actor: Option<Actor>,
+    pub(super) actor: Option<Actor>,
     body: axum::body::Bytes,
 }
 
@@ -64,7 +64,7 @@ impl FromRequest<AppState> for Ctx {
 
 impl Ctx {
     /// Forms posted from a page must come from our own origin; scripts send no `Origin`.
-    fn check_origin(&self, state: &AppState) -> Result<(), ApiError> {
+    pub(super) fn check_origin(&self, state: &AppState) -> Result<(), ApiError> {
         if self.headers.contains_key("origin") {
             verify_same_origin(&state.services.config, &self.headers)?;
         }
@@ -72,7 +72,7 @@ impl Ctx {
     }
 }
 
-fn json_form<T: DeserializeOwned>(ctx: &Ctx) -> Result<T, ApiError> {
+pub(super) fn json_form<T: DeserializeOwned>(ctx: &Ctx) -> Result<T, ApiError> {
     let is_json = ctx
         .headers
         .get(header::CONTENT_TYPE)
@@ -170,7 +170,7 @@ pub async fn login(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
     signed_in(&state, &ctx, user, StatusCode::OK).await
 }
 
-fn signed_out(state: &AppState, body: serde_json::Value) -> Response {
+pub(super) fn signed_out(state: &AppState, body: serde_json::Value) -> Response {
     let mut response = axum::Json(body).into_response();
     response
         .headers_mut()

@@ -10,6 +10,7 @@ mod graphql;
 mod observe;
 mod ops;
 mod run_files;
+mod security;
 pub mod serve;
 mod slack;
 mod ui;
@@ -48,6 +49,19 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/logout-everywhere",
             post(account::logout_everywhere),
         )
+        .route("/api/v1/account/password", post(security::password))
+        .route("/api/v1/account/email", post(security::email))
+        .route("/api/v1/account/reauth", post(security::reauth))
+        .route("/api/v1/account/sessions", get(security::sessions))
+        .route(
+            "/api/v1/account/sessions/end-others",
+            post(security::end_others),
+        )
+        .route(
+            "/api/v1/account/sessions/{id}",
+            axum::routing::delete(security::end_one),
+        )
+        .route("/api/v1/account/security-events", get(security::events))
         .route(
             "/api/v1/avatar",
             post(avatar::upload)

@@ -43,8 +43,13 @@ macro_rules! mail_templates {
     };
 }
 
-const TEMPLATES: &[(&str, &str)] =
-    mail_templates!("verify_email", "team_invite", "run_alert", "channel_broken");
+const TEMPLATES: &[(&str, &str)] = mail_templates!(
+    "verify_email",
+    "team_invite",
+    "run_alert",
+    "channel_broken",
+    "security_notice"
+);
 
 /// A rendered mail: subject, text part and HTML part.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +183,15 @@ impl Mailer {
         self.send(&message_key(job), to, rendered).await
     }
 
+    /// Runs a `mail.security_notice` job: the password or the address changed.
+    pub async fn send_security_notice(&self, job: &Job) -> Result<(), JobError> {
+        use super::JobKind;
+        let mail = super::security_mail::SecurityNoticeMail::from_job(job)?;
+        let to = recipient(&mail.to)?;
+        let rendered = self.templates.security_notice(&mail)?;
+        self.send(&message_key(job), to, rendered).await
+    }
+
     /// `url` with `#token=…` derived from the nonce; unchanged for a job without one.
     fn signed_link(
         &self,
@@ -269,7 +283,12 @@ impl Templates {
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| JobError::permanent("the verification link is not an http(s) URL"))?;
         let lang = Lang::pick(mail.language.as_deref());
-        let ctx = context! { name => single_line(&mail.name), verify_url => url.as_str() };
+        let ctx = context! {
+            name => single_line(&mail.name),
+            verify_url => url.as_str(),
+            change => mail.change,
+            to => single_line(&mail.to),
+        };
         self.render("verify_email", lang, ctx)
     }
 
@@ -335,6 +354,24 @@ impl Templates {
             settings_url => mail.settings_url.as_str(),
         };
         self.render("channel_broken", lang, ctx)
+    }
+}
+
+impl Templates {
+    fn security_notice(
+        &self,
+        mail: &super::security_mail::SecurityNoticeMail,
+    ) -> Result<RenderedMail, JobError> {
+        let lang = Lang::pick(mail.language.as_deref());
+        let ctx = context! {
+            name => single_line(&mail.name),
+            change => mail.change.as_str(),
+            new_email => mail.new_email.as_deref().map(single_line),
+            ip => mail.ip.as_deref().map(single_line),
+            at => format_time(lang, mail.at),
+            settings_url => mail.settings_url.as_str(),
+        };
+        self.render("security_notice", lang, ctx)
     }
 }
 

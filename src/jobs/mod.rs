@@ -13,6 +13,7 @@ pub mod alerts;
 pub mod handler;
 pub mod mail;
 pub mod mail_handlers;
+pub mod security_mail;
 pub mod wake;
 pub mod worker;
 
@@ -45,6 +46,9 @@ pub struct VerifyEmailMail {
     /// Nonce of the link token ([`crate::links`]); the token itself is never stored.
     #[serde(default)]
     pub link_nonce: Option<String>,
+    /// The link makes `to` the account's new address (it is not the account's address yet).
+    #[serde(default)]
+    pub change: bool,
 }
 
 /// Why a job did not succeed, and whether trying again could help.
@@ -160,6 +164,7 @@ pub fn registry(
     Ok(Registry::default()
         .with(mail_handlers::TeamInvite(mailer.clone()))
         .with(mail_handlers::VerifyEmail(mailer.clone()))
+        .with(security_mail::SecurityNotice(mailer.clone()))
         .with(alerts::RunEventHandler(alerts))
         .with(alerts::RunAlertMailHandler(mailer.clone(), sender.clone()))
         .with(alerts::ChannelBrokenMailHandler(mailer))

@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::keys::{hash_key, random_token};
-use crate::store::{AccountType, FirstAdmin, NewUser, OneTimeToken, User};
+use crate::store::{AccountType, FirstAdmin, NewUser, OneTimeToken, PasswordChange, User};
 use crate::{password, validate};
 
 const SETUP_TOKEN_TTL_MS: i64 = 24 * 3_600_000;
@@ -283,8 +283,15 @@ impl Services {
             })?;
         password::validate(&pw)?;
         let hash = password::hash(pw).await?;
-        let event = meta.audit(actor, "user.reset_password", &user.username);
-        self.store.set_password(user.id, hash, event).await?;
+        self.store
+            .set_password(PasswordChange {
+                user_id: user.id,
+                hash,
+                keep_session: None,
+                audit: meta.audit(actor, "user.reset_password", &user.username),
+                notice: None,
+            })
+            .await?;
         Ok(())
     }
 }

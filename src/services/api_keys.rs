@@ -89,6 +89,7 @@ impl Services {
         expires_in_days: Option<i64>,
         meta: &RequestMeta,
     ) -> Result<(ApiKeyRecord, Zeroizing<String>), ApiError> {
+        self.require_recent_password(actor)?;
         if matches!(actor.auth, AuthMethod::ApiKey { .. })
             && !self.key_minting_with_key_allowed().await?
         {

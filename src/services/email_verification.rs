@@ -1,4 +1,5 @@
-//! Email verification: a mailed link proves that a person reads their address.
+//! Email verification: a mailed link proves that a person reads their address. The same
+//! link, sent to a new address, changes the account's address (`account_security`).
 
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode};
@@ -17,21 +18,16 @@ impl Services {
         let nonce = crate::links::LinkSigner::nonce();
         let token = self.links.token(crate::links::VERIFY_EMAIL, &nonce);
         let now = crate::now_ms();
-        let language = self
-            .store
-            .user_profile(actor.user.id)
-            .await?
-            .and_then(|p| p.language);
-        let mut url = self.config.public_url.clone();
-        url.set_path("/verify-email");
         let mail = VerifyEmailMail {
             to: actor.user.email.clone(),
-            language,
+            language: self.language_of(actor.user.id).await?,
             name: actor.user.name.clone(),
-            verify_url: url.to_string(),
+            verify_url: self.page_url("/verify-email"),
             link_nonce: Some(nonce),
+            change: false,
         };
         let job = mail.job(&self.config, None, now);
+        let audit = meta.audit(actor, "user.verify_email_request", &actor.user.username);
         self.store
             .put_email_token(
                 NewEmailToken {
@@ -42,15 +38,16 @@ impl Services {
                     expires_at: now + 24 * 3_600_000,
                 },
                 Some(job),
+                audit,
             )
             .await?;
         self.job_wake.wake();
-        let event = meta.audit(actor, "user.verify_email_request", &actor.user.username);
-        self.store.audit(event, now).await?;
         Ok(())
     }
 
-    pub async fn verify_email(&self, token: &str) -> Result<(), ApiError> {
+    /// Uses a mailed link: it verifies the account's address, or makes the new address it
+    /// was sent to the account's.
+    pub async fn verify_email(&self, token: &str, meta: &RequestMeta) -> Result<(), ApiError> {
         let invalid = || {
             ApiError::gone(
                 ErrorCode::EmailTokenInvalid,
@@ -59,6 +56,9 @@ impl Services {
         };
         if token.len() != crate::services::sessions::TOKEN_LEN {
             return Err(invalid());
+        }
+        if self.apply_email_change(token, meta).await?.is_some() {
+            return Ok(());
         }
         self.store
             .use_email_token(hash_key(token), crate::now_ms())

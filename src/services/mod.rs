@@ -2,6 +2,7 @@
 //! the transport (GraphQL, REST, CLI). Handlers only translate requests into calls.
 
 pub mod access;
+pub mod account_security;
 pub mod accounts;
 pub mod alert_channels;
 pub mod alert_delivery;
@@ -55,6 +56,8 @@ pub enum AuthMethod {
     Session {
         session_id: i64,
         token_hash: KeyHash,
+        /// When the password was last typed in this session (sudo mode).
+        signed_in_at: i64,
     },
     /// The operator at the server's console (`fulcrum admin …`).
     Console,
@@ -128,6 +131,10 @@ impl RequestMeta {
             action,
             target: Some(target.into()),
             ip: self.ip.clone(),
+            user_agent: self
+                .user_agent
+                .as_ref()
+                .map(|ua| ua.chars().take(256).collect()),
             detail: serde_json::json!({}),
         }
     }

@@ -81,6 +81,7 @@ impl Services {
             auth: AuthMethod::Session {
                 session_id: session.id,
                 token_hash: hash,
+                signed_in_at: session.signed_in_at,
             },
             on_behalf_of: None,
         }))

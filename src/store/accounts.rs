@@ -13,6 +13,17 @@ pub struct FirstAdmin {
     pub now: i64,
 }
 
+/// A new password hash; every session of the user but `keep_session` ends with it.
+#[derive(Debug, Clone)]
+pub struct PasswordChange {
+    pub user_id: i64,
+    pub hash: String,
+    pub keep_session: Option<i64>,
+    pub audit: AuditEvent,
+    /// The mail that tells the owner.
+    pub notice: Option<outbox::NewJob>,
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     fn backend(&self) -> &'static str;
@@ -41,6 +52,7 @@ pub trait AccountStore: Send + Sync {
         limit: i64,
     ) -> StoreResult<Vec<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
-    /// Replaces the password and ends every session of the user.
-    async fn set_password(&self, user_id: i64, hash: String, audit: AuditEvent) -> StoreResult<()>;
+    /// Replaces the password and ends every session of the user but `keep_session`, with
+    /// the audit row and the notice to its owner; how many sessions ended.
+    async fn set_password(&self, change: PasswordChange) -> StoreResult<u64>;
 }

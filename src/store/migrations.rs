@@ -31,6 +31,7 @@ migrations! {
     6 "0006_runs" "runs",
     7 "0007_alerts" "alerts",
     8 "0008_alert_channels" "alert channels",
+    9 "0009_account_security" "account security",
 }
 
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

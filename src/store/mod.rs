@@ -30,14 +30,14 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::keys::KeyHash;
 
-pub use accounts::{AccountStore, FirstAdmin};
+pub use accounts::{AccountStore, FirstAdmin, PasswordChange};
 pub use alert_routes::{
     AlertChannelRow, AlertMute, AlertOwner, AlertRouteStore, BrokenChannel, Delivery,
     NewAlertChannel, NewDelivery,
 };
 pub use alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
 pub use audit::AuditStore;
-pub use email_tokens::{EmailTokenStore, NewEmailToken};
+pub use email_tokens::{EmailChange, EmailTokenStore, NewEmailToken};
 pub use invites::{Invite, InviteResolution, InviteStore, NewInvite};
 pub use keys::{KeyRevocation, KeyStore};
 pub use migrations::Migration;
@@ -182,7 +182,7 @@ pub struct NewSession {
     pub user_agent: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id: i64,
     pub user_id: i64,
@@ -190,6 +190,10 @@ pub struct Session {
     pub last_seen_at: i64,
     pub idle_expires_at: i64,
     pub absolute_expires_at: i64,
+    /// When the owner last typed their password in this session (sign-in or sudo prompt).
+    pub signed_in_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -198,12 +202,17 @@ pub struct AuditEvent {
     pub action: &'static str,
     pub target: Option<String>,
     pub ip: Option<String>,
+    pub user_agent: Option<String>,
     pub detail: serde_json::Value,
 }
 
 impl AuditEvent {
-    /// Adds the fields of `detail` (a JSON object) to the event's detail.
+    /// Adds the fields of `detail` (a JSON object) to the event's detail (made an object
+    /// when it was none).
     pub fn with(mut self, detail: serde_json::Value) -> Self {
+        if self.detail.is_null() {
+            self.detail = serde_json::json!({});
+        }
         if let (Some(into), serde_json::Value::Object(from)) = (self.detail.as_object_mut(), detail)
         {
             into.extend(from);
@@ -220,6 +229,7 @@ pub struct AuditRecord {
     pub action: String,
     pub target: Option<String>,
     pub ip: Option<String>,
+    pub user_agent: Option<String>,
     pub detail: String,
 }
 

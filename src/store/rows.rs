@@ -139,6 +139,13 @@ fn user<R: Cols>(r: &R, at: usize) -> Result<User, R::Error> {
     }))
 }
 
+fn session<R: Cols>(r: &R) -> Result<Session, R::Error> {
+    Ok(read_row!(r, 0 => Session {
+        id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
+        signed_in_at, ip, user_agent,
+    }))
+}
+
 fn api_key<R: Cols>(r: &R, at: usize) -> Result<ApiKeyRecord, R::Error> {
     Ok(read_row!(r, at => ApiKeyRecord {
         id, key_id, user_id, name, origin, created_at, expires_at, last_used_at, last_used_ip,
@@ -165,10 +172,8 @@ from_row! {
     ApiKeyRecord => |r| api_key(r, 0)?,
     KeyAuth => |r| KeyAuth { key: api_key(r, 0)?, secret_hash: r.col(11)?, user: user(r, 12)? },
     Membership => |r| Membership { user: user(r, 0)?, role: r.col(14)?, joined_at: r.col(15)?, description: r.col(16)? },
-    (Session, User) => |r| (
-        read_row!(r, 0 => Session { id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at }),
-        user(r, 6)?,
-    ),
+    (Session, User) => |r| (session(r)?, user(r, 9)?),
+    Session => |r| session(r)?,
     (Team, String) => |r| (Team::from_row(r)?, r.col(6)?),
     Profile => |r| read_row!(r, 0 => Profile {
         name, institution, bio, location, website, intro, intro_html, avatar, language,
@@ -179,7 +184,9 @@ from_row! {
         resolved_at, resolution,
     }),
     Entity => |r| read_row!(r, 0 => Entity { id, name, is_team via is_team, user_id }),
-    AuditRecord => |r| read_row!(r, 0 => AuditRecord { id, at, actor_user_id, action, target, ip, detail }),
+    AuditRecord => |r| read_row!(r, 0 => AuditRecord {
+        id, at, actor_user_id, action, target, ip, user_agent, detail,
+    }),
     Job => |r| read_row!(r, 0 => Job {
         id, kind, payload via parse_payload, dedup_key, status via JobStatus::parse, attempts,
         max_attempts, run_after, locked_until, locked_by, last_error, created_at, finished_at,

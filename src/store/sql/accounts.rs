@@ -166,16 +166,29 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         self.read_all(LIST_USERS, ()).await
     }
 
-    async fn set_password(&self, user_id: i64, hash: String, audit: AuditEvent) -> StoreResult<()> {
+    async fn set_password(&self, change: PasswordChange) -> StoreResult<u64> {
         work!(self, tx, |c| {
+            let PasswordChange {
+                user_id,
+                hash,
+                keep_session,
+                audit,
+                notice,
+            } = &change;
             c.execute(
                 sql!("UPDATE users SET password_hash = $1 WHERE id = $2"),
-                &[&hash, &user_id],
+                &[hash, user_id],
             )
             .await?;
-            c.execute(sql!("DELETE FROM sessions WHERE user_id = $1"), &[&user_id])
+            let ended = c
+                .execute(
+                    sql!("DELETE FROM sessions WHERE user_id = $1 AND id <> $2"),
+                    &[user_id, &keep_session.unwrap_or(0)],
+                )
                 .await?;
-            audited(c, &audit, None, crate::now_ms()).await
+            let audit = audit.clone().with(serde_json::json!({ "sessions": ended }));
+            audited(c, &audit, notice.as_ref(), crate::now_ms()).await?;
+            Ok(ended)
         })
     }
 }

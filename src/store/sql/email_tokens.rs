@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{enqueue, sql, work, Backend, Exec, SqlStore};
+use super::{audited, sql, work, Backend, Exec, SqlStore};
 use crate::error::StoreResult;
 use crate::keys::KeyHash;
 use crate::store::outbox::NewJob;
@@ -10,7 +10,12 @@ use crate::store::*;
 
 #[async_trait]
 impl<B: Backend> EmailTokenStore for SqlStore<B> {
-    async fn put_email_token(&self, token: NewEmailToken, job: Option<NewJob>) -> StoreResult<()> {
+    async fn put_email_token(
+        &self,
+        token: NewEmailToken,
+        job: Option<NewJob>,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
         let NewEmailToken {
             hash,
             user_id,
@@ -25,10 +30,50 @@ impl<B: Backend> EmailTokenStore for SqlStore<B> {
                 &[&hash.as_slice(), &user_id, &email, &now, &expires_at],
             )
             .await?;
-            if let Some(job) = job {
-                enqueue(c, &job, now).await?;
+            audited(c, &audit, job.as_ref(), now).await
+        })
+    }
+
+    async fn email_token(&self, hash: KeyHash, now: i64) -> StoreResult<Option<(i64, String)>> {
+        self.read_opt(
+            sql!("SELECT user_id, email_lower FROM email_tokens WHERE token_hash = $1 AND expires_at > $2"),
+            (hash.to_vec(), now),
+        )
+        .await
+    }
+
+    async fn change_email(&self, change: EmailChange) -> StoreResult<bool> {
+        work!(self, tx, |c| {
+            let EmailChange {
+                token,
+                user_id,
+                old_email,
+                new_email,
+                now,
+                audit,
+                notice,
+            } = &change;
+            let new_lower = new_email.to_lowercase();
+            let used = c
+                .execute(
+                    sql!("DELETE FROM email_tokens WHERE token_hash = $1 AND user_id = $2 AND email_lower = $3 AND expires_at > $4"),
+                    &[&token.as_slice(), user_id, &new_lower, now],
+                )
+                .await?;
+            if used == 0 {
+                return Ok(false);
             }
-            Ok(())
+            let changed = c
+                .execute(
+                    sql!("UPDATE users SET email = $1, email_lower = $2, email_verified_at = $3 WHERE id = $4 AND email_lower = $5"),
+                    &[new_email, &new_lower, now, user_id, &old_email.to_lowercase()],
+                )
+                .await?;
+            if changed == 0 {
+                return Ok(false);
+            }
+            audited(c, audit, notice.as_ref(), *now).await?;
+            Ok(true)
         })
     }
 

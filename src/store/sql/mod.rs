@@ -280,8 +280,8 @@ pub(crate) async fn audited<C: Exec>(
 
 pub(crate) async fn insert_audit<C: Exec>(c: &mut C, e: &AuditEvent, now: i64) -> StoreResult<()> {
     c.execute(
-        sql!("INSERT INTO audit_log (at, actor_user_id, action, target, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)"),
-        &[&now, &e.actor_user_id, &e.action, &e.target, &e.ip, &e.detail.to_string()],
+        sql!("INSERT INTO audit_log (at, actor_user_id, action, target, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+        &[&now, &e.actor_user_id, &e.action, &e.target, &e.ip, &e.user_agent, &e.detail.to_string()],
     )
     .await?;
     Ok(())

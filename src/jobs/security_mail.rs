@@ -1,0 +1,68 @@
+//! The mail that tells a person their password or email address changed, so a change they
+//! did not make does not go unnoticed.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::mail::Mailer;
+use super::{Job, JobError, JobHandler, JobKind};
+
+/// What changed on the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecurityChange {
+    PasswordChanged,
+    /// Sent to the old address.
+    EmailChanged,
+}
+
+impl SecurityChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityChange::PasswordChanged => "password_changed",
+            SecurityChange::EmailChanged => "email_changed",
+        }
+    }
+}
+
+/// Payload of a `mail.security_notice` job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityNoticeMail {
+    pub to: String,
+    #[serde(default)]
+    pub language: Option<String>,
+    pub name: String,
+    pub change: SecurityChange,
+    /// For an email change: the new address.
+    #[serde(default)]
+    pub new_email: Option<String>,
+    /// Where the change came from.
+    #[serde(default)]
+    pub ip: Option<String>,
+    pub at: i64,
+    /// The Account security section, to review sessions and sign-ins.
+    pub settings_url: String,
+}
+
+impl JobKind for SecurityNoticeMail {
+    const KIND: &'static str = "mail.security_notice";
+}
+
+pub struct SecurityNotice(pub Arc<Mailer>);
+
+#[async_trait]
+impl JobHandler for SecurityNotice {
+    fn kind(&self) -> &'static str {
+        SecurityNoticeMail::KIND
+    }
+
+    fn clear_payload_when_done(&self) -> bool {
+        true
+    }
+
+    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
+        self.0.send_security_notice(job).await
+    }
+}
