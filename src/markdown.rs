@@ -54,7 +54,7 @@ fn sanitizer() -> &'static Builder<'static> {
             .tag_attributes(attrs)
             .generic_attributes(HashSet::new())
             .url_schemes(["http", "https", "mailto"].into())
-            .url_relative(UrlRelative::Deny)
+            .url_relative(UrlRelative::Custom(Box::new(same_origin_path)))
             .link_rel(Some("nofollow noopener noreferrer ugc"))
             .attribute_filter(|element, attribute, value| match (element, attribute) {
                 ("img", "width" | "height") => is_dimension(value).then(|| value.into()),
@@ -65,6 +65,16 @@ fn sanitizer() -> &'static Builder<'static> {
             });
         b
     })
+}
+
+/// A path on this server (`/avatars/…`, `/<username>`) is kept; other relative URLs, and
+/// `//host/…` (another host), are dropped: an intro means the same wherever it is shown.
+fn same_origin_path(url: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let same_origin = url.starts_with('/')
+        && !url.starts_with("//")
+        && !url.contains('\\')
+        && !url.chars().any(|c| c.is_control() || c.is_whitespace());
+    same_origin.then_some(std::borrow::Cow::Borrowed(url))
 }
 
 /// `120`, `120px` or `50%`: nothing that could smuggle CSS or script.
@@ -207,5 +217,21 @@ mod tests {
                 && html.contains("<code>code</code>")
         );
         assert!(html.contains("<li>a</li>") && html.contains("href=\"mailto:a@b.c\""));
+    }
+
+    #[test]
+    fn same_origin_images_stay_and_other_relative_urls_go() {
+        let html = r("<img src=\"/avatars/abc.png\" width=\"64\">");
+        assert!(
+            html.contains("<img src=\"/avatars/abc.png\" width=\"64\">"),
+            "{html}"
+        );
+        let html =
+            r("[me](/ada) ![x](//evil.example/x.png) ![y](x.png) ![z](/\\evil.example/x.png)");
+        assert!(html.contains("href=\"/ada\""), "{html}");
+        assert!(!html.contains("//evil.example"), "{html}");
+        assert!(!html.contains("src=\"x.png\""), "{html}");
+        // a backslash arrives percent-encoded: a path on this server, not another host
+        assert!(html.contains("src=\"/%5Cevil.example/x.png\""), "{html}");
     }
 }

@@ -273,7 +273,7 @@ async fn an_old_sign_in_must_confirm_the_password_before_making_a_key(backend: B
         "fresh sign-in: {body}"
     );
 
-    // Twenty minutes later (the default sudo window is ten).
+    // Twenty minutes later (the default sudo window is ten minutes).
     let (_, listed) = ann.get("/api/v1/account/sessions").await;
     let id: i64 = listed["sessions"][0]["id"]
         .as_str()

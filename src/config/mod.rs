@@ -44,7 +44,7 @@ const KEYS: &[(&str, Kind, bool)] = &[
     ("graphql_max_complexity", Kind::Int, false),
     ("session_idle_hours", Kind::Int, false),
     ("session_absolute_hours", Kind::Int, false),
-    ("sudo_minutes", Kind::Int, false),
+    ("sudo_seconds", Kind::Int, false),
     ("last_used_flush_ms", Kind::Int, false),
     ("last_used_granularity_secs", Kind::Int, false),
     ("pg_pool_size", Kind::Int, false),
@@ -102,7 +102,7 @@ pub struct Config {
     pub session_absolute_hours: i64,
     /// How long after typing their password a session may create API keys without
     /// being asked for it again (sudo mode).
-    pub sudo_minutes: i64,
+    pub sudo_seconds: i64,
     pub last_used_flush_ms: u64,
     pub last_used_granularity_secs: i64,
     pub pg_pool_size: usize,
@@ -338,7 +338,7 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
         graphql_max_complexity: r.int("graphql_max_complexity", 500, 50, 100_000)? as usize,
         session_idle_hours: r.int("session_idle_hours", 14 * 24, 1, 24 * 365)?,
         session_absolute_hours: r.int("session_absolute_hours", 60 * 24, 1, 24 * 365)?,
-        sudo_minutes: r.int("sudo_minutes", 10, 1, 24 * 60)?,
+        sudo_seconds: r.int("sudo_seconds", 600, 1, 24 * 3600)?,
         last_used_flush_ms: r.int("last_used_flush_ms", 2000, 10, 600_000)? as u64,
         last_used_granularity_secs: r.int("last_used_granularity_secs", 60, 0, 86_400)?,
         pg_pool_size: r.int("pg_pool_size", 16, 1, 512)? as usize,

@@ -133,7 +133,18 @@ async fn signed_in(
 pub async fn session(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
     let needs_setup = state.services.needs_setup().await?;
     let user = ctx.actor.as_ref().map(|a| user_json(&a.user));
-    Ok(axum::Json(json!({ "user": user, "needsSetup": needs_setup })).into_response())
+    // Whether mailed links leave now, so pages never claim a mail was sent when it only
+    // waits in the queue; told to signed-in people only.
+    let mail_configured = ctx
+        .actor
+        .as_ref()
+        .map(|_| state.services.config.smtp_host.is_some());
+    Ok(axum::Json(json!({
+        "user": user,
+        "needsSetup": needs_setup,
+        "mailConfigured": mail_configured,
+    }))
+    .into_response())
 }
 
 pub async fn setup(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {

@@ -30,9 +30,59 @@ const API_PREFIXES: &[&str] = &[
     "/metrics",
 ];
 
-fn serve_file(path: &str, immutable: bool) -> Option<Response> {
+/// A copy of a built file compressed at build time (`ui/scripts/precompress.mjs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Brotli,
+    Gzip,
+}
+
+impl Encoding {
+    fn suffix(self) -> &'static str {
+        match self {
+            Encoding::Brotli => ".br",
+            Encoding::Gzip => ".gz",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Encoding::Brotli => "br",
+            Encoding::Gzip => "gzip",
+        }
+    }
+}
+
+/// The encodings an `Accept-Encoding` header takes, best first (`q=0` refuses one).
+fn accepted(header: &str) -> Vec<Encoding> {
+    let takes = |name: &str| {
+        header.split(',').any(|part| {
+            let mut bits = part.split(';').map(str::trim);
+            let coding = bits.next().unwrap_or_default();
+            let refused = bits.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (coding.eq_ignore_ascii_case(name) || coding == "*") && !refused
+        })
+    };
+    [Encoding::Brotli, Encoding::Gzip]
+        .into_iter()
+        .filter(|e| takes(e.name()))
+        .collect()
+}
+
+fn serve_file(path: &str, immutable: bool, accept_encoding: &str) -> Option<Response> {
     let file = Ui::get(path)?;
     let mime = file.metadata.mimetype().to_string();
+    let compressed = accepted(accept_encoding)
+        .into_iter()
+        .find_map(|e| Ui::get(&format!("{path}{}", e.suffix())).map(|f| (e, f)));
+    let (encoding, file) = match compressed {
+        Some((e, f)) => (Some(e), f),
+        None => (None, file),
+    };
     let cache = if immutable {
         "public, max-age=31536000, immutable"
     } else {
@@ -46,6 +96,10 @@ fn serve_file(path: &str, immutable: bool) -> Option<Response> {
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(e) = encoding {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(e.name()));
+    }
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(PAGE_CSP),
@@ -68,16 +122,42 @@ pub async fn fallback(request: Request) -> Response {
             .into_response()
         };
     }
+    let accept_encoding = request
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let relative = path.trim_start_matches('/');
-    if !relative.is_empty() && !relative.ends_with('/') {
-        if let Some(response) = serve_file(relative, relative.starts_with("assets/")) {
+    // the compressed copies are served in place of their file, never by their own name
+    let is_copy = relative.ends_with(".br") || relative.ends_with(".gz");
+    if !relative.is_empty() && !relative.ends_with('/') && !is_copy {
+        if let Some(response) =
+            serve_file(relative, relative.starts_with("assets/"), &accept_encoding)
+        {
             return response;
         }
-        if relative.starts_with("assets/") {
-            return ApiError::not_found(ErrorCode::NotFound, "no such file").into_response();
-        }
     }
-    serve_file("index.html", false).unwrap_or_else(|| {
+    if relative.starts_with("assets/") {
+        return ApiError::not_found(ErrorCode::NotFound, "no such file").into_response();
+    }
+    serve_file("index.html", false, &accept_encoding).unwrap_or_else(|| {
         ApiError::not_found(ErrorCode::NotFound, "the web UI is missing").into_response()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{accepted, Encoding::*};
+
+    #[test]
+    fn brotli_before_gzip_and_q0_refuses() {
+        assert_eq!(accepted("gzip, deflate, br, zstd"), [Brotli, Gzip]);
+        assert_eq!(accepted("gzip"), [Gzip]);
+        assert_eq!(accepted("br;q=0, gzip;q=0.5"), [Gzip]);
+        assert_eq!(accepted("identity"), []);
+        assert_eq!(accepted(""), []);
+        assert_eq!(accepted("*"), [Brotli, Gzip]);
+        assert_eq!(accepted("BR"), [Brotli]);
+    }
 }

@@ -229,7 +229,7 @@ impl Services {
     }
 
     /// Sudo mode: the caller typed their password again, so this session may make
-    /// sensitive changes for `sudo_minutes`.
+    /// sensitive changes for `sudo_seconds`.
     pub async fn confirm_password(
         &self,
         actor: &Actor,
@@ -245,12 +245,12 @@ impl Services {
     }
 
     /// Refuses a sensitive change in a session whose password was typed more than
-    /// `sudo_minutes` ago. API keys are not asked: they carry no password to type.
+    /// `sudo_seconds` ago. API keys are not asked: they carry no password to type.
     pub fn require_recent_password(&self, actor: &Actor) -> Result<(), ApiError> {
         let AuthMethod::Session { signed_in_at, .. } = actor.auth else {
             return Ok(());
         };
-        if crate::now_ms() - signed_in_at > self.config.sudo_minutes * 60_000 {
+        if crate::now_ms() - signed_in_at > self.config.sudo_seconds * 1_000 {
             return Err(ApiError::forbidden(
                 ErrorCode::ReauthRequired,
                 "confirm your password to continue",
@@ -279,7 +279,7 @@ impl Services {
         Self::require_person(actor)?;
         if typed.is_empty() || typed.len() > password::MAX_LEN {
             return Err(ApiError::validation(
-                "password",
+                "currentPassword",
                 ErrorCode::PasswordIncorrect,
                 "enter your current password",
             ));

@@ -101,7 +101,7 @@ describe('setup and sign-in', () => {
     await page.waitForSelector('#teams-table')
     // Default team appears only with a second place to create projects (teams.test.mjs)
     const headings = await page.locator('.settings-sections h2').allTextContents()
-    assert.deepEqual(headings, ['Profile', 'Teams', 'API keys', 'Alerts'])
+    assert.deepEqual(headings, ['Profile', 'Teams', 'API keys', 'Account security', 'Alerts'])
     const body = await page.textContent('body')
     for (const later of ['Default team', 'Beta features', 'GitHub']) {
       assert.ok(!body.includes(later), `unexpected section ${later}`)
@@ -114,10 +114,35 @@ describe('setup and sign-in', () => {
       atEnd: window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2,
     }))
     assert.ok(pos.top < 120 || pos.atEnd, `#api-keys is scrolled into view (${JSON.stringify(pos)})`)
+    // the side nav marks the section being read, and follows the scroll
+    await page.waitForFunction(() => document.querySelector('.settings-nav [aria-current]')?.getAttribute('href') === '/settings#api-keys')
+    await page.evaluate(() => window.scrollTo(0, 0))
+    await page.waitForFunction(() => document.querySelector('.settings-nav [aria-current]')?.getAttribute('href') === '/settings#profile')
     const res = await page.request.get(`${server.url}/settings`)
     const csp = res.headers()['content-security-policy'] ?? ''
     assert.match(csp, /script-src 'self'/)
     assert.doesNotMatch(csp, /script-src[^;]*unsafe-inline/)
+  })
+
+  test('the user menu works by keyboard: arrows, Home, End, Escape', async () => {
+    await page.focus('#user-menu-button')
+    await page.keyboard.press('ArrowDown')
+    await page.waitForSelector('#user-menu')
+    const focused = () => page.evaluate(() => document.activeElement?.id)
+    await page.waitForFunction(() => document.activeElement?.id === 'menu-settings')
+    await page.keyboard.press('ArrowDown')
+    assert.equal(await focused(), 'menu-profile')
+    await page.keyboard.press('End')
+    assert.equal(await focused(), 'logout-everywhere')
+    await page.keyboard.press('ArrowDown')
+    assert.equal(await focused(), 'menu-settings', 'wraps around')
+    await page.keyboard.press('ArrowUp')
+    assert.equal(await focused(), 'logout-everywhere')
+    await page.keyboard.press('Home')
+    assert.equal(await focused(), 'menu-settings')
+    await page.keyboard.press('Escape')
+    await page.waitForSelector('#user-menu', { state: 'detached' })
+    assert.equal(await focused(), 'user-menu-button')
   })
 
   test('sign out, wrong password, sign in again', async () => {

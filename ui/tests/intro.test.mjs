@@ -246,6 +246,28 @@ describe('intro editor', () => {
     assert.match(md, /\[!\[X: @weights_biases\]\(https:\/\/img\.shields\.io\/twitter\/follow\/weights_biases\?style=social\)\]\(https:\/\/x\.com\/intent\/follow\?screen_name=weights_biases\)/)
   })
 
+  test('a badge typed as Markdown becomes a linked image; a same-origin image survives Save', async () => {
+    await setIntro(page, 'Typed badges:\n\n<img src="/avatars/none.png" width="32">\n')
+    await page.goto(`${server.url}/grace`)
+    await page.waitForSelector('#intro-content')
+    assert.match(await page.innerHTML('#intro-content'), /<img src="\/avatars\/none\.png" width="32">/, 'a path on this server is kept')
+    await openEditor(page)
+    const p = page.locator('.intro-editor .ProseMirror p', { hasText: 'Typed badges:' })
+    await p.click()
+    await page.keyboard.press('End')
+    await page.keyboard.press('Enter')
+    await page.keyboard.type('[![Discord](https://img.shields.io/badge/discord-join-green)](https://discord.example/invite)')
+    await page.waitForSelector('.intro-editor .ProseMirror a img[src*="discord-join"]')
+    assert.doesNotMatch(await page.textContent('.intro-editor .ProseMirror'), /\]\(https/, 'no literal Markdown left')
+    await page.click('#save-intro')
+    await page.waitForSelector('#intro-content a img')
+    const md = (await gql(page, '{ viewer { intro } }')).body.data.viewer.intro
+    assert.match(md, /\[!\[Discord\]\(https:\/\/img\.shields\.io\/badge\/discord-join-green\)\]\(https:\/\/discord\.example\/invite\)/, md)
+    assert.match(md, /<img src="\/avatars\/none\.png" width="32">/, md)
+    const link = await page.getAttribute('#intro-content a:has(img[src*="discord-join"])', 'href')
+    assert.equal(link, 'https://discord.example/invite')
+  })
+
   test('XSS attempts in the intro and the bio do not execute', async () => {
     const payloads = [
       '<script>window.__xss = 1; alert(1)</script>',

@@ -10,8 +10,9 @@ import { placeholder } from '@milkdown/crepe/feature/placeholder'
 import { toolbar } from '@milkdown/crepe/feature/toolbar'
 import { editorViewCtx, remarkStringifyOptionsCtx } from '@milkdown/kit/core'
 import { htmlSchema } from '@milkdown/kit/preset/commonmark'
+import { InputRule } from '@milkdown/kit/prose/inputrules'
 import { NodeSelection } from '@milkdown/kit/prose/state'
-import { $remark, $view } from '@milkdown/kit/utils'
+import { $inputRule, $remark, $view } from '@milkdown/kit/utils'
 
 import '@milkdown/crepe/theme/common/prosemirror.css'
 import '@milkdown/crepe/theme/common/reset.css'
@@ -115,6 +116,22 @@ function renderHtmlValue(value: string): HTMLElement {
   return span
 }
 
+// A badge typed as Markdown, `[![alt](image)](link)`, becomes a linked image when its last
+// `)` is typed, as pasting it does (stock Crepe leaves the typed text as it is).
+const SAFE_HREF = /^(https?:\/\/|mailto:|\/(?!\/))/i
+const TYPED_BADGE = /\[!\[([^\]]*)\]\(([^()\s]+)\)\s?\]\(([^()\s]+)\)$/
+const badgeInputRule = $inputRule(
+  () =>
+    new InputRule(TYPED_BADGE, (state, match, start, end) => {
+      const image = state.schema.nodes.image
+      const link = state.schema.marks.link
+      const [, alt, src, href] = match
+      if (!image || !link || !SAFE_SRC.test(src) || !SAFE_HREF.test(href)) return null
+      const badge = image.create({ src, alt, title: '' }, null, [link.create({ href, title: null })])
+      return state.tr.replaceWith(start, end, badge)
+    }),
+)
+
 const htmlImageView = $view(htmlSchema.node, () => (node) => {
   const dom = renderHtmlValue(String(node.attrs.value ?? ''))
   return {
@@ -174,6 +191,7 @@ export async function createIntroEditor(
     })
     .use(imageTitleFix)
     .use(htmlImageView)
+    .use(badgeInputRule)
 
   await builder.create()
   const removeMenu = installDeleteMenu(root, builder, labels)

@@ -26,20 +26,28 @@ export const session = $state<{
   user: SessionUser | null
   needsSetup: boolean
   viewer: Viewer | null
-}>({ loaded: false, user: null, needsSetup: false, viewer: null })
+  /** Why the viewer could not be loaded (pages offer Retry), or null. */
+  viewerError: unknown
+  /** Whether the server can send mail now (else mailed links wait in its queue). */
+  mailConfigured: boolean
+}>({ loaded: false, user: null, needsSetup: false, viewer: null, viewerError: null, mailConfigured: true })
 
 export const VIEWER_FIELDS = 'id username name email photoUrl institution bio location website intro introHtml'
 
 export async function loadSession() {
+  // the viewer is asked for at the same time, not after: one round trip before the first
+  // paint instead of two (anonymous, it is simply null)
+  const viewer = loadViewer()
   try {
     const s = await rest.get('/api/v1/session')
     session.user = s?.user ?? null
     session.needsSetup = !!s?.needsSetup
+    session.mailConfigured = s?.mailConfigured !== false
   } catch {
     session.user = null
   }
-  if (session.user) await loadViewer()
-  else session.viewer = null
+  await viewer
+  if (!session.user) session.viewer = null
   session.loaded = true
 }
 
@@ -47,8 +55,10 @@ export async function loadViewer() {
   try {
     const data = await gql<{ viewer: Viewer | null }>(`query Viewer { viewer { ${VIEWER_FIELDS} } }`)
     session.viewer = data.viewer
-  } catch {
+    session.viewerError = null
+  } catch (err) {
     session.viewer = null
+    session.viewerError = err
   }
 }
 
