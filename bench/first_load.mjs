@@ -1,9 +1,9 @@
 // Settings first load: the time from navigation to the Profile form filled in (the viewer
 // known) and to every section's data loaded, cold (empty cache) and warm (reload), in
-// Debian's Chromium over an emulated link (40 ms round trip, 20 Mbit/s) so that round trips
+// Debian's Chromium over an emulated link (20 ms added to every request, 20 Mbit/s) so that round trips
 // and bytes count as they would off loopback. Not a test: figures go to BENCHMARKS.md.
 //
-//   FULCRUM_BINS="before=/path/to/old/fulcrum,after=target/debug/fulcrum" node bench/first_load.mjs
+//   BENCH_BINS="before=/path/to/old/fulcrum,after=target/debug/fulcrum" node bench/first_load.mjs
 //
 // Binaries are measured in alternating rounds (ROUNDS, default 7); medians are reported.
 import { spawn, spawnSync } from 'node:child_process'
@@ -104,10 +104,10 @@ async function round(bin, results) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
-const bins = (process.env.FULCRUM_BINS ?? 'current=target/debug/fulcrum').split(',').map((s) => s.split('='))
+const bins = (process.env.BENCH_BINS ?? 'current=target/debug/fulcrum').split(',').map((s) => s.split('='))
 const results = Object.fromEntries(bins.map(([name]) => [name, []]))
 for (let i = 0; i < ROUNDS; i++) for (const [name, bin] of bins) await round(bin, results[name])
-console.log(`Settings first load over a 40 ms RTT, 20 Mbit/s link; median of ${ROUNDS} rounds (ms)`)
+console.log(`Settings first load with 20 ms added to every request and a 20 Mbit/s link; median of ${ROUNDS} rounds (ms)`)
 console.log('binary      cold: profile  all loaded   warm: profile  all loaded')
 for (const [name] of bins) {
   const r = results[name]
