@@ -74,6 +74,37 @@ describe('Every page fits, passes axe and wraps Korean by words', () => {
     })
   }
 
+  test('the intro editor, open, fits a phone and passes axe (its lists included)', async () => {
+    const browser = await launch({ locale: 'ko-KR' })
+    try {
+      const page = await browser.newPage()
+      await signIn(page, server, 'ada')
+      await page.evaluate(async () => {
+        const intro = '# 소개\n\n- 하나\n- 둘\n\n1. 첫째\n2. 둘째\n\n- [ ] 할 일\n\n끝.'
+        await fetch('/graphql', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ query: 'mutation ($i: String!) { updateIntro(input: {intro: $i}) { user { id } } }', variables: { i: intro } }),
+        })
+      })
+      for (const width of WIDTHS) {
+        await page.setViewportSize({ width, height: 900 })
+        await page.goto(`${server.url}/ada`)
+        await page.click('#edit-intro')
+        await page.waitForSelector('.intro-editor[data-ready="true"] .ProseMirror li, .intro-editor[data-ready="true"] [role=listitem]')
+        assert.deepEqual(await overflow(page), [], `the editor at ${width} px`)
+        assert.deepEqual(await axeViolations(page), [], `the editor at ${width} px`)
+        const box = await page.locator('.intro-editor .ProseMirror').boundingBox()
+        const text = await page.locator('.intro-editor .ProseMirror h1').boundingBox()
+        assert.ok(text.x - box.x < box.width / 4, `the text starts within the first quarter (${text.x - box.x} of ${box.width} px)`)
+        await shot(page, `layout-editor-${width}`)
+        await page.click('#cancel-intro')
+      }
+    } finally {
+      await browser.close()
+    }
+  })
+
   test('the sign-in page fits a phone and passes axe', async () => {
     const browser = await launch({ locale: 'ko-KR' })
     try {

@@ -8,7 +8,7 @@ import { linkTooltip } from '@milkdown/crepe/feature/link-tooltip'
 import { listItem } from '@milkdown/crepe/feature/list-item'
 import { placeholder } from '@milkdown/crepe/feature/placeholder'
 import { toolbar } from '@milkdown/crepe/feature/toolbar'
-import { editorViewCtx, remarkStringifyOptionsCtx } from '@milkdown/kit/core'
+import { editorViewCtx, editorViewOptionsCtx, remarkStringifyOptionsCtx } from '@milkdown/kit/core'
 import { htmlSchema } from '@milkdown/kit/preset/commonmark'
 import { InputRule } from '@milkdown/kit/prose/inputrules'
 import { NodeSelection } from '@milkdown/kit/prose/state'
@@ -27,6 +27,8 @@ import './editor.css'
 
 export interface EditorLabels {
   placeholder: string
+  /** The accessible name of the editable area. */
+  editorLabel: string
   textGroup: string
   text: string
   h1: string
@@ -188,6 +190,10 @@ export async function createIntroEditor(
   builder.editor
     .config((ctx) => {
       ctx.update(remarkStringifyOptionsCtx, (o) => ({ ...o, bullet: '-' as const, rule: '-' as const }))
+      ctx.update(editorViewOptionsCtx, (o) => ({
+        ...o,
+        attributes: { ...(o.attributes as Record<string, string>), 'aria-label': labels.editorLabel, 'aria-multiline': 'true' },
+      }))
     })
     .use(imageTitleFix)
     .use(htmlImageView)
@@ -195,14 +201,32 @@ export async function createIntroEditor(
 
   await builder.create()
   const removeMenu = installDeleteMenu(root, builder, labels)
+  const stopListFix = keepListSemantics(root)
 
   return {
     getMarkdown: () => builder.getMarkdown(),
     destroy: async () => {
       removeMenu()
+      stopListFix()
       await builder.destroy()
     },
   }
+}
+
+// Crepe's list-item view puts a <div> between <ul>/<ol> and <li>, which screen readers
+// (and axe's list and listitem rules) read as no list at all. The wrapper takes the
+// listitem role and the inner <li> becomes presentational, kept so as views re-render.
+function keepListSemantics(root: HTMLElement): () => void {
+  const fix = () => {
+    for (const block of root.querySelectorAll<HTMLElement>('.milkdown-list-item-block:not([role])')) {
+      block.setAttribute('role', 'listitem')
+      block.querySelector(':scope > li')?.setAttribute('role', 'none')
+    }
+  }
+  fix()
+  const observer = new MutationObserver(fix)
+  observer.observe(root, { childList: true, subtree: true })
+  return () => observer.disconnect()
 }
 
 // §5: stock Crepe only selects the block (NodeSelection) on mousedown of the drag handle.
