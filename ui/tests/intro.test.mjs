@@ -183,6 +183,21 @@ describe('intro editor', () => {
     await shot(page, 'intro-saved')
   })
 
+  test('empty paragraphs typed with Enter are not saved as <br />', async () => {
+    await openEditor(page)
+    const p = page.locator('.intro-editor .ProseMirror p', { hasText: 'Third paragraph.' })
+    await p.click()
+    await page.keyboard.press('End')
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Enter')
+    await page.keyboard.type('After blank lines.')
+    await page.click('#save-intro')
+    await page.waitForSelector('#intro-content')
+    const md = (await gql(page, '{ viewer { intro introHtml } }')).body.data.viewer
+    assert.match(md.intro, /Third paragraph\.\n\nAfter blank lines\./, md.intro)
+    assert.doesNotMatch(md.intro, /<br/i)
+    assert.doesNotMatch(md.introHtml, /<br/i)
+  })
+
   test('Cancel discards the changes', async () => {
     await openEditor(page)
     const p = page.locator('.intro-editor .ProseMirror p', { hasText: 'Third paragraph.' })

@@ -204,13 +204,23 @@ export async function createIntroEditor(
   const stopListFix = keepListSemantics(root)
 
   return {
-    getMarkdown: () => builder.getMarkdown(),
+    getMarkdown: () => withoutEmptyParagraphs(builder.getMarkdown()),
     destroy: async () => {
       removeMenu()
       stopListFix()
       await builder.destroy()
     },
   }
+}
+
+// Milkdown writes an empty paragraph (Enter pressed twice) as a lone `<br />` line, which
+// would be stored and shown as a line break; an empty paragraph means nothing in Markdown.
+export function withoutEmptyParagraphs(markdown: string): string {
+  return markdown
+    .replace(/^[ \t]*<br\s*\/?>[ \t]*$/gim, '')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()
+    .concat('\n')
 }
 
 // Crepe's list-item view puts a <div> between <ul>/<ol> and <li>, which screen readers
