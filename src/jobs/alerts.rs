@@ -157,9 +157,9 @@ impl JobHandler for RunAlertMailHandler {
         true
     }
 
-    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
+    async fn run(&self, job: &Job, now: i64) -> Result<(), JobError> {
         self.1.my_turn(job).await?;
-        self.0.send_run_alert(job).await
+        self.0.send_job::<RunAlertMail>(job, now).await
     }
 }
 
@@ -191,22 +191,5 @@ impl JobHandler for WebhookAlertHandler {
         self.0
             .send_webhook(&WebhookAlert::from_job(job)?.0, &delivery)
             .await
-    }
-}
-
-pub struct ChannelBrokenMailHandler(pub Arc<Mailer>);
-
-#[async_trait]
-impl JobHandler for ChannelBrokenMailHandler {
-    fn kind(&self) -> &'static str {
-        ChannelBrokenMail::KIND
-    }
-
-    fn clear_payload_when_done(&self) -> bool {
-        true
-    }
-
-    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
-        self.0.send_channel_broken(job).await
     }
 }

@@ -130,66 +130,11 @@ impl Mailer {
         self.transport.send(message).await.map_err(JobError::from)
     }
 
-    /// Runs a [`TEAM_INVITE`](super::TEAM_INVITE) job.
-    pub async fn send_team_invite(&self, job: &Job, now: i64) -> Result<(), JobError> {
-        let invite: TeamInviteMail = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::permanent(format!("bad invitation payload: {e}")))?;
-        if invite.expires_at <= now {
-            return Err(JobError::permanent(
-                "the invitation expired before it could be sent",
-            ));
-        }
-        let to = recipient(&invite.to)?;
-        let mut invite = invite;
-        invite.accept_url = self.signed_link(
-            &invite.accept_url,
-            crate::links::INVITE,
-            invite.link_nonce.as_deref(),
-        )?;
-        let mail = self.templates.team_invite(&invite)?;
-        self.send(&message_key(job), to, mail).await
-    }
-
-    /// Runs a [`VERIFY_EMAIL`](super::VERIFY_EMAIL) job: the link proving a mailbox.
-    pub async fn send_verify_email(&self, job: &Job) -> Result<(), JobError> {
-        let mail: super::VerifyEmailMail = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::permanent(format!("bad verification payload: {e}")))?;
-        let to = recipient(&mail.to)?;
-        let mut mail = mail;
-        mail.verify_url = self.signed_link(
-            &mail.verify_url,
-            crate::links::VERIFY_EMAIL,
-            mail.link_nonce.as_deref(),
-        )?;
-        let rendered = self.templates.verify_email(&mail)?;
-        self.send(&message_key(job), to, rendered).await
-    }
-
-    /// Runs a `mail.run_alert` job: a run finished, failed or crashed.
-    pub async fn send_run_alert(&self, job: &Job) -> Result<(), JobError> {
-        use super::JobKind;
-        let alert = super::alerts::RunAlertMail::from_job(job)?;
-        let to = recipient(&alert.to)?;
-        let rendered = self.templates.run_alert(&alert)?;
-        self.send(&message_key(job), to, rendered).await
-    }
-
-    /// Runs a `mail.alert_channel_broken` job.
-    pub async fn send_channel_broken(&self, job: &Job) -> Result<(), JobError> {
-        use super::JobKind;
-        let mail = super::alerts::ChannelBrokenMail::from_job(job)?;
-        let to = recipient(&mail.to)?;
-        let rendered = self.templates.channel_broken(&mail)?;
-        self.send(&message_key(job), to, rendered).await
-    }
-
-    /// Runs a `mail.security_notice` job: the password or the address changed.
-    pub async fn send_security_notice(&self, job: &Job) -> Result<(), JobError> {
-        use super::JobKind;
-        let mail = super::security_mail::SecurityNoticeMail::from_job(job)?;
-        let to = recipient(&mail.to)?;
-        let rendered = self.templates.security_notice(&mail)?;
-        self.send(&message_key(job), to, rendered).await
+    /// Runs a mail job: its payload, rendered, to its recipient.
+    pub async fn send_job<P: MailPayload>(&self, job: &Job, now: i64) -> Result<(), JobError> {
+        let (to, rendered) = P::from_job(job)?.render(self, now)?;
+        self.send(&message_key(job), recipient(&to)?, rendered)
+            .await
     }
 
     /// `url` with `#token=…` derived from the nonce; unchanged for a job without one.
@@ -217,6 +162,55 @@ impl Mailer {
     /// Renders the invitation mail without sending it.
     pub fn render_team_invite(&self, invite: &TeamInviteMail) -> Result<RenderedMail, JobError> {
         self.templates.team_invite(invite)
+    }
+}
+
+/// A mail job's payload: whom it goes to and how it reads (the mailer signs its links).
+pub trait MailPayload: super::JobKind + Send + Sync + 'static {
+    fn render(self, mailer: &Mailer, now: i64) -> Result<(String, RenderedMail), JobError>;
+}
+
+impl MailPayload for TeamInviteMail {
+    fn render(mut self, mailer: &Mailer, now: i64) -> Result<(String, RenderedMail), JobError> {
+        if self.expires_at <= now {
+            return Err(JobError::permanent(
+                "the invitation expired before it could be sent",
+            ));
+        }
+        let nonce = self.link_nonce.take();
+        self.accept_url =
+            mailer.signed_link(&self.accept_url, crate::links::INVITE, nonce.as_deref())?;
+        Ok((self.to.clone(), mailer.templates.team_invite(&self)?))
+    }
+}
+
+impl MailPayload for super::VerifyEmailMail {
+    fn render(mut self, mailer: &Mailer, _now: i64) -> Result<(String, RenderedMail), JobError> {
+        let nonce = self.link_nonce.take();
+        self.verify_url = mailer.signed_link(
+            &self.verify_url,
+            crate::links::VERIFY_EMAIL,
+            nonce.as_deref(),
+        )?;
+        Ok((self.to.clone(), mailer.templates.verify_email(&self)?))
+    }
+}
+
+impl MailPayload for super::alerts::RunAlertMail {
+    fn render(self, mailer: &Mailer, _now: i64) -> Result<(String, RenderedMail), JobError> {
+        Ok((self.to.clone(), mailer.templates.run_alert(&self)?))
+    }
+}
+
+impl MailPayload for super::alerts::ChannelBrokenMail {
+    fn render(self, mailer: &Mailer, _now: i64) -> Result<(String, RenderedMail), JobError> {
+        Ok((self.to.clone(), mailer.templates.channel_broken(&self)?))
+    }
+}
+
+impl MailPayload for super::security_mail::SecurityNoticeMail {
+    fn render(self, mailer: &Mailer, _now: i64) -> Result<(String, RenderedMail), JobError> {
+        Ok((self.to.clone(), mailer.templates.security_notice(&self)?))
     }
 }
 

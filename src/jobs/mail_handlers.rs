@@ -1,43 +1,35 @@
-//! The mail jobs: an invitation and an address verification, each rendered in the
-//! recipient's language and sent through the mailer's transport.
+//! The mail jobs: one handler runs every payload that renders itself as a mail
+//! ([`MailPayload`]), in its recipient's language, through the mailer's transport.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::mail::Mailer;
-use super::{Job, JobError, JobHandler, TEAM_INVITE, VERIFY_EMAIL};
+use super::mail::{MailPayload, Mailer};
+use super::{Job, JobError, JobHandler};
 
-pub struct TeamInvite(pub Arc<Mailer>);
+/// Sends the mail of a `P` job.
+pub struct SendMail<P>(Arc<Mailer>, PhantomData<fn() -> P>);
+
+impl<P> SendMail<P> {
+    pub fn new(mailer: Arc<Mailer>) -> Self {
+        SendMail(mailer, PhantomData)
+    }
+}
 
 #[async_trait]
-impl JobHandler for TeamInvite {
+impl<P: MailPayload> JobHandler for SendMail<P> {
     fn kind(&self) -> &'static str {
-        TEAM_INVITE
+        P::KIND
     }
 
+    /// A sent mail's payload (addresses, names, link nonces) is not kept.
     fn clear_payload_when_done(&self) -> bool {
         true
     }
 
     async fn run(&self, job: &Job, now: i64) -> Result<(), JobError> {
-        self.0.send_team_invite(job, now).await
-    }
-}
-
-pub struct VerifyEmail(pub Arc<Mailer>);
-
-#[async_trait]
-impl JobHandler for VerifyEmail {
-    fn kind(&self) -> &'static str {
-        VERIFY_EMAIL
-    }
-
-    fn clear_payload_when_done(&self) -> bool {
-        true
-    }
-
-    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
-        self.0.send_verify_email(job).await
+        self.0.send_job::<P>(job, now).await
     }
 }

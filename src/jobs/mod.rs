@@ -19,6 +19,7 @@ pub mod worker;
 
 use std::sync::Arc;
 
+use mail_handlers::SendMail;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -162,12 +163,14 @@ pub fn registry(
         tracing::info!("mail is not configured (smtp_host); mail jobs will wait and retry");
     }
     Ok(Registry::default()
-        .with(mail_handlers::TeamInvite(mailer.clone()))
-        .with(mail_handlers::VerifyEmail(mailer.clone()))
-        .with(security_mail::SecurityNotice(mailer.clone()))
+        .with(SendMail::<TeamInviteMail>::new(mailer.clone()))
+        .with(SendMail::<VerifyEmailMail>::new(mailer.clone()))
+        .with(SendMail::<security_mail::SecurityNoticeMail>::new(
+            mailer.clone(),
+        ))
         .with(alerts::RunEventHandler(alerts))
         .with(alerts::RunAlertMailHandler(mailer.clone(), sender.clone()))
-        .with(alerts::ChannelBrokenMailHandler(mailer))
+        .with(SendMail::<alerts::ChannelBrokenMail>::new(mailer))
         .with(alerts::SlackAlertHandler(sender.clone()))
         .with(alerts::WebhookAlertHandler(sender)))
 }

@@ -1,13 +1,9 @@
 //! The mail that tells a person their password or email address changed, so a change they
 //! did not make does not go unnoticed.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::mail::Mailer;
-use super::{Job, JobError, JobHandler, JobKind};
+use super::JobKind;
 
 /// What changed on the account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,21 +44,4 @@ pub struct SecurityNoticeMail {
 
 impl JobKind for SecurityNoticeMail {
     const KIND: &'static str = "mail.security_notice";
-}
-
-pub struct SecurityNotice(pub Arc<Mailer>);
-
-#[async_trait]
-impl JobHandler for SecurityNotice {
-    fn kind(&self) -> &'static str {
-        SecurityNoticeMail::KIND
-    }
-
-    fn clear_payload_when_done(&self) -> bool {
-        true
-    }
-
-    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
-        self.0.send_security_notice(job).await
-    }
 }

@@ -226,4 +226,28 @@ describe('profile section', () => {
     assert.deepEqual(page.errors, [])
     assert.deepEqual(cspViolations(page), [])
   })
+
+  test('when the server fails, Profile, Teams and API keys say so and Try again recovers', async () => {
+    let failing = true
+    // every GraphQL call fails like a server in trouble until the test lets them through
+    await page.route('**/graphql', (route) =>
+      failing ? route.fulfill({ status: 503, contentType: 'application/json', body: '{"errors":[{"message":"busy","extensions":{"code":"internal_error"}}]}' }) : route.fallback(),
+    )
+    try {
+      await page.goto(`${server.url}/settings`)
+      await page.reload()
+      await page.waitForSelector('#profile-load-error')
+      await page.waitForSelector('#teams-load-error')
+      await page.waitForSelector('#api-keys-load-error')
+      assert.equal(await page.isDisabled('#profile-save'), true, 'an empty form cannot overwrite the profile')
+      failing = false
+      for (const retry of ['#profile-retry', '#teams-retry', '#api-keys-retry']) await page.click(retry)
+      await page.waitForSelector('#profile-load-error', { state: 'detached' })
+      await page.waitForSelector('#teams-table, #teams-empty')
+      await page.waitForSelector('#api-keys-table')
+      assert.notEqual(await page.inputValue('#profile-name'), '')
+    } finally {
+      await page.unroute('**/graphql')
+    }
+  })
 })

@@ -1,5 +1,5 @@
 // The Account security section's calls: password, email, sessions, sudo mode, events.
-import { rest } from './api'
+import { ApiError, fieldErrors, rest } from './api'
 
 export interface SessionRow {
   id: string
@@ -71,4 +71,21 @@ export function device(ua: string | null): { browser: string | null; os: string 
   ]
   const find = (list: [RegExp, string][]) => list.find(([re]) => re.test(ua))?.[1] ?? null
   return { browser: find(browsers), os: find(systems) }
+}
+
+/**
+ * A form's field errors and general message, with a wrong or missing current password
+ * shown under the form's current-password field (`currentField`): the server names no
+ * field for a wrong password, and calls the missing one `currentPassword`.
+ */
+export function securityFormErrors(err: unknown, currentField: string): { errors: Record<string, string>; general: string | null } {
+  const fe = fieldErrors(err)
+  const errors: Record<string, string> = { ...fe.fields }
+  let general = fe.general
+  if (fe.fields.currentPassword) errors[currentField] = fe.fields.currentPassword
+  if (general && err instanceof ApiError && err.code === 'password_incorrect') {
+    errors[currentField] = general
+    general = null
+  }
+  return { errors, general }
 }
