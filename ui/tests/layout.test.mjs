@@ -105,6 +105,41 @@ describe('Every page fits, passes axe and wraps Korean by words', () => {
     }
   })
 
+  test('dialogs fit a phone and work by keyboard alone', async () => {
+    const browser = await launch({ locale: 'ko-KR' })
+    try {
+      const page = await browser.newPage()
+      await signIn(page, server, 'ada')
+      await page.setViewportSize({ width: 390, height: 844 })
+      await page.goto(`${server.url}/settings#api-keys`)
+      await page.waitForSelector('#api-keys-table')
+      await page.focus('#create-key')
+      await page.keyboard.press('Enter')
+      await page.waitForFunction(() => document.activeElement?.id === 'key-name')
+      const box = await page.locator('#create-key-dialog').boundingBox()
+      assert.ok(box.x >= 0 && box.x + box.width <= 390, `the dialog spans ${box.x}..${box.x + box.width} of 390 px`)
+      assert.deepEqual(await axeViolations(page, '#create-key-dialog'), [])
+      await page.keyboard.type('phone key')
+      await page.keyboard.press('Enter')
+      await page.waitForSelector('#new-key')
+      await shot(page, 'layout-dialog-390')
+      await page.keyboard.press('Escape')
+      await page.waitForSelector('#create-key-dialog[open]', { state: 'detached' })
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'create-key', 'focus returns to the button that opened it')
+      // the new key's row, and its Delete dialog, by keyboard too
+      await page.waitForSelector('#api-keys-table tr[data-key-id] .delete-key')
+      await page.focus('#api-keys-table tr[data-key-id]:last-child .delete-key')
+      await page.keyboard.press('Enter')
+      await page.waitForSelector('dialog[open]')
+      const del = await page.locator('dialog[open]').boundingBox()
+      assert.ok(del.x >= 0 && del.x + del.width <= 390, `the delete dialog spans ${del.x}..${del.x + del.width}`)
+      await page.keyboard.press('Escape')
+      await page.waitForSelector('dialog[open]', { state: 'detached' })
+    } finally {
+      await browser.close()
+    }
+  })
+
   test('the sign-in page fits a phone and passes axe', async () => {
     const browser = await launch({ locale: 'ko-KR' })
     try {
