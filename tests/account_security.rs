@@ -18,6 +18,7 @@ on_both_backends!(
     sessions_are_listed_and_ended_one_or_all_others,
     an_old_sign_in_must_confirm_the_password_before_making_a_key,
     security_events_show_sign_ins_failures_and_changes,
+    mailed_links_are_limited_per_person,
 );
 
 const NEW_PASSWORD: &str = "a much longer passphrase";
@@ -364,5 +365,34 @@ async fn security_events_show_sign_ins_failures_and_changes(backend: Backend) {
         .map(|r| (r.status(), ()))
         .unwrap();
     assert_eq!(status, 401, "only the signed-in person");
+    app.stop().await;
+}
+
+async fn mailed_links_are_limited_per_person(backend: Backend) {
+    let mut app = TestApp::start(&backend).await;
+    app.person("ann").await.person("bob").await;
+    let ask = "mutation { requestEmailVerification { success } }";
+    for _ in 0..fulcrum::services::MAIL_LINKS_PER_HOUR {
+        let (_, body) = app.gql("ann", ask).await;
+        assert_eq!(
+            body["data"]["requestEmailVerification"]["success"], true,
+            "{body}"
+        );
+    }
+    let (_, body) = app.gql("ann", ask).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "rate_limited",
+        "{body}"
+    );
+    // the email change counts against the same allowance
+    let ann = Browser::sign_in(&app, "ann", PASSWORD).await;
+    let form = json!({ "email": "ann@new.example", "currentPassword": PASSWORD });
+    let (status, body) = ann.post("/api/v1/account/email", form).await;
+    assert_eq!((status.as_u16(), code(&body)), (429, "rate_limited"));
+    let (_, body) = app.gql("bob", ask).await;
+    assert_eq!(
+        body["data"]["requestEmailVerification"]["success"], true,
+        "others are not limited"
+    );
     app.stop().await;
 }

@@ -86,6 +86,7 @@ impl Services {
                 "an account with that email already exists",
             ));
         }
+        self.count_mail_link(actor)?;
         let nonce = crate::links::LinkSigner::nonce();
         let token = self.links.token(crate::links::VERIFY_EMAIL, &nonce);
         let now = crate::now_ms();

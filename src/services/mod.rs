@@ -140,6 +140,9 @@ impl RequestMeta {
     }
 }
 
+/// Verification and email-change links one person may have mailed per hour.
+pub const MAIL_LINKS_PER_HOUR: u32 = 10;
+
 pub struct Services {
     pub store: DynStore,
     /// The job queue view of the same store (`crate::jobs`).
@@ -162,6 +165,9 @@ pub struct Services {
     pub(crate) image_decodes: Arc<tokio::sync::Semaphore>,
     login_by_ip: RateLimiter,
     uploads_by_user: RateLimiter,
+    /// Mailed links (verification, email change) per person, so no one can make the
+    /// server mail an address over and over.
+    mail_links_by_user: RateLimiter,
     login_by_account: RateLimiter,
     login_by_account_global: RateLimiter,
 }
@@ -202,6 +208,7 @@ impl Services {
                 Duration::from_secs(900),
             ),
             uploads_by_user: RateLimiter::new(30, Duration::from_secs(3600)),
+            mail_links_by_user: RateLimiter::new(MAIL_LINKS_PER_HOUR, Duration::from_secs(3600)),
             image_decodes: Arc::new(tokio::sync::Semaphore::new(
                 crate::images::MAX_CONCURRENT_DECODES,
             )),
