@@ -135,3 +135,26 @@ fn unknown_keys_and_bad_values_name_the_key() {
     .unwrap_err();
     assert!(err.to_string().contains("public_url"), "{err}");
 }
+
+#[test]
+fn links_keep_a_public_url_with_a_path() {
+    for (public, expect) in [
+        ("https://ml.example", "https://ml.example/settings"),
+        ("https://ml.example/", "https://ml.example/settings"),
+        (
+            "https://ml.example/fulcrum",
+            "https://ml.example/fulcrum/settings",
+        ),
+        (
+            "https://ml.example/fulcrum/",
+            "https://ml.example/fulcrum/settings",
+        ),
+    ] {
+        let overrides = Overrides {
+            public_url: Some(public.into()),
+            ..Default::default()
+        };
+        let c = Config::load_from(&overrides, &[]).unwrap();
+        assert_eq!(c.public_link(["settings"]).as_str(), expect, "{public}");
+    }
+}

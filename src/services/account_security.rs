@@ -94,7 +94,7 @@ impl Services {
             to: new_email.clone(),
             language: self.language_of(user.id).await?,
             name: user.name.clone(),
-            verify_url: self.page_url("/verify-email"),
+            verify_url: self.config.public_link(["verify-email"]).to_string(),
             link_nonce: Some(nonce),
             change: true,
         };
@@ -331,28 +331,25 @@ impl Services {
             new_email,
             ip: meta.ip.clone(),
             at: now,
-            settings_url: self.page_url("/settings#security"),
+            settings_url: self.security_settings_url(),
         };
         Ok(mail.job(&self.config, None, now))
     }
 
+    /// Settings → Account security, under the public URL (which may have a path).
+    fn security_settings_url(&self) -> String {
+        let mut url = self.config.public_link(["settings"]);
+        url.set_fragment(Some("security"));
+        url.to_string()
+    }
+
+    /// The language a person chose for their mail, if any.
     pub(crate) async fn language_of(&self, user_id: i64) -> Result<Option<String>, ApiError> {
         Ok(self
             .store
             .user_profile(user_id)
             .await?
             .and_then(|p| p.language))
-    }
-
-    /// An absolute link to a page of the web app.
-    pub(crate) fn page_url(&self, path_and_fragment: &str) -> String {
-        let mut url = self.config.public_url.clone();
-        let (path, fragment) = path_and_fragment
-            .split_once('#')
-            .unwrap_or((path_and_fragment, ""));
-        url.set_path(path);
-        url.set_fragment((!fragment.is_empty()).then_some(fragment));
-        url.to_string()
     }
 }
 

@@ -50,8 +50,7 @@ impl Services {
                 now,
             )
             .await?;
-        let mut url = self.config.public_url.clone();
-        url.set_path("/setup");
+        let mut url = self.config.public_link(["setup"]);
         // The token travels in the fragment, which browsers never send to servers or in Referer.
         url.set_fragment(Some(&format!("token={}", token.as_str())));
         Ok(Some(url.to_string()))

@@ -23,7 +23,7 @@ impl Services {
             to: actor.user.email.clone(),
             language: self.language_of(actor.user.id).await?,
             name: actor.user.name.clone(),
-            verify_url: self.page_url("/verify-email"),
+            verify_url: self.config.public_link(["verify-email"]).to_string(),
             link_nonce: Some(nonce),
             change: false,
         };

@@ -73,13 +73,8 @@ impl Services {
         let token = self.links.token(crate::links::INVITE, &nonce);
         let now = crate::now_ms();
         let expires_at = now + INVITE_TTL_MS;
-        let language = self
-            .store
-            .user_profile(invitee.id)
-            .await?
-            .and_then(|p| p.language);
-        let mut accept_url = self.config.public_url.clone();
-        accept_url.set_path("/invites");
+        let language = self.language_of(invitee.id).await?;
+        let accept_url = self.config.public_link(["invites"]);
         let mail = crate::jobs::TeamInviteMail {
             to: invitee.email.clone(),
             language,
