@@ -154,21 +154,30 @@ pub async fn reset_password(services: &Services, username: &str) -> anyhow::Resu
     Ok(json!({ "username": username, "password_reset": true, "sessions_ended": true }).to_string())
 }
 
-/// Reads or writes a server setting. Known: `allow_key_minting_with_key` (true|false).
+/// Reads or writes a server setting: `allow_key_minting_with_key` or `beta.<feature>`
+/// (whether this server offers a beta feature), each `true` or `false`.
 pub async fn setting(
     services: &Services,
     name: &str,
     value: Option<&str>,
 ) -> anyhow::Result<String> {
+    let value = match value {
+        Some(v @ ("true" | "false")) => Some(v == "true"),
+        Some(_) => bail!("`{name}` must be true or false"),
+        None => None,
+    };
+    if let Some(key) = name.strip_prefix("beta.") {
+        return beta_setting(services, name, key, value).await;
+    }
     if name != SETTING_ALLOW_KEY_MINTING {
-        bail!("unknown setting `{name}`; known: {SETTING_ALLOW_KEY_MINTING}");
+        bail!(
+            "unknown setting `{name}`; known: {SETTING_ALLOW_KEY_MINTING}, {}",
+            beta_setting_names()
+        );
     }
     if let Some(v) = value {
-        if !matches!(v, "true" | "false") {
-            bail!("`{name}` must be true or false");
-        }
         services
-            .set_key_minting_with_key(&console_actor(), v == "true", &console_meta())
+            .set_key_minting_with_key(&console_actor(), v, &console_meta())
             .await
             .map_err(fail)?;
     }
@@ -177,6 +186,43 @@ pub async fn setting(
         .await
         .map_err(fail)?;
     Ok(json!({ "name": name, "value": current }).to_string())
+}
+
+fn beta_setting_names() -> String {
+    crate::services::beta::REGISTRY
+        .iter()
+        .map(|i| format!("beta.{}", i.key))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `beta.<feature>`: whether this server offers the feature (a withdrawn one is off for
+/// everyone and not listed in Settings).
+async fn beta_setting(
+    services: &Services,
+    name: &str,
+    key: &str,
+    value: Option<bool>,
+) -> anyhow::Result<String> {
+    if crate::services::beta::BetaFeature::parse(key).is_none() {
+        bail!("unknown setting `{name}`; known: {}", beta_setting_names());
+    }
+    let actor = console_actor();
+    if let Some(available) = value {
+        services
+            .set_beta_available(&actor, key, available, &console_meta())
+            .await
+            .map_err(fail)?;
+    }
+    let switches = services
+        .beta_switches(crate::store::Owner::User(actor.user.id))
+        .await
+        .map_err(fail)?;
+    let available = switches
+        .iter()
+        .find(|s| s.info.key == key)
+        .is_some_and(|s| s.available);
+    Ok(json!({ "name": name, "value": available }).to_string())
 }
 
 /// Marks a user's email as verified (for operators who verify addresses out of band).

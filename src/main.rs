@@ -106,7 +106,7 @@ enum AdminCommand {
         #[arg(long)]
         username: String,
     },
-    /// Show or change a server setting (allow_key_minting_with_key).
+    /// Show or change a server setting: allow_key_minting_with_key, or beta.<feature> (dark_mode, code_saving, structured_console_logs) to offer or withdraw a beta feature.
     Setting { name: String, value: Option<String> },
 }
 

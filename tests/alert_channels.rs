@@ -153,9 +153,7 @@ async fn slack_and_webhooks_get_every_alert_signed_and_sealed(backend: Backend) 
     let rows = app
         .services()
         .store
-        .alert_channels(fulcrum::store::AlertOwner::User(
-            app.t.user_row("ada").await.id,
-        ))
+        .alert_channels(fulcrum::store::Owner::User(app.t.user_row("ada").await.id))
         .await
         .unwrap();
     assert_eq!(rows.len(), 2);

@@ -253,6 +253,29 @@ fn admin_commands_are_scriptable() {
     );
     assert_eq!(code, 0);
     assert!(out.contains("false"));
+
+    // Beta features: withdrawn and offered again from the console.
+    let setting = |args: &[&str]| {
+        let mut all = vec!["admin", "setting", "--data-dir", d];
+        all.extend_from_slice(args);
+        fulcrum(&all, None)
+    };
+    let (code, out, err) = setting(&["beta.dark_mode", "false"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), r#"{"name":"beta.dark_mode","value":false}"#);
+    let (_, out, _) = setting(&["beta.dark_mode"]);
+    assert!(out.contains("false"), "read back: {out}");
+    let (code, out, _) = setting(&["beta.dark_mode", "true"]);
+    assert_eq!((code, out.contains("true")), (0, true), "{out}");
+    let (code, _, err) = setting(&["beta.night", "true"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("beta.dark_mode, beta.code_saving"),
+        "names the known ones: {err}"
+    );
+    let (code, _, err) = setting(&["beta.code_saving", "yes"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("true or false"), "{err}");
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 
 use common::app::TestApp;
 use common::Backend;
-use fulcrum::store::{AlertOwner, AlertSetting, AuditEvent};
+use fulcrum::store::{AlertSetting, AuditEvent, Owner};
 
 on_both_backends!(switches_are_kept_per_owner_event_and_channel,);
 
@@ -33,11 +33,11 @@ async fn switches_are_kept_per_owner_event_and_channel(backend: Backend) {
     let user = |name: &str| {
         let app = &app;
         let name = name.to_string();
-        async move { AlertOwner::User(app.t.user_row(&name).await.id) }
+        async move { Owner::User(app.t.user_row(&name).await.id) }
     };
     let team = |name: &'static str| {
         let s = app.services().clone();
-        async move { AlertOwner::Team(s.entity_named(name).await.unwrap().unwrap().id) }
+        async move { Owner::Team(s.entity_named(name).await.unwrap().unwrap().id) }
     };
     let people = (user("ada").await, user("bob").await);
     let teams = (team("lab").await, team("lab2").await);

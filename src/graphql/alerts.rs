@@ -101,7 +101,7 @@ impl AlertQuery {
         let actor = rc.actor().gql()?;
         let owner = rc
             .services
-            .alert_owner(actor, team.as_deref())
+            .acting_owner(actor, team.as_deref())
             .await
             .gql()?;
         Ok(nodes(rc.services.owner_switches(owner).await.gql()?))
@@ -199,7 +199,7 @@ impl AlertMutation {
         let actor = rc.actor().gql()?;
         let owner = rc
             .services
-            .alert_owner(actor, input.team.as_deref())
+            .acting_owner(actor, input.team.as_deref())
             .await
             .gql()?;
         let change = (input.event.into(), input.channel.into(), input.enabled);

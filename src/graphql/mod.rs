@@ -4,6 +4,7 @@
 
 mod alert_channels;
 mod alerts;
+mod beta;
 mod cache;
 mod ids;
 mod limits;
@@ -33,6 +34,7 @@ pub struct Query(
     runs::RunQuery,
     alerts::AlertQuery,
     alert_channels::AlertChannelQuery,
+    beta::BetaQuery,
 );
 
 /// Every mutation; split by area.
@@ -44,6 +46,7 @@ pub struct Mutation(
     runs::RunMutation,
     alerts::AlertMutation,
     alert_channels::AlertChannelMutation,
+    beta::BetaMutation,
 );
 
 pub type FulcrumSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -48,8 +48,11 @@ impl AccountQuery {
         Ok(user.map(UserNode::new))
     }
 
-    async fn server_info(&self) -> ServerInfo {
-        ServerInfo::current()
+    /// The features reflect the caller's beta switches (the SDK asks with the run's key).
+    async fn server_info(&self, ctx: &Context<'_>) -> Res<ServerInfo> {
+        let rc = request_context(ctx)?;
+        let features = rc.services.server_features(rc.actor.as_ref()).await.gql()?;
+        Ok(ServerInfo::current(features))
     }
 }
 
@@ -68,8 +71,8 @@ pub struct LocalVersionInfo {
 
 #[derive(SimpleObject)]
 pub struct ServerInfo {
-    /// Optional W&B server features this server turns on; none yet, so the SDK uses its
-    /// plain defaults.
+    /// Optional W&B server features and whether they are on for the caller; the SDK treats
+    /// a feature not listed as off.
     pub features: Vec<ServerFeature>,
     /// Asked for by older SDKs (0.19) to suggest CLI upgrades; null means "no advice".
     pub cli_version_info: Option<async_graphql::Json<serde_json::Value>>,
@@ -79,10 +82,16 @@ pub struct ServerInfo {
 }
 
 impl ServerInfo {
-    fn current() -> Self {
+    fn current(features: Vec<(&str, bool)>) -> Self {
         let version = env!("CARGO_PKG_VERSION").to_string();
         Self {
-            features: vec![],
+            features: features
+                .into_iter()
+                .map(|(name, is_enabled)| ServerFeature {
+                    name: name.to_string(),
+                    is_enabled,
+                })
+                .collect(),
             cli_version_info: None,
             latest_local_version_info: LocalVersionInfo {
                 out_of_date: false,

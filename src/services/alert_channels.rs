@@ -5,7 +5,7 @@
 
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{AlertChannelRow, AlertMute, AlertOwner, NewAlertChannel};
+use crate::store::{AlertChannelRow, AlertMute, NewAlertChannel, Owner};
 
 /// Purposes of sealed values (`crate::sealed`): a value sealed for one opens for no other.
 pub(crate) const SEAL_URL: &str = "alert_channel.url";
@@ -64,14 +64,10 @@ fn host_port(url: &url::Url) -> String {
 
 impl Services {
     /// The owner the actor acts for: themselves, or a team they administer.
-    pub async fn alert_owner(
-        &self,
-        actor: &Actor,
-        team: Option<&str>,
-    ) -> Result<AlertOwner, ApiError> {
+    pub async fn acting_owner(&self, actor: &Actor, team: Option<&str>) -> Result<Owner, ApiError> {
         match team.map(str::trim).filter(|t| !t.is_empty()) {
-            None => Ok(AlertOwner::User(actor.user.id)),
-            Some(name) => Ok(AlertOwner::Team(self.managed_team(actor, name).await?.id)),
+            None => Ok(Owner::User(actor.user.id)),
+            Some(name) => Ok(Owner::Team(self.managed_team(actor, name).await?.id)),
         }
     }
 
@@ -80,7 +76,7 @@ impl Services {
     async fn routed_project(
         &self,
         actor: &Actor,
-        owner: AlertOwner,
+        owner: Owner,
         path: &str,
     ) -> Result<i64, ApiError> {
         let not_found = || {
@@ -94,7 +90,7 @@ impl Services {
             .project_for(actor, Some(entity), project)
             .await?
             .ok_or_else(not_found)?;
-        if let AlertOwner::Team(team_id) = owner {
+        if let Owner::Team(team_id) = owner {
             if entity.id != team_id {
                 return Err(ApiError::validation(
                     "project",
@@ -133,7 +129,7 @@ impl Services {
         actor: &Actor,
         team: Option<&str>,
     ) -> Result<Vec<ChannelView>, ApiError> {
-        let owner = self.alert_owner(actor, team).await?;
+        let owner = self.acting_owner(actor, team).await?;
         let mut out = Vec::new();
         for row in self.store.alert_channels(owner).await? {
             out.push(self.view(row).await?);
@@ -197,7 +193,7 @@ impl Services {
         target: ChannelTarget,
         meta: &RequestMeta,
     ) -> Result<(ChannelView, Option<String>), ApiError> {
-        let owner = self.alert_owner(actor, team).await?;
+        let owner = self.acting_owner(actor, team).await?;
         let project_id = match project.map(str::trim).filter(|p| !p.is_empty()) {
             Some(path) => self.routed_project(actor, owner, path).await?,
             None => 0,
@@ -241,7 +237,7 @@ impl Services {
         id: i64,
         meta: &RequestMeta,
     ) -> Result<(), ApiError> {
-        let owner = self.alert_owner(actor, team).await?;
+        let owner = self.acting_owner(actor, team).await?;
         let missing = || {
             ApiError::not_found(
                 ErrorCode::AlertChannelNotFound,
@@ -265,7 +261,7 @@ impl Services {
         actor: &Actor,
         team: Option<&str>,
     ) -> Result<(Vec<String>, i64), ApiError> {
-        let owner = self.alert_owner(actor, team).await?;
+        let owner = self.acting_owner(actor, team).await?;
         let mut muted = Vec::new();
         for id in self.store.alert_mutes(owner).await? {
             if let Some(p) = self.store.project_by_id(id).await? {
@@ -283,7 +279,7 @@ impl Services {
         muted: bool,
         meta: &RequestMeta,
     ) -> Result<(), ApiError> {
-        let owner = self.alert_owner(actor, team).await?;
+        let owner = self.acting_owner(actor, team).await?;
         let project_id = self.routed_project(actor, owner, project.trim()).await?;
         let audit = meta
             .audit(actor, "alerts.project.mute", owner.key())
@@ -315,7 +311,7 @@ impl Services {
                 format!("the minimum run duration is between 0 and {MIN_RUN_SECS_MAX} seconds"),
             ));
         }
-        let owner = self.alert_owner(actor, team).await?;
+        let owner = self.acting_owner(actor, team).await?;
         let audit = meta
             .audit(actor, "alerts.min_duration", owner.key())
             .with(serde_json::json!({ "secs": secs }));

@@ -13,7 +13,7 @@ use crate::jobs::alerts::{
     WebhookAlert,
 };
 use crate::jobs::{JobError, JobKind};
-use crate::store::{AlertOwner, NewDelivery, OnTransition, Project, Run, RunState};
+use crate::store::{NewDelivery, OnTransition, Owner, Project, Run, RunState};
 
 /// Telemetry flags of notebook runs in `config._wandb.value.t["8"]` (jupyter, colab,
 /// ipython): W&B does not send *Runs finished* for them (one mail per cell otherwise).
@@ -138,10 +138,7 @@ impl AlertFanout for Services {
         };
         let mut deliveries = Vec::new();
         if let Some(user_id) = run.user_id {
-            deliveries.extend(
-                self.deliveries_for(AlertOwner::User(user_id), &subject)
-                    .await?,
-            );
+            deliveries.extend(self.deliveries_for(Owner::User(user_id), &subject).await?);
         }
         let entity = self
             .store
@@ -149,10 +146,7 @@ impl AlertFanout for Services {
             .await
             .map_err(retry)?;
         if let Some(team) = entity.filter(|e| e.is_team) {
-            deliveries.extend(
-                self.deliveries_for(AlertOwner::Team(team.id), &subject)
-                    .await?,
-            );
+            deliveries.extend(self.deliveries_for(Owner::Team(team.id), &subject).await?);
         }
         if !deliveries.is_empty() {
             self.store
@@ -171,7 +165,7 @@ impl Services {
     /// one per switched-on channel, a re-routed project going to its own channel.
     async fn deliveries_for(
         &self,
-        owner: AlertOwner,
+        owner: Owner,
         s: &Subject<'_>,
     ) -> Result<Vec<NewDelivery>, JobError> {
         let store = &self.store;
@@ -192,8 +186,8 @@ impl Services {
         let switches = self.switches(owner).await.map_err(retry)?;
         let channels = store.alert_channels(owner).await.map_err(retry)?;
         let person = match owner {
-            AlertOwner::User(id) => store.user_by_id(id).await.map_err(retry)?,
-            AlertOwner::Team(_) => None,
+            Owner::User(id) => store.user_by_id(id).await.map_err(retry)?,
+            Owner::Team(_) => None,
         };
         let language = match &person {
             Some(p) => store

@@ -4,7 +4,7 @@
 
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{AlertOwner, AlertSetting};
+use crate::store::{AlertSetting, Owner};
 
 /// The events of W&B's Alerts table, in its order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,13 +76,13 @@ pub struct AlertSwitch {
 impl Services {
     /// The person's whole Alerts table: every event × channel, stored value or default.
     pub async fn alert_switches(&self, actor: &Actor) -> Result<Vec<AlertSwitch>, ApiError> {
-        self.switches(AlertOwner::User(actor.user.id)).await
+        self.switches(Owner::User(actor.user.id)).await
     }
 
     /// Whether `owner` gets `event` on `channel`.
     pub async fn alert_on(
         &self,
-        owner: AlertOwner,
+        owner: Owner,
         event: AlertEvent,
         channel: AlertChannel,
     ) -> Result<bool, ApiError> {
@@ -94,15 +94,15 @@ impl Services {
 
     /// Every event × channel of an owner. A connected channel is on by default (connecting
     /// it is asking for alerts there); email is on by default for people, and teams have none.
-    pub async fn owner_switches(&self, owner: AlertOwner) -> Result<Vec<AlertSwitch>, ApiError> {
+    pub async fn owner_switches(&self, owner: Owner) -> Result<Vec<AlertSwitch>, ApiError> {
         self.switches(owner).await
     }
 
-    pub(crate) async fn switches(&self, owner: AlertOwner) -> Result<Vec<AlertSwitch>, ApiError> {
+    pub(crate) async fn switches(&self, owner: Owner) -> Result<Vec<AlertSwitch>, ApiError> {
         let stored = self.store.alert_settings(owner).await?;
         let connected = self.store.alert_channels(owner).await?;
         let usable = |channel: AlertChannel| match channel {
-            AlertChannel::Email => matches!(owner, AlertOwner::User(_)),
+            AlertChannel::Email => matches!(owner, Owner::User(_)),
             other => connected
                 .iter()
                 .any(|c| c.kind == other.as_str() && c.broken_at.is_none()),
@@ -137,7 +137,7 @@ impl Services {
     ) -> Result<Vec<AlertSwitch>, ApiError> {
         self.set_switch(
             actor,
-            AlertOwner::User(actor.user.id),
+            Owner::User(actor.user.id),
             (event, channel, enabled),
             meta,
         )
@@ -148,7 +148,7 @@ impl Services {
     pub async fn set_switch(
         &self,
         actor: &Actor,
-        owner: AlertOwner,
+        owner: Owner,
         (event, channel, enabled): (AlertEvent, AlertChannel, bool),
         meta: &RequestMeta,
     ) -> Result<Vec<AlertSwitch>, ApiError> {

@@ -36,11 +36,7 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         actor.require_admin("change server settings")?;
-        let now = crate::now_ms();
         let value = if allowed { "true" } else { "false" };
-        self.store
-            .put_setting(SETTING_ALLOW_KEY_MINTING, value, now)
-            .await?;
         let event = meta
             .audit(
                 actor,
@@ -48,7 +44,9 @@ impl Services {
                 SETTING_ALLOW_KEY_MINTING.to_string(),
             )
             .with(json!({ "value": allowed }));
-        self.store.audit(event, now).await?;
+        self.store
+            .change_setting(SETTING_ALLOW_KEY_MINTING, value, event)
+            .await?;
         Ok(())
     }
 

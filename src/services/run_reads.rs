@@ -193,7 +193,7 @@ impl Services {
         actor: &Actor,
         b: &Bucket,
     ) -> Result<Vec<crate::store::Delivery>, ApiError> {
-        let mine = crate::store::AlertOwner::User(actor.user.id).key();
+        let mine = crate::store::Owner::User(actor.user.id).key();
         let all = self.store.run_deliveries(b.run.id, 200).await?;
         Ok(all
             .into_iter()

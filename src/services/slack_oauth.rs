@@ -87,7 +87,7 @@ impl Services {
     ) -> Result<url::Url, ApiError> {
         let (client_id, _) = self.slack_app()?;
         let session = session_of(actor)?;
-        self.alert_owner(actor, flow.team.as_deref()).await?;
+        self.acting_owner(actor, flow.team.as_deref()).await?;
         let exp = crate::now_ms() + STATE_TTL_MS;
         let body = format!(
             "{exp}.{}.{}",

@@ -5,25 +5,8 @@
 use async_trait::async_trait;
 
 use super::outbox::NewJob;
-use super::AuditEvent;
+use super::{AuditEvent, Owner};
 use crate::error::StoreResult;
-
-/// Whose alerts: a person or a team.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AlertOwner {
-    User(i64),
-    Team(i64),
-}
-
-impl AlertOwner {
-    /// The stored form: `u:<id>` or `t:<id>`.
-    pub fn key(self) -> String {
-        match self {
-            AlertOwner::User(id) => format!("u:{id}"),
-            AlertOwner::Team(id) => format!("t:{id}"),
-        }
-    }
-}
 
 /// A connected Slack webhook or signed webhook. The sealed values open with `crate::sealed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +30,7 @@ pub struct AlertChannelRow {
 /// A project muted (or unmuted) for an owner's alerts.
 #[derive(Debug, Clone, Copy)]
 pub struct AlertMute {
-    pub owner: AlertOwner,
+    pub owner: Owner,
     pub project_id: i64,
     pub muted: bool,
 }
@@ -55,7 +38,7 @@ pub struct AlertMute {
 /// A channel to connect; it replaces the owner's channel of the same kind and project.
 #[derive(Debug, Clone)]
 pub struct NewAlertChannel {
-    pub owner: AlertOwner,
+    pub owner: Owner,
     pub kind: String,
     pub project_id: i64,
     pub url_sealed: String,
@@ -112,7 +95,7 @@ pub struct Delivery {
 #[async_trait]
 pub trait AlertRouteStore: Send + Sync {
     /// The owner's channels, all projects first.
-    async fn alert_channels(&self, owner: AlertOwner) -> StoreResult<Vec<AlertChannelRow>>;
+    async fn alert_channels(&self, owner: Owner) -> StoreResult<Vec<AlertChannelRow>>;
     async fn alert_channel(&self, id: i64) -> StoreResult<Option<AlertChannelRow>>;
     async fn connect_alert_channel(
         &self,
@@ -125,13 +108,13 @@ pub trait AlertRouteStore: Send + Sync {
     async fn mark_alert_channel_broken(&self, broken: BrokenChannel) -> StoreResult<bool>;
 
     /// Project ids the owner muted.
-    async fn alert_mutes(&self, owner: AlertOwner) -> StoreResult<Vec<i64>>;
+    async fn alert_mutes(&self, owner: Owner) -> StoreResult<Vec<i64>>;
     async fn set_alert_mute(&self, mute: AlertMute, audit: AuditEvent) -> StoreResult<()>;
     /// The shortest run (seconds) a *Runs finished* alert is sent for; 0 for any.
-    async fn alert_min_run_secs(&self, owner: AlertOwner) -> StoreResult<i64>;
+    async fn alert_min_run_secs(&self, owner: Owner) -> StoreResult<i64>;
     async fn set_alert_min_run_secs(
         &self,
-        owner: AlertOwner,
+        owner: Owner,
         secs: i64,
         audit: AuditEvent,
     ) -> StoreResult<()>;

@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 
-use super::alert_routes::AlertOwner;
 use super::outbox::NewJob;
 use super::AuditEvent;
+use super::Owner;
 use crate::error::StoreResult;
 
 /// One switch: an event (`runs_finished`, `run_crashed`, `scriptable`) on a channel
@@ -54,11 +54,11 @@ pub struct NewRunAlert {
 #[async_trait]
 pub trait AlertStore: Send + Sync {
     /// The switches a person or team has set (the rest are at their defaults).
-    async fn alert_settings(&self, owner: AlertOwner) -> StoreResult<Vec<AlertSetting>>;
+    async fn alert_settings(&self, owner: Owner) -> StoreResult<Vec<AlertSetting>>;
     /// Sets one switch, with its audit row in the same transaction.
     async fn set_alert_setting(
         &self,
-        owner: AlertOwner,
+        owner: Owner,
         setting: AlertSetting,
         audit: AuditEvent,
     ) -> StoreResult<()>;

@@ -32,6 +32,7 @@ migrations! {
     7 "0007_alerts" "alerts",
     8 "0008_alert_channels" "alert channels",
     9 "0009_account_security" "account security",
+    10 "0010_beta_features" "beta features",
 }
 
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

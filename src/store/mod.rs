@@ -9,6 +9,7 @@ mod accounts;
 pub mod alert_routes;
 pub mod alerts;
 mod audit;
+mod beta;
 mod email_tokens;
 mod invites;
 pub mod jobs;
@@ -32,11 +33,12 @@ use crate::keys::KeyHash;
 
 pub use accounts::{AccountStore, FirstAdmin, PasswordChange};
 pub use alert_routes::{
-    AlertChannelRow, AlertMute, AlertOwner, AlertRouteStore, BrokenChannel, Delivery,
-    NewAlertChannel, NewDelivery,
+    AlertChannelRow, AlertMute, AlertRouteStore, BrokenChannel, Delivery, NewAlertChannel,
+    NewDelivery,
 };
 pub use alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
 pub use audit::AuditStore;
+pub use beta::{BetaChoice, BetaStore};
 pub use email_tokens::{EmailChange, EmailTokenStore, NewEmailToken};
 pub use invites::{Invite, InviteResolution, InviteStore, NewInvite};
 pub use keys::{KeyRevocation, KeyStore};
@@ -49,6 +51,23 @@ pub use runs::{
 pub use sessions::SessionStore;
 pub use settings::SettingStore;
 pub use teams::{Entity, Membership, NewTeam, Seat, Team, TeamStore};
+
+/// Whose setting, channel or choice: a person or a team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner {
+    User(i64),
+    Team(i64),
+}
+
+impl Owner {
+    /// The stored form: `u:<id>` or `t:<id>`.
+    pub fn key(self) -> String {
+        match self {
+            Owner::User(id) => format!("u:{id}"),
+            Owner::Team(id) => format!("t:{id}"),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountType {
@@ -316,6 +335,7 @@ whole_store!(
     RunStore,
     AlertStore,
     AlertRouteStore,
+    BetaStore,
 );
 
 pub type DynStore = Arc<dyn Store>;

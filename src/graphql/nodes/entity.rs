@@ -118,8 +118,10 @@ impl EntityNode {
         0
     }
 
-    async fn code_saving_enabled(&self) -> bool {
-        false
+    /// The Code saving beta switch: a team's, or the person's own setting.
+    async fn code_saving_enabled(&self, ctx: &Context<'_>) -> Res<bool> {
+        let rc = request_context(ctx)?;
+        rc.services.entity_code_saving(&self.entity).await.gql()
     }
 
     async fn default_access(&self) -> &str {

@@ -66,10 +66,11 @@ impl UserNode {
         self.user.is_admin
     }
 
-    /// Per-user feature flags as a JSON object in a string (the SDK reads
-    /// `code_saving_enabled`).
-    async fn flags(&self) -> String {
-        self.user.flags.clone()
+    /// Per-user feature flags as a JSON object in a string. The SDK reads
+    /// `code_saving_enabled`, present (true) when the Code saving beta feature is on.
+    async fn flags(&self, ctx: &Context<'_>) -> Res<String> {
+        let rc = request_context(ctx)?;
+        rc.services.viewer_flags(&self.user).await.gql()
     }
 
     async fn account_type(&self) -> String {

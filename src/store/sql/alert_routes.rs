@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use super::{enqueue, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::store::alert_routes::{
-    AlertChannelRow, AlertMute, AlertOwner, AlertRouteStore, BrokenChannel, Delivery,
-    NewAlertChannel, NewDelivery,
+    AlertChannelRow, AlertMute, AlertRouteStore, BrokenChannel, Delivery, NewAlertChannel,
+    NewDelivery,
 };
-use crate::store::AuditEvent;
+use crate::store::{AuditEvent, Owner};
 
 macro_rules! channel_cols {
     () => {
@@ -23,16 +23,16 @@ const CHANNEL: &Sql = sql!(
     " FROM alert_channels WHERE id = $1"
 );
 
-fn owner_ids(owner: AlertOwner) -> (Option<i64>, Option<i64>) {
+fn owner_ids(owner: Owner) -> (Option<i64>, Option<i64>) {
     match owner {
-        AlertOwner::User(id) => (Some(id), None),
-        AlertOwner::Team(id) => (None, Some(id)),
+        Owner::User(id) => (Some(id), None),
+        Owner::Team(id) => (None, Some(id)),
     }
 }
 
 #[async_trait]
 impl<B: Backend> AlertRouteStore for SqlStore<B> {
-    async fn alert_channels(&self, owner: AlertOwner) -> StoreResult<Vec<AlertChannelRow>> {
+    async fn alert_channels(&self, owner: Owner) -> StoreResult<Vec<AlertChannelRow>> {
         self.read_all(
             sql!(
                 "SELECT ",
@@ -112,7 +112,7 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
         })
     }
 
-    async fn alert_mutes(&self, owner: AlertOwner) -> StoreResult<Vec<i64>> {
+    async fn alert_mutes(&self, owner: Owner) -> StoreResult<Vec<i64>> {
         let rows: Vec<(i64,)> = self
             .read_all(
                 sql!("SELECT project_id FROM alert_mutes WHERE owner = $1 ORDER BY project_id"),
@@ -136,7 +136,7 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
         .await
     }
 
-    async fn alert_min_run_secs(&self, owner: AlertOwner) -> StoreResult<i64> {
+    async fn alert_min_run_secs(&self, owner: Owner) -> StoreResult<i64> {
         let row: Option<(i64,)> = self
             .read_opt(
                 sql!("SELECT min_run_secs FROM alert_prefs WHERE owner = $1"),
@@ -148,7 +148,7 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
 
     async fn set_alert_min_run_secs(
         &self,
-        owner: AlertOwner,
+        owner: Owner,
         secs: i64,
         audit: AuditEvent,
     ) -> StoreResult<()> {

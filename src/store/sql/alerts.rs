@@ -5,21 +5,21 @@ use async_trait::async_trait;
 use super::{enqueue, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::store::alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
-use crate::store::AlertOwner;
 use crate::store::AuditEvent;
+use crate::store::Owner;
 
 const RUN_ALERT: &Sql =
     sql!("SELECT id, run_id, title, text, level, created_at FROM run_alerts WHERE id = $1");
 
 #[async_trait]
 impl<B: Backend> AlertStore for SqlStore<B> {
-    async fn alert_settings(&self, owner: AlertOwner) -> StoreResult<Vec<AlertSetting>> {
+    async fn alert_settings(&self, owner: Owner) -> StoreResult<Vec<AlertSetting>> {
         let (statement, id) = match owner {
-            AlertOwner::User(id) => (
+            Owner::User(id) => (
                 sql!("SELECT event, channel, enabled FROM alert_settings WHERE user_id = $1 ORDER BY event, channel"),
                 id,
             ),
-            AlertOwner::Team(id) => (
+            Owner::Team(id) => (
                 sql!("SELECT event, channel, enabled FROM team_alert_settings WHERE team_id = $1 ORDER BY event, channel"),
                 id,
             ),
@@ -30,17 +30,17 @@ impl<B: Backend> AlertStore for SqlStore<B> {
 
     async fn set_alert_setting(
         &self,
-        owner: AlertOwner,
+        owner: Owner,
         s: AlertSetting,
         audit: AuditEvent,
     ) -> StoreResult<()> {
         let (statement, id) = match owner {
-            AlertOwner::User(id) => (
+            Owner::User(id) => (
                 sql!("INSERT INTO alert_settings (user_id, event, channel, enabled, updated_at) VALUES ($1, $2, $3, $4, $5)
                       ON CONFLICT (user_id, event, channel) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at"),
                 id,
             ),
-            AlertOwner::Team(id) => (
+            Owner::Team(id) => (
                 sql!("INSERT INTO team_alert_settings (team_id, event, channel, enabled, updated_at) VALUES ($1, $2, $3, $4, $5)
                       ON CONFLICT (team_id, event, channel) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at"),
                 id,

@@ -14,6 +14,7 @@ mod accounts;
 mod alert_routes;
 mod alerts;
 mod audit;
+mod beta;
 mod email_tokens;
 mod invites;
 mod jobs;

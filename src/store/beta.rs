@@ -1,0 +1,35 @@
+//! Settings → Beta features: the switches a person or a team has set. A feature nobody set
+//! is at the registry's default (`services::beta`), so only choices are stored.
+
+use async_trait::async_trait;
+
+use super::{AuditEvent, Owner};
+use crate::error::StoreResult;
+
+/// One stored choice: a feature key and whether its owner turned it on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BetaChoice {
+    pub feature: String,
+    pub enabled: bool,
+}
+
+impl From<(String, bool)> for BetaChoice {
+    fn from((feature, enabled): (String, bool)) -> Self {
+        BetaChoice { feature, enabled }
+    }
+}
+
+#[async_trait]
+pub trait BetaStore: Send + Sync {
+    /// The choices an owner made, by feature key.
+    async fn beta_choices(&self, owner: Owner) -> StoreResult<Vec<BetaChoice>>;
+    /// Records a choice (`Some`) or forgets it (`None`, back to the default), with its
+    /// audit row in the same transaction.
+    async fn set_beta_choice(
+        &self,
+        owner: Owner,
+        feature: &str,
+        enabled: Option<bool>,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
+}
