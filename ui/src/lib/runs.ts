@@ -178,3 +178,27 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
   return `${(n / 1024 / 1024).toFixed(1)} MiB`
 }
+
+export interface ConsoleLine {
+  /** The time of a structured line (UTC, ISO); null for a plain line. */
+  ts: string | null
+  label: string
+  error: boolean
+  content: string
+}
+
+/** A console line as the SDK sent it: plain (`ERROR ` marks stderr), or structured JSON
+ * (`{"ts", "content", "level"?, "label"?}`) when the Structured console logs feature is on. */
+export function parseConsoleLine(text: string): ConsoleLine {
+  if (text.startsWith('{')) {
+    try {
+      const j = JSON.parse(text)
+      if (j && typeof j.ts === 'string' && typeof j.content === 'string') {
+        return { ts: j.ts, label: typeof j.label === 'string' ? j.label : '', error: j.level === 'error', content: j.content }
+      }
+    } catch {
+      /* a plain line that starts with a brace */
+    }
+  }
+  return { ts: null, label: '', error: text.startsWith('ERROR '), content: text }
+}

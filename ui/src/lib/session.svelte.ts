@@ -1,4 +1,6 @@
 import { gql, rest } from './api'
+import { darkModeChoice, loadBeta } from './beta'
+import { setThemeChoice } from './theme.svelte'
 
 export interface SessionUser {
   username: string
@@ -49,6 +51,16 @@ export async function loadSession() {
   await viewer
   if (!session.user) session.viewer = null
   session.loaded = true
+  if (session.user) void syncTheme()
+}
+
+/** Takes the dark-mode choice stored on the server (made on any device). */
+export async function syncTheme() {
+  try {
+    setThemeChoice(darkModeChoice(await loadBeta()))
+  } catch {
+    /* the locally saved theme stays */
+  }
 }
 
 export async function loadViewer() {
@@ -66,6 +78,7 @@ export async function signedIn(user: SessionUser) {
   session.needsSetup = false
   await loadViewer() // before the user is set, so pages never render with a missing viewer
   session.user = user
+  void syncTheme()
 }
 
 export function signedOut() {
