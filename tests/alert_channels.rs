@@ -7,9 +7,10 @@
 #[macro_use]
 mod common;
 
+use common::app::redirect_of;
 use common::app::TestApp;
 use common::slack::Standin;
-use common::{code, Backend, ORIGIN, PASSWORD};
+use common::{code, Backend};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -446,30 +447,6 @@ async fn a_receiver_that_was_down_gets_every_alert_once_and_in_order(backend: Ba
     app.stop().await;
 }
 
-async fn login(app: &TestApp, who: &str) -> String {
-    let r = app
-        .t
-        .http
-        .post(app.t.url("/api/v1/login"))
-        .json(&json!({"login": who, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
-    set.split(';').next().unwrap().to_string()
-}
-
-async fn get(client: &reqwest::Client, url: &str, cookie: Option<&str>) -> String {
-    let mut req = client.get(url);
-    if let Some(c) = cookie {
-        req = req.header("cookie", c).header("origin", ORIGIN);
-    }
-    let r = req.send().await.unwrap();
-    assert!(r.status().is_redirection(), "{url}: {}", r.status());
-    r.headers()["location"].to_str().unwrap().to_string()
-}
-
 async fn connect_slack_runs_oauth_bound_to_the_session(backend: Backend) {
     let slack = Standin::start().await;
     let mut app = start(&backend, &slack).await;
@@ -478,10 +455,10 @@ async fn connect_slack_runs_oauth_bound_to_the_session(backend: Backend) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let ada = login(&app, "ada").await;
-    let eve = login(&app, "eve").await;
+    let ada = app.browser_login("ada").await;
+    let eve = app.browser_login("eve").await;
 
-    let to_slack = get(
+    let to_slack = redirect_of(
         &client,
         &app.t.url("/api/v1/alerts/slack/connect"),
         Some(&ada),
@@ -491,7 +468,7 @@ async fn connect_slack_runs_oauth_bound_to_the_session(backend: Backend) {
         to_slack.starts_with(&format!("{}/oauth/v2/authorize?", slack.base)),
         "{to_slack}"
     );
-    let back = get(&client, &to_slack, None).await;
+    let back = redirect_of(&client, &to_slack, None).await;
     // Slack sends the browser to public_url; the test server listens elsewhere.
     let back = back.replace("http://127.0.0.1:8080", &app.t.base);
     assert!(
@@ -499,21 +476,21 @@ async fn connect_slack_runs_oauth_bound_to_the_session(backend: Backend) {
         "{back}"
     );
 
-    let stolen = get(&client, &back, Some(&eve)).await;
+    let stolen = redirect_of(&client, &back, Some(&eve)).await;
     assert!(
         stolen.contains("slack_error=slack_state_invalid"),
         "another session cannot use it: {stolen}"
     );
     let forged = back.replace("state=", "state=x");
-    assert!(get(&client, &forged, Some(&ada))
+    assert!(redirect_of(&client, &forged, Some(&ada))
         .await
         .contains("slack_error=slack_state_invalid"));
     let bad_code = back.replace("code=good-code", "code=bad");
-    assert!(get(&client, &bad_code, Some(&ada))
+    assert!(redirect_of(&client, &bad_code, Some(&ada))
         .await
         .contains("slack_error=slack_connect_failed"));
 
-    let done = get(&client, &back, Some(&ada)).await;
+    let done = redirect_of(&client, &back, Some(&ada)).await;
     assert_eq!(done, "/settings?slack=connected#alerts");
     let (_, body) = app.gql("ada", ROUTING).await;
     assert_eq!(body["data"]["alertRouting"]["slackApp"], true);

@@ -60,7 +60,7 @@ fn host_list(raw: Option<String>, default: &[&str]) -> Vec<String> {
     }
 }
 
-fn http_url(key: &str, raw: Option<String>, default: &str) -> anyhow::Result<url::Url> {
+pub(super) fn http_url(key: &str, raw: Option<String>, default: &str) -> anyhow::Result<url::Url> {
     let raw = raw.unwrap_or_else(|| default.to_string());
     let trimmed = raw.trim_end_matches('/');
     match url::Url::parse(&format!("{trimmed}/")) {

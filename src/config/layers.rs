@@ -12,7 +12,8 @@ pub(super) fn kind_of(key: &str) -> Option<(Kind, bool)> {
     if super::runs::KEYS.contains(&key) {
         return Some((Kind::Int, false));
     }
-    if let Some((name, secret)) = super::alerts::KEYS.iter().find(|(k, _)| *k == key) {
+    let integrations = super::alerts::KEYS.iter().chain(super::github::KEYS);
+    if let Some((name, secret)) = integrations.into_iter().find(|(k, _)| *k == key) {
         let kind = if name.ends_with("_secs") {
             Kind::Int
         } else {

@@ -6,6 +6,7 @@
 //! belong to the test tooling and are ignored here.
 
 mod alerts;
+mod github;
 mod layers;
 mod runs;
 
@@ -17,6 +18,7 @@ use anyhow::bail;
 use url::Url;
 
 pub use alerts::AlertConfig;
+pub use github::GithubConfig;
 use layers::{kind_of, merge_env, merge_file, Reader};
 pub use runs::RunLimits;
 
@@ -135,6 +137,7 @@ pub struct Config {
     pub graphql_anonymous_introspection: bool,
     pub runs: RunLimits,
     pub alerts: AlertConfig,
+    pub github: GithubConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -370,6 +373,7 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
         graphql_anonymous_introspection: r.boolean("graphql_anonymous_introspection", false)?,
         runs: RunLimits::read(&r)?,
         alerts: AlertConfig::read(&r)?,
+        github: GithubConfig::read(&r)?,
     })
 }
 

@@ -6,6 +6,7 @@ mod alert_channels;
 mod alerts;
 mod beta;
 mod cache;
+mod github;
 mod ids;
 mod limits;
 mod mutation;
@@ -35,6 +36,7 @@ pub struct Query(
     alerts::AlertQuery,
     alert_channels::AlertChannelQuery,
     beta::BetaQuery,
+    github::GithubQuery,
 );
 
 /// Every mutation; split by area.
@@ -47,6 +49,7 @@ pub struct Mutation(
     alerts::AlertMutation,
     alert_channels::AlertChannelMutation,
     beta::BetaMutation,
+    github::GithubMutation,
 );
 
 pub type FulcrumSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -6,6 +6,7 @@ mod body_guard;
 mod credentials;
 mod extract;
 mod file_stream;
+mod github;
 mod graphql;
 mod observe;
 mod ops;
@@ -80,6 +81,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/files/{entity}/{project}/{run}/{*name}",
             get(run_files::download),
+        )
+        .route("/api/v1/github/connect", get(github::connect))
+        .route(
+            crate::services::github::CALLBACK_PATH,
+            get(github::callback),
         )
         .route("/api/v1/alerts/slack/connect", get(slack::connect))
         .route(

@@ -183,7 +183,7 @@ impl Outbound {
         for (k, v) in headers {
             req = req.header(*k, v);
         }
-        answer(req.body(body).send().await).await
+        answer(req.body(body).send().await, BODY_MAX).await
     }
 
     /// POSTs a form to the operator's own endpoint (Slack's Web API).
@@ -192,7 +192,33 @@ impl Outbound {
         url: &url::Url,
         form: &[(&str, &str)],
     ) -> Result<Answer, DeliveryError> {
-        answer(self.trusted.post(url.clone()).form(form).send().await).await
+        answer(
+            self.trusted.post(url.clone()).form(form).send().await,
+            BODY_MAX,
+        )
+        .await
+    }
+}
+
+impl Outbound {
+    /// A request to a host the operator configured (GitHub's API): no address check; at
+    /// most `limit` bytes of the answer are read.
+    pub async fn send_trusted(
+        &self,
+        method: reqwest::Method,
+        url: &url::Url,
+        headers: &[(&'static str, String)],
+        body: Option<(&'static str, Vec<u8>)>,
+        limit: usize,
+    ) -> Result<Answer, DeliveryError> {
+        let mut req = self.trusted.request(method, url.clone());
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        if let Some((content_type, body)) = body {
+            req = req.header("content-type", content_type).body(body);
+        }
+        answer(req.send().await, limit).await
     }
 }
 
@@ -207,7 +233,10 @@ fn retry_after_ms(headers: &reqwest::header::HeaderMap) -> Option<i64> {
     Some(secs.clamp(0, 3600) * 1000)
 }
 
-async fn answer(sent: reqwest::Result<reqwest::Response>) -> Result<Answer, DeliveryError> {
+async fn answer(
+    sent: reqwest::Result<reqwest::Response>,
+    limit: usize,
+) -> Result<Answer, DeliveryError> {
     let mut resp = sent.map_err(|e| {
         // The cause chain says "no public address" or "connection refused"; the URL (a
         // secret for Slack) is left out.
@@ -227,9 +256,9 @@ async fn answer(sent: reqwest::Result<reqwest::Response>) -> Result<Answer, Deli
     let retry_after_ms = retry_after_ms(resp.headers());
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = resp.chunk().await {
-        let room = BODY_MAX.saturating_sub(body.len());
+        let room = limit.saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= BODY_MAX {
+        if body.len() >= limit {
             break;
         }
     }

@@ -1,6 +1,7 @@
 //! Delivery channels: how a message leaves the server. Knows nothing about jobs; the job
 //! handlers (`crate::jobs`) decide what to send and when to retry.
 
+pub mod github;
 pub mod http;
 pub mod mail;
 pub mod slack;

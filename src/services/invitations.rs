@@ -239,15 +239,22 @@ impl Services {
         Ok(())
     }
 
-    /// Teams the person may join because of their verified email domain.
+    /// Teams the person may join: by their verified email domain, or as a member of a
+    /// GitHub organization a team admits (their connected account's last check).
     pub async fn joinable_teams(&self, user: &User) -> Result<Vec<Team>, ApiError> {
-        if user.email_verified_at.is_none() || user.account_type == AccountType::Service {
+        if user.account_type == AccountType::Service {
             return Ok(vec![]);
         }
-        let Some(domain) = email_domain(&user.email) else {
-            return Ok(vec![]);
+        let domain = email_domain(&user.email).filter(|_| user.email_verified_at.is_some());
+        let mut teams = match domain {
+            Some(domain) => self.store.domain_teams(&domain).await?,
+            None => vec![],
         };
-        let mut teams = self.store.domain_teams(&domain).await?;
+        for team in self.github_joinable_teams(user.id).await? {
+            if !teams.iter().any(|t| t.id == team.id) {
+                teams.push(team);
+            }
+        }
         let mine: Vec<i64> = self
             .store
             .user_teams(user.id)
@@ -256,11 +263,13 @@ impl Services {
             .map(|(t, _)| t.id)
             .collect();
         teams.retain(|t| !mine.contains(&t.id));
+        teams.sort_by_key(|t| t.name.to_lowercase());
         Ok(teams)
     }
 
-    /// Joins directly (DOMAIN_DIRECT) or files a request (DOMAIN_REQUEST). Returns the
-    /// pending request, or None when the person joined.
+    /// Joins directly (a member of the team's GitHub organization, or DOMAIN_DIRECT) or
+    /// files a request (DOMAIN_REQUEST). Returns the pending request, or None when the
+    /// person joined.
     pub async fn join_team(
         &self,
         actor: &Actor,
@@ -275,6 +284,22 @@ impl Services {
                 ErrorCode::AlreadyMember,
                 format!("you are already a member of {}", team.name),
             ));
+        }
+        if let Some(org) = self.store.team_github_org(team.id).await? {
+            let by_domain = team.email_domain.is_some()
+                && team.email_domain == email_domain(&actor.user.email)
+                && actor.user.email_verified_at.is_some();
+            if !by_domain {
+                // GitHub is asked now: the organizations stored at connect time may be stale.
+                self.github_member_of(actor, &org).await?;
+                let event = meta
+                    .audit(actor, "team.join", &team.name)
+                    .with(serde_json::json!({ "via": "github", "organization": org }));
+                self.store
+                    .add_member(Role::Member.seat(team.id, actor.user.id), event)
+                    .await?;
+                return Ok(None);
+            }
         }
         if actor.user.email_verified_at.is_none() {
             return Err(ApiError::forbidden(

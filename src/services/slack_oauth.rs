@@ -6,16 +6,17 @@
 //! them and the browser session that started the flow, so a callback forged or replayed in
 //! another session is refused.
 
-use base64::Engine;
-use subtle::ConstantTimeEq;
-
 use super::alert_channels::ChannelTarget;
-use super::{Actor, AuthMethod, RequestMeta, Services};
+use super::oauth_state::OauthFlow;
+use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode};
 
-const STATE_PURPOSE: &str = "slack_oauth_state";
-const STATE_TTL_MS: i64 = 10 * 60 * 1000;
 pub const CALLBACK_PATH: &str = "/api/v1/alerts/slack/callback";
+
+const FLOW: OauthFlow = OauthFlow {
+    purpose: "slack_oauth_state",
+    invalid: state_invalid,
+};
 
 /// Where the flow came from, to send the person back there.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -24,41 +25,14 @@ pub struct SlackFlow {
     pub project: Option<String>,
 }
 
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
-}
-
-fn unb64(s: &str) -> Option<String> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .ok()?;
-    String::from_utf8(raw).ok()
-}
-
-fn session_of(actor: &Actor) -> Result<i64, ApiError> {
-    match actor.auth {
-        AuthMethod::Session { session_id, .. } => Ok(session_id),
-        _ => Err(ApiError::bad_request(
-            ErrorCode::SlackStateInvalid,
-            "Connect Slack from the web app, signed in",
-        )),
-    }
-}
-
 fn state_invalid() -> ApiError {
     ApiError::bad_request(
         ErrorCode::SlackStateInvalid,
-        "this Slack sign-in link is not valid any more; start Connect Slack again",
+        "this Slack sign-in link is not valid any more; start Connect Slack again (from the web app, signed in)",
     )
 }
 
 impl Services {
-    fn state_mac(&self, actor: &Actor, session: i64, body: &str) -> String {
-        let msg = format!("{}.{session}.{body}", actor.user.id);
-        let mac = self.links.mac(STATE_PURPOSE, &msg);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac)
-    }
-
     fn slack_app(&self) -> Result<(&str, &str), ApiError> {
         let a = &self.config.alerts;
         match (&a.slack_client_id, &a.slack_client_secret) {
@@ -86,15 +60,12 @@ impl Services {
         flow: &SlackFlow,
     ) -> Result<url::Url, ApiError> {
         let (client_id, _) = self.slack_app()?;
-        let session = session_of(actor)?;
         self.acting_owner(actor, flow.team.as_deref()).await?;
-        let exp = crate::now_ms() + STATE_TTL_MS;
-        let body = format!(
-            "{exp}.{}.{}",
-            b64(flow.team.as_deref().unwrap_or("")),
-            b64(flow.project.as_deref().unwrap_or(""))
-        );
-        let state = format!("{body}.{}", self.state_mac(actor, session, &body));
+        let fields = [
+            flow.team.as_deref().unwrap_or(""),
+            flow.project.as_deref().unwrap_or(""),
+        ];
+        let state = self.sign_oauth_state(&FLOW, actor, &fields)?;
         let mut url = self
             .config
             .alerts
@@ -111,24 +82,11 @@ impl Services {
 
     /// Checks `state` for this session; the flow it started.
     pub fn slack_flow(&self, actor: &Actor, state: &str) -> Result<SlackFlow, ApiError> {
-        let session = session_of(actor)?;
-        let (body, mac) = state.rsplit_once('.').ok_or_else(state_invalid)?;
-        let want = self.state_mac(actor, session, body);
-        if !bool::from(want.as_bytes().ct_eq(mac.as_bytes())) {
-            return Err(state_invalid());
-        }
-        let mut parts = body.splitn(3, '.');
-        let (Some(exp), Some(team), Some(project)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(state_invalid());
-        };
-        if exp.parse::<i64>().map_or(true, |exp| exp < crate::now_ms()) {
-            return Err(state_invalid());
-        }
-        let some = |s: Option<String>| s.filter(|s| !s.is_empty());
+        let mut fields = self.open_oauth_state(&FLOW, actor, state, 2)?.into_iter();
+        let mut next = || fields.next().filter(|s| !s.is_empty());
         Ok(SlackFlow {
-            team: some(unb64(team)),
-            project: some(unb64(project)),
+            team: next(),
+            project: next(),
         })
     }
 

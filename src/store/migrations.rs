@@ -33,6 +33,7 @@ migrations! {
     8 "0008_alert_channels" "alert channels",
     9 "0009_account_security" "account security",
     10 "0010_beta_features" "beta features",
+    11 "0011_github" "github",
 }
 
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -11,6 +11,7 @@ pub mod alerts;
 mod audit;
 mod beta;
 mod email_tokens;
+pub mod github;
 mod invites;
 pub mod jobs;
 mod keys;
@@ -40,6 +41,7 @@ pub use alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
 pub use audit::AuditStore;
 pub use beta::{BetaChoice, BetaStore};
 pub use email_tokens::{EmailChange, EmailTokenStore, NewEmailToken};
+pub use github::{GithubLink, GithubStore};
 pub use invites::{Invite, InviteResolution, InviteStore, NewInvite};
 pub use keys::{KeyRevocation, KeyStore};
 pub use migrations::Migration;
@@ -336,6 +338,7 @@ whole_store!(
     AlertStore,
     AlertRouteStore,
     BetaStore,
+    GithubStore,
 );
 
 pub type DynStore = Arc<dyn Store>;
@@ -344,7 +347,9 @@ pub(crate) const SETUP_TOKEN_KEY: &str = "setup_token";
 
 /// Maps the name of a violated unique index/column to the logical field people see.
 pub(crate) fn conflict_field(message: &str) -> &'static str {
-    if message.contains("username") || message.contains("name_lower") {
+    if message.contains("github_id") {
+        "github_account"
+    } else if message.contains("username") || message.contains("name_lower") {
         "username"
     } else if message.contains("email") {
         "email"

@@ -153,6 +153,11 @@ fn api_key<R: Cols>(r: &R, at: usize) -> Result<ApiKeyRecord, R::Error> {
     }))
 }
 
+/// A JSON array of organization names (`github_links.orgs`).
+fn parse_orgs(raw: &str) -> Vec<String> {
+    serde_json::from_str(raw).unwrap_or_default()
+}
+
 fn is_team(kind: &str) -> bool {
     kind == "team"
 }
@@ -184,6 +189,10 @@ from_row! {
         resolved_at, resolution,
     }),
     Entity => |r| read_row!(r, 0 => Entity { id, name, is_team via is_team, user_id }),
+    GithubLink => |r| read_row!(r, 0 => GithubLink {
+        user_id, github_id, login, avatar_url, token_sealed, orgs via parse_orgs, connected_at,
+        checked_at,
+    }),
     AuditRecord => |r| read_row!(r, 0 => AuditRecord {
         id, at, actor_user_id, action, target, ip, user_agent, detail,
     }),

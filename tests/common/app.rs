@@ -158,9 +158,36 @@ impl TestApp {
         panic!("no mail to {address} within 5 s");
     }
 
+    /// Signs `who` in as a browser does; the session cookie (`name=value`).
+    pub async fn browser_login(&self, who: &str) -> String {
+        let r = self
+            .t
+            .http
+            .post(self.t.url("/api/v1/login"))
+            .json(&json!({"login": who, "password": super::PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        set.split(';').next().unwrap().to_string()
+    }
+
     pub async fn stop(self) {
         self.t.server.shutdown().await.unwrap();
     }
+}
+
+/// Where a GET (with the browser's session `cookie`, if any) redirects to; it must redirect.
+/// `client` must not follow redirects.
+pub async fn redirect_of(client: &reqwest::Client, url: &str, cookie: Option<&str>) -> String {
+    let mut req = client.get(url);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c).header("origin", super::ORIGIN);
+    }
+    let r = req.send().await.unwrap();
+    assert!(r.status().is_redirection(), "{url}: {}", r.status());
+    r.headers()["location"].to_str().unwrap().to_string()
 }
 
 fn as_person(user: fulcrum::store::User) -> Actor {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod github;
 pub mod slack;
 pub mod smtp;
 pub mod store;

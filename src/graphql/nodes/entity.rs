@@ -97,6 +97,16 @@ impl EntityNode {
         None
     }
 
+    /// The GitHub organization whose members may join this team; null for none (and for
+    /// people's entities).
+    async fn github_organization(&self, ctx: &Context<'_>) -> Res<Option<String>> {
+        if !self.entity.is_team {
+            return Ok(None);
+        }
+        let rc = request_context(ctx)?;
+        rc.services.team_github_org(self.entity.id).await.gql()
+    }
+
     /// W&B Cloud organizations (the SDK asks for a CoreWeave id); a Fulcrum server has none.
     async fn organization(&self) -> Option<Organization> {
         None

@@ -57,6 +57,15 @@ impl RunNode {
         &self.0.run
     }
 
+    fn github_links(&self, ctx: &Context<'_>) -> Res<Option<(String, Option<String>)>> {
+        let rc = request_context(ctx)?;
+        let run = self.run();
+        Ok(run.repo.as_deref().and_then(|repo| {
+            rc.services
+                .github_web_links(repo, run.commit_sha.as_deref())
+        }))
+    }
+
     /// The last line of a stream as W&B's `…Tail`: a JSON list of JSON-line strings.
     async fn tail(&self, ctx: &Context<'_>, stream: Stream, count: i64) -> Res<String> {
         let rc = request_context(ctx)?;
@@ -197,6 +206,16 @@ impl RunNode {
 
     async fn repo(&self) -> Option<&str> {
         self.run().repo.as_deref()
+    }
+
+    /// The repository's page, when the git remote is on this server's GitHub.
+    async fn repo_url(&self, ctx: &Context<'_>) -> Res<Option<String>> {
+        Ok(self.github_links(ctx)?.map(|(repo, _)| repo))
+    }
+
+    /// The commit's page on GitHub, when the remote is there.
+    async fn commit_url(&self, ctx: &Context<'_>) -> Res<Option<String>> {
+        Ok(self.github_links(ctx)?.and_then(|(_, commit)| commit))
     }
 
     /// Console lines from line `offset`, at most `limit` (stdout lines carry an ISO time,
