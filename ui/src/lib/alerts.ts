@@ -1,6 +1,7 @@
 // Alert switches and routing of the signed-in person or, for its admins, a team. Every call
 // takes `team` (undefined for the person's own).
 import { gql } from './api'
+import { takeOutcome } from './outcome'
 
 export type AlertEvent = 'RUNS_FINISHED' | 'RUN_CRASHED' | 'SCRIPTABLE_RUN_ALERTS'
 export type AlertChannelKind = 'EMAIL' | 'SLACK' | 'WEBHOOK'
@@ -104,13 +105,5 @@ export function slackConnectHref(team?: string): string {
 
 /** The outcome the Slack callback put in the address (`?slack=connected` or `?slack_error=…`), once. */
 export function takeSlackOutcome(): { ok: boolean; code: string } | null {
-  const params = new URLSearchParams(location.search)
-  const ok = params.get('slack')
-  const code = params.get('slack_error')
-  if (!ok && !code) return null
-  params.delete('slack')
-  params.delete('slack_error')
-  const rest = params.toString()
-  history.replaceState(history.state, '', location.pathname + (rest ? `?${rest}` : '') + location.hash)
-  return { ok: !!ok, code: code ?? '' }
+  return takeOutcome('slack')
 }

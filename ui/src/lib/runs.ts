@@ -28,6 +28,9 @@ export interface RunDetail extends RunRow {
   host: string | null
   program: string | null
   repo: string | null
+  /** The repository and commit pages, when the remote is on this server's GitHub. */
+  repoUrl: string | null
+  commitUrl: string | null
   commit: string | null
   exitcode: number | null
   finishedAt: string | null
@@ -106,7 +109,7 @@ export async function loadRuns(
 export async function loadRun(entity: string, project: string, run: string): Promise<RunDetail | null> {
   const data = await gql<any>(
     `query RunPage($entity: String!, $project: String!, $run: String!) {
-      project(name: $project, entityName: $entity) { run(name: $run) { ${ROW_FIELDS} readOnly host program repo commit
+      project(name: $project, entityName: $entity) { run(name: $run) { ${ROW_FIELDS} readOnly host program repo repoUrl commitUrl commit
         exitcode finishedAt heartbeatAt tags notes config historyLineCount logLineCount
         files(first: 1000) { edges { node { name sizeBytes url } } }
         alerts { title text severity createdAt }

@@ -14,6 +14,8 @@ export interface EntityRef {
   description?: string
   joinPolicy?: JoinPolicy
   emailDomain?: string | null
+  /** Members of this GitHub organization may join. */
+  githubOrganization?: string | null
 }
 
 export interface UserRef {
@@ -92,7 +94,7 @@ const VIEWER_TEAMS = `query ViewerTeams {
     projectEntities { name isTeam }
     teamMemberships { role entity { name isTeam description } }
     invites { ${INVITE_FIELDS} }
-    joinableTeams { name isTeam description joinPolicy emailDomain }
+    joinableTeams { name isTeam description joinPolicy emailDomain githubOrganization }
   }
 }`
 
