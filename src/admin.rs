@@ -225,6 +225,15 @@ async fn beta_setting(
     Ok(json!({ "name": name, "value": available }).to_string())
 }
 
+/// Restores a deleted account within its purge window.
+pub async fn restore_user(services: &Services, username: &str) -> anyhow::Result<String> {
+    services
+        .restore_user(&console_actor(), username, &console_meta())
+        .await
+        .map_err(fail)?;
+    Ok(json!({ "username": username, "restored": true }).to_string())
+}
+
 /// Marks a user's email as verified (for operators who verify addresses out of band).
 pub async fn verify_email(services: &Services, username: &str) -> anyhow::Result<String> {
     let user = user_named(services, username).await?;

@@ -108,8 +108,13 @@ impl RunningServer {
             Some(t) => t,
             None => crate::notify::mail::from_config(&config)?,
         };
-        let registry =
-            crate::jobs::registry(&config, transport, services.clone(), services.clone())?;
+        let registry = crate::jobs::registry(
+            &config,
+            transport,
+            services.clone(),
+            services.clone(),
+            services.clone(),
+        )?;
         let worker = crate::jobs::worker::Worker::new(
             services.jobs.clone(),
             &config,

@@ -48,6 +48,7 @@ error_codes! {
     BlobStoreUnavailable = "blob_store_unavailable",
     BodyUnreadable = "body_unreadable",
     CsrfCheckFailed = "csrf_check_failed",
+    ConfirmationMismatch = "confirmation_mismatch",
     DescriptionInvalid = "description_invalid",
     EmailDomainInvalid = "email_domain_invalid",
     EmailDomainRequired = "email_domain_required",

@@ -101,6 +101,12 @@ enum AdminCommand {
         #[arg(long)]
         username: String,
     },
+    /// Restore an account its owner deleted, before its data is purged (keys and sessions
+    /// stay revoked; the person signs in with their password).
+    RestoreUser {
+        #[arg(long)]
+        username: String,
+    },
     /// Mark a user's email address as verified.
     VerifyEmail {
         #[arg(long)]
@@ -234,6 +240,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 AdminCommand::ListUsers => admin::list_users(&services).await?,
                 AdminCommand::VerifyEmail { username } => {
                     admin::verify_email(&services, &username).await?
+                }
+                AdminCommand::RestoreUser { username } => {
+                    admin::restore_user(&services, &username).await?
                 }
                 AdminCommand::ResetPassword { username } => {
                     admin::reset_password(&services, &username).await?

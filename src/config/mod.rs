@@ -47,6 +47,7 @@ const KEYS: &[(&str, Kind, bool)] = &[
     ("session_idle_hours", Kind::Int, false),
     ("session_absolute_hours", Kind::Int, false),
     ("sudo_seconds", Kind::Int, false),
+    ("account_purge_days", Kind::Int, false),
     ("last_used_flush_ms", Kind::Int, false),
     ("last_used_granularity_secs", Kind::Int, false),
     ("pg_pool_size", Kind::Int, false),
@@ -105,6 +106,9 @@ pub struct Config {
     /// How long after typing their password a session may create API keys without
     /// being asked for it again (sudo mode).
     pub sudo_seconds: i64,
+    /// Days between deleting an account and purging its data (a site admin may restore
+    /// it meanwhile); 0 purges at once.
+    pub account_purge_days: i64,
     pub last_used_flush_ms: u64,
     pub last_used_granularity_secs: i64,
     pub pg_pool_size: usize,
@@ -342,6 +346,7 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
         session_idle_hours: r.int("session_idle_hours", 14 * 24, 1, 24 * 365)?,
         session_absolute_hours: r.int("session_absolute_hours", 60 * 24, 1, 24 * 365)?,
         sudo_seconds: r.int("sudo_seconds", 600, 1, 24 * 3600)?,
+        account_purge_days: r.int("account_purge_days", 30, 0, 3650)?,
         last_used_flush_ms: r.int("last_used_flush_ms", 2000, 10, 600_000)? as u64,
         last_used_granularity_secs: r.int("last_used_granularity_secs", 60, 0, 86_400)?,
         pg_pool_size: r.int("pg_pool_size", 16, 1, 512)? as usize,

@@ -4,6 +4,7 @@ mod account;
 mod avatar;
 mod body_guard;
 mod credentials;
+mod deletion;
 mod extract;
 mod file_stream;
 mod github;
@@ -49,6 +50,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/logout-everywhere",
             post(account::logout_everywhere),
+        )
+        .route(
+            "/api/v1/account/deletion",
+            get(deletion::preview).post(deletion::delete),
         )
         .route("/api/v1/account/password", post(security::password))
         .route("/api/v1/account/email", post(security::email))

@@ -11,6 +11,7 @@
 pub mod alert_text;
 pub mod alerts;
 pub mod handler;
+pub mod lifecycle;
 pub mod mail;
 pub mod mail_handlers;
 pub mod security_mail;
@@ -157,6 +158,7 @@ pub fn registry(
     transport: crate::notify::mail::DynMailTransport,
     alerts: Arc<dyn alerts::AlertFanout>,
     sender: Arc<dyn alerts::AlertSender>,
+    purger: Arc<dyn lifecycle::AccountPurger>,
 ) -> anyhow::Result<Registry> {
     let mailer = Arc::new(mail::Mailer::with_transport(config, transport)?);
     if !mailer.is_configured() {
@@ -172,7 +174,8 @@ pub fn registry(
         .with(alerts::RunAlertMailHandler(mailer.clone(), sender.clone()))
         .with(SendMail::<alerts::ChannelBrokenMail>::new(mailer))
         .with(alerts::SlackAlertHandler(sender.clone()))
-        .with(alerts::WebhookAlertHandler(sender)))
+        .with(alerts::WebhookAlertHandler(sender))
+        .with(lifecycle::PurgeHandler(purger)))
 }
 
 /// A worker id unique to this process: host name, process id and a random suffix.

@@ -12,6 +12,8 @@ pub enum SecurityChange {
     PasswordChanged,
     /// Sent to the old address.
     EmailChanged,
+    /// The person deleted their account (sent once, with the purge date).
+    AccountDeleted,
 }
 
 impl SecurityChange {
@@ -19,6 +21,7 @@ impl SecurityChange {
         match self {
             SecurityChange::PasswordChanged => "password_changed",
             SecurityChange::EmailChanged => "email_changed",
+            SecurityChange::AccountDeleted => "account_deleted",
         }
     }
 }
@@ -40,6 +43,9 @@ pub struct SecurityNoticeMail {
     pub at: i64,
     /// The Account security section, to review sessions and sign-ins.
     pub settings_url: String,
+    /// For a deleted account: when its data is purged for good.
+    #[serde(default)]
+    pub purge_at: Option<i64>,
 }
 
 impl JobKind for SecurityNoticeMail {

@@ -38,7 +38,14 @@ impl Services {
         let hash = password::hash(new).await?;
         let now = crate::now_ms();
         let notice = self
-            .security_notice(&user, SecurityChange::PasswordChanged, None, meta, now)
+            .security_notice(
+                &user,
+                SecurityChange::PasswordChanged,
+                None,
+                None,
+                meta,
+                now,
+            )
             .await?;
         let ended = self
             .store
@@ -145,6 +152,7 @@ impl Services {
                 &user,
                 SecurityChange::EmailChanged,
                 Some(email.clone()),
+                None,
                 meta,
                 now,
             )
@@ -271,7 +279,7 @@ impl Services {
 
     /// The caller as stored now, if `typed` is their password. Wrong guesses count against
     /// the account from this IP, as sign-in failures do, and are audited.
-    async fn check_own_password(
+    pub(super) async fn check_own_password(
         &self,
         actor: &Actor,
         typed: Zeroizing<String>,
@@ -315,11 +323,12 @@ impl Services {
         ))
     }
 
-    async fn security_notice(
+    pub(super) async fn security_notice(
         &self,
         user: &User,
         change: SecurityChange,
         new_email: Option<String>,
+        purge_at: Option<i64>,
         meta: &RequestMeta,
         now: i64,
     ) -> Result<crate::store::outbox::NewJob, ApiError> {
@@ -332,6 +341,7 @@ impl Services {
             ip: meta.ip.clone(),
             at: now,
             settings_url: self.security_settings_url(),
+            purge_at,
         };
         Ok(mail.job(&self.config, None, now))
     }

@@ -248,6 +248,20 @@ impl Services {
         Ok(())
     }
 
+    /// Revokes a link's grant on GitHub when an account is purged; failures are only logged
+    /// (the row goes anyway, and the person may revoke the app on GitHub themselves).
+    pub(super) async fn revoke_github_quietly(&self, link: &GithubLink) {
+        if self.config.github.app().is_none() {
+            return;
+        }
+        let Ok(token) = self.github_token(link) else {
+            return;
+        };
+        if let Err(e) = self.github().revoke_grant(&token).await {
+            tracing::warn!(code = %e.code, "a purged account's GitHub grant was not revoked");
+        }
+    }
+
     pub async fn team_github_org(&self, team_id: i64) -> Result<Option<String>, ApiError> {
         Ok(self.store.team_github_org(team_id).await?)
     }

@@ -2,6 +2,7 @@
 //! the transport (GraphQL, REST, CLI). Handlers only translate requests into calls.
 
 pub mod access;
+pub mod account_deletion;
 pub mod account_security;
 pub mod accounts;
 pub mod alert_channels;

@@ -267,7 +267,7 @@ impl Services {
         Ok(())
     }
 
-    async fn delete_avatar_blobs(&self, previous: Option<String>) {
+    pub(super) async fn delete_avatar_blobs(&self, previous: Option<String>) {
         let Some(base) = previous else { return };
         for size in images::SIZES {
             if let Err(e) = self.blobs.delete(&format!("{base}-{size}.png")).await {

@@ -15,6 +15,7 @@ pub mod github;
 mod invites;
 pub mod jobs;
 mod keys;
+pub mod lifecycle;
 mod migrations;
 pub mod outbox;
 pub mod postgres;
@@ -44,6 +45,7 @@ pub use email_tokens::{EmailChange, EmailTokenStore, NewEmailToken};
 pub use github::{GithubLink, GithubStore};
 pub use invites::{Invite, InviteResolution, InviteStore, NewInvite};
 pub use keys::{KeyRevocation, KeyStore};
+pub use lifecycle::LifecycleStore;
 pub use migrations::Migration;
 pub use profile::{Intro, ProfileStore};
 pub use runs::{
@@ -339,6 +341,7 @@ whole_store!(
     AlertRouteStore,
     BetaStore,
     GithubStore,
+    LifecycleStore,
 );
 
 pub type DynStore = Arc<dyn Store>;

@@ -20,6 +20,7 @@ mod github;
 mod invites;
 mod jobs;
 mod keys;
+mod lifecycle;
 mod migrate;
 mod profile;
 mod runs;

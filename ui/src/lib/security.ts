@@ -89,3 +89,19 @@ export function securityFormErrors(err: unknown, currentField: string): { errors
   }
   return { errors, general }
 }
+
+export interface DeletionPreview {
+  /** Teams with other people where you are the only admin: deletion waits for them. */
+  blockingTeams: string[]
+  /** Teams where you are the only one: deleted with the account. */
+  soleTeams: string[]
+  purgeDays: number
+}
+
+export async function deletionPreview(): Promise<DeletionPreview> {
+  return rest.get('/api/v1/account/deletion')
+}
+
+export async function deleteAccount(currentPassword: string, username: string): Promise<void> {
+  await rest.post('/api/v1/account/deletion', { currentPassword, username })
+}
