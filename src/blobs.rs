@@ -52,6 +52,16 @@ impl Blobs {
         }
     }
 
+    /// The blob's size in bytes; 0 when there is none.
+    pub async fn size(&self, name: &str) -> anyhow::Result<u64> {
+        let path = self.path(name)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(m) => Ok(m.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub async fn delete(&self, name: &str) -> anyhow::Result<()> {
         let path = self.path(name)?;
         match tokio::fs::remove_file(&path).await {

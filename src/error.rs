@@ -140,6 +140,7 @@ error_codes! {
     SlackNotConfigured = "slack_not_configured",
     SlackStateInvalid = "slack_state_invalid",
     StoreUnavailable = "store_unavailable",
+    StorageQuotaExceeded = "storage_quota_exceeded",
     TeamAdminRequired = "team_admin_required",
     TeamNameInvalid = "team_name_invalid",
     TeamNameReserved = "team_name_reserved",

@@ -48,6 +48,8 @@ const KEYS: &[(&str, Kind, bool)] = &[
     ("session_absolute_hours", Kind::Int, false),
     ("sudo_seconds", Kind::Int, false),
     ("account_purge_days", Kind::Int, false),
+    ("user_storage_quota_bytes", Kind::Int, false),
+    ("team_storage_quota_bytes", Kind::Int, false),
     ("last_used_flush_ms", Kind::Int, false),
     ("last_used_granularity_secs", Kind::Int, false),
     ("pg_pool_size", Kind::Int, false),
@@ -109,6 +111,9 @@ pub struct Config {
     /// Days between deleting an account and purging its data (a site admin may restore
     /// it meanwhile); 0 purges at once.
     pub account_purge_days: i64,
+    /// Storage a person's (team's) entity may use; past it uploads are refused. 0: none.
+    pub user_storage_quota_bytes: i64,
+    pub team_storage_quota_bytes: i64,
     pub last_used_flush_ms: u64,
     pub last_used_granularity_secs: i64,
     pub pg_pool_size: usize,
@@ -347,6 +352,8 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
         session_absolute_hours: r.int("session_absolute_hours", 60 * 24, 1, 24 * 365)?,
         sudo_seconds: r.int("sudo_seconds", 600, 1, 24 * 3600)?,
         account_purge_days: r.int("account_purge_days", 30, 0, 3650)?,
+        user_storage_quota_bytes: r.int("user_storage_quota_bytes", 0, 0, i64::MAX)?,
+        team_storage_quota_bytes: r.int("team_storage_quota_bytes", 0, 0, i64::MAX)?,
         last_used_flush_ms: r.int("last_used_flush_ms", 2000, 10, 600_000)? as u64,
         last_used_granularity_secs: r.int("last_used_granularity_secs", 60, 0, 86_400)?,
         pg_pool_size: r.int("pg_pool_size", 16, 1, 512)? as usize,

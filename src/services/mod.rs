@@ -27,6 +27,7 @@ pub mod runs;
 pub mod service_accounts;
 pub mod sessions;
 pub mod slack_oauth;
+pub mod storage;
 pub mod teams;
 
 use std::sync::Arc;

@@ -148,16 +148,23 @@ impl Services {
                 "this upload URL has expired; ask createRunFiles for a new one",
             ));
         }
-        if self.store.run_by_id(ticket.run_id).await?.is_none() {
+        let Some(run) = self.store.run_by_id(ticket.run_id).await? else {
             return Err(run_not_found("for this upload URL"));
-        }
+        };
+        let entity = self.entity_of_run(&run).await?;
+        let room = self.storage_room(&entity).await?;
         let blob = FileBlobs::new_name();
-        let max = self.config.runs.max_file_bytes;
+        let max = room.map_or(self.config.runs.max_file_bytes, |room| {
+            room.min(self.config.runs.max_file_bytes)
+        });
         let size = self
             .run_blobs
             .put_stream(&blob, body, max)
             .await
             .map_err(|e| match e {
+                PutError::TooLarge if room.is_some_and(|r| r < self.config.runs.max_file_bytes) => {
+                    super::storage::quota_exceeded(self.quota_bytes_of(&entity))
+                }
                 PutError::TooLarge => ApiError::new(
                     axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                     ErrorCode::RunTooLarge,

@@ -270,14 +270,18 @@ impl Services {
                     Some(n) => validate::run_id(n)?,
                     None => new_run_id(),
                 };
-                if let Some((bucket, access)) =
-                    self.find_run(actor, &entity.name, &project, &run).await?
-                {
-                    if access < RunAccess::Write {
+                match self.find_run(actor, &entity.name, &project, &run).await? {
+                    Some((bucket, access)) if access < RunAccess::Write => {
                         return Err(run_forbidden(
                             actor,
                             &format!("the run {}", bucket.run.name),
                         ));
+                    }
+                    Some(_) => {}
+                    // A new run in an entity whose quota is used up is refused here, where
+                    // `wandb.init` shows the message, rather than losing its files later.
+                    None => {
+                        self.storage_room(&entity).await?;
                     }
                 }
                 (entity, project, run, true)

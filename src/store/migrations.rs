@@ -34,6 +34,7 @@ migrations! {
     9 "0009_account_security" "account security",
     10 "0010_beta_features" "beta features",
     11 "0011_github" "github",
+    12 "0012_storage" "storage",
 }
 
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

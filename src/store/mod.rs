@@ -26,6 +26,7 @@ mod sessions;
 mod settings;
 pub mod sql;
 pub mod sqlite;
+pub mod storage;
 pub mod teams;
 
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub use runs::{
 };
 pub use sessions::SessionStore;
 pub use settings::SettingStore;
+pub use storage::{ProjectStorage, StorageStore};
 pub use teams::{Entity, Membership, NewTeam, Seat, Team, TeamStore};
 
 /// Whose setting, channel or choice: a person or a team.
@@ -342,6 +344,7 @@ whole_store!(
     BetaStore,
     GithubStore,
     LifecycleStore,
+    StorageStore,
 );
 
 pub type DynStore = Arc<dyn Store>;

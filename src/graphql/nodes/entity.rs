@@ -4,12 +4,34 @@ use crate::graphql::Res;
 use async_graphql::{Context, Object, SimpleObject, ID};
 
 use super::{ApiKeyNode, InviteNode};
+use crate::graphql::scalars::Int64;
 use crate::graphql::{gql_error, ids, request_context, IntoGql, RequestContext};
 use crate::store::{AccountType, Entity, Membership, Team, User};
 
 #[derive(SimpleObject)]
 pub struct Organization {
     pub core_weave_organization_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "ProjectStorage")]
+pub struct ProjectStorageNode {
+    name: String,
+    run_count: i64,
+    /// Uploaded run files.
+    file_bytes: Int64,
+    /// Streamed lines (history, system metrics, console), config and summary.
+    data_bytes: Int64,
+}
+
+#[derive(SimpleObject)]
+pub struct EntityStorage {
+    /// Largest first.
+    projects: Vec<ProjectStorageNode>,
+    avatar_bytes: Int64,
+    total_bytes: Int64,
+    /// Past this, uploads are refused; null without a quota.
+    quota_bytes: Option<Int64>,
 }
 
 pub struct EntityNode {
@@ -124,8 +146,47 @@ impl EntityNode {
         false
     }
 
-    async fn storage_bytes(&self) -> i32 {
-        0
+    /// Bytes stored (run files, streamed lines, config and summary, the profile image);
+    /// 0 for callers who may not see it.
+    async fn storage_bytes(&self, ctx: &Context<'_>) -> Res<Int64> {
+        let rc = request_context(ctx)?;
+        let Some(actor) = rc.actor.as_ref() else {
+            return Ok(Int64(0));
+        };
+        Ok(Int64(
+            rc.services
+                .entity_storage(actor, &self.entity)
+                .await
+                .map(|r| r.total_bytes)
+                .unwrap_or(0),
+        ))
+    }
+
+    /// What the entity stores, by project, and its quota: for its person, its team's
+    /// members and site admins.
+    async fn storage(&self, ctx: &Context<'_>) -> Res<EntityStorage> {
+        let rc = request_context(ctx)?;
+        let actor = rc.actor().gql()?;
+        let report = rc
+            .services
+            .entity_storage(actor, &self.entity)
+            .await
+            .gql()?;
+        Ok(EntityStorage {
+            projects: report
+                .projects
+                .into_iter()
+                .map(|p| ProjectStorageNode {
+                    name: p.project,
+                    run_count: p.runs,
+                    file_bytes: Int64(p.file_bytes),
+                    data_bytes: Int64(p.data_bytes),
+                })
+                .collect(),
+            avatar_bytes: Int64(report.avatar_bytes),
+            total_bytes: Int64(report.total_bytes),
+            quota_bytes: report.quota_bytes.map(Int64),
+        })
     }
 
     /// The Code saving beta switch: a team's, or the person's own setting.

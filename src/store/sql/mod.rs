@@ -26,6 +26,7 @@ mod profile;
 mod runs;
 mod sessions;
 mod settings;
+mod storage;
 mod teams;
 
 use std::future::Future;

@@ -89,7 +89,8 @@ const REWRITE_LINE: &Sql = sql!(
 const STREAMED: &Sql = sql!(
     "UPDATE runs SET history_lines = $2, events_lines = $3, output_lines = $4,
         summary = COALESCE($5, summary), heartbeat_at = $6, state = $7,
-        exit_code = COALESCE($8, exit_code), finished_at = COALESCE($9, finished_at)
+        exit_code = COALESCE($8, exit_code), finished_at = COALESCE($9, finished_at),
+        data_bytes = data_bytes + $10
       WHERE id = $1"
 );
 const INSERT_TRANSITION: &Sql = sql!(
@@ -191,6 +192,12 @@ fn state_of(raw: &str) -> RunState {
     RunState::parse(raw).unwrap_or(RunState::Running)
 }
 
+/// The bytes of a part's lines that lie past the stream's end (`count` lines so far).
+fn new_bytes(part: &StreamLines, count: i64) -> i64 {
+    let skip = (count - part.offset).clamp(0, part.lines.len() as i64) as usize;
+    part.lines[skip..].iter().map(|l| l.len() as i64).sum()
+}
+
 #[async_trait]
 impl<B: Backend> RunStore for SqlStore<B> {
     async fn project(&self, entity_id: i64, name: &str) -> StoreResult<Option<Project>> {
@@ -262,6 +269,9 @@ impl<B: Backend> RunStore for SqlStore<B> {
                 i64,
                 i64,
             ) = c.one(LOCK_RUN, &[&w.run_id]).await?;
+            // Storage: only lines past each stream's end count, so a replayed request (the
+            // SDK retries) or a rewritten console line adds nothing.
+            let mut added: i64 = 0;
             for part in &w.lines {
                 let (many, one, count) = match part.stream {
                     Stream::History => (APPEND_LINES, APPEND_LINE, &mut history),
@@ -271,6 +281,7 @@ impl<B: Backend> RunStore for SqlStore<B> {
                 if part.lines.is_empty() {
                     continue;
                 }
+                added += new_bytes(part, *count);
                 let stream = part.stream.as_str();
                 if c.remote() {
                     let pairs = line_pairs(part);
@@ -303,6 +314,7 @@ impl<B: Backend> RunStore for SqlStore<B> {
                     &to.as_str(),
                     &exit_code,
                     &finished_at,
+                    &added,
                 ],
             )
             .await?;

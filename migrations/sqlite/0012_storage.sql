@@ -1,0 +1,5 @@
+-- Storage used: the bytes of each run's streamed lines (history, system metrics, console),
+-- kept as they arrive so the Storage section and quotas never scan the lines. Existing
+-- runs are counted once here.
+ALTER TABLE runs ADD COLUMN data_bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE runs SET data_bytes = (SELECT COALESCE(SUM(LENGTH(CAST(data AS BLOB))), 0) FROM run_lines WHERE run_lines.run_id = runs.id);
