@@ -161,6 +161,13 @@ impl FileBlobs {
         Ok(size)
     }
 
+    /// Where a blocking writer builds the blob `name` (the first path) before it moves it
+    /// into place (the second), after an fsync, so a half-written blob never appears.
+    pub fn staging(&self, name: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+        let path = self.path(name)?;
+        Ok((self.root.join(format!(".{name}.tmp")), path))
+    }
+
     pub async fn open(&self, name: &str) -> anyhow::Result<Option<tokio::fs::File>> {
         match tokio::fs::File::open(self.path(name)?).await {
             Ok(f) => Ok(Some(f)),

@@ -1,10 +1,10 @@
 //! HTTP: the router, cross-cutting middleware and the request → actor step.
 
 mod account;
+mod account_data;
 mod avatar;
 mod body_guard;
 mod credentials;
-mod deletion;
 mod extract;
 mod file_stream;
 mod github;
@@ -53,7 +53,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/account/deletion",
-            get(deletion::preview).post(deletion::delete),
+            get(account_data::preview).post(account_data::delete),
+        )
+        .route(
+            "/api/v1/account/exports",
+            get(account_data::exports).post(account_data::start_export),
+        )
+        .route(
+            "/api/v1/account/exports/{token}/download",
+            get(account_data::download_export),
         )
         .route("/api/v1/account/password", post(security::password))
         .route("/api/v1/account/email", post(security::email))

@@ -76,7 +76,7 @@ async fn store_upload(
 }
 
 /// `attachment; filename="…"` with the last path segment, ASCII-safe, plus the UTF-8 form.
-fn disposition(name: &str) -> HeaderValue {
+pub(super) fn disposition(name: &str) -> HeaderValue {
     let base = name.rsplit('/').next().unwrap_or(name);
     let ascii: String = base
         .chars()
@@ -105,7 +105,20 @@ pub async fn download(
         .services
         .open_run_file(&actor, (&entity, &project, &run), &name)
         .await?;
-    let stream = futures_util::stream::unfold(opened, |mut f| async move {
+    Ok(file_response(
+        opened,
+        disposition(&file.name),
+        file.size_bytes.max(0) as u64,
+    ))
+}
+
+/// A file streamed as a download, 64 KiB at a time, never cached.
+pub(super) fn file_response(
+    file: tokio::fs::File,
+    disposition: HeaderValue,
+    size: u64,
+) -> Response {
+    let stream = futures_util::stream::unfold(file, |mut f| async move {
         use tokio::io::AsyncReadExt;
         let mut buf = vec![0u8; 64 * 1024];
         match f.read(&mut buf).await {
@@ -123,11 +136,8 @@ pub async fn download(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    headers.insert(header::CONTENT_DISPOSITION, disposition(&file.name));
-    headers.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(file.size_bytes.max(0) as u64),
-    );
+    headers.insert(header::CONTENT_DISPOSITION, disposition);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -136,5 +146,5 @@ pub async fn download(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
-    Ok(response)
+    response
 }

@@ -1,4 +1,5 @@
-//! The jobs of an account's life cycle: purging a deleted account when its window ends.
+//! The jobs of an account's life cycle: purging a deleted account when its window ends,
+//! building a data export, and deleting the export when its link expires.
 
 use std::sync::Arc;
 
@@ -17,14 +18,38 @@ impl JobKind for PurgeAccount {
     const KIND: &'static str = "account.purge";
 }
 
-/// Purges a deleted account (implemented by the services); an account restored since is
-/// left alone.
-#[async_trait]
-pub trait AccountPurger: Send + Sync + 'static {
-    async fn purge(&self, user_id: i64) -> Result<(), JobError>;
+/// Payload of an `export.build` job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildExport {
+    pub token: String,
 }
 
-pub struct PurgeHandler(pub Arc<dyn AccountPurger>);
+impl JobKind for BuildExport {
+    const KIND: &'static str = "export.build";
+}
+
+/// Payload of an `export.expire` job, due when the download link ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpireExport {
+    pub token: String,
+}
+
+impl JobKind for ExpireExport {
+    const KIND: &'static str = "export.expire";
+}
+
+/// What the life-cycle jobs do (implemented by the services).
+#[async_trait]
+pub trait AccountLifecycle: Send + Sync + 'static {
+    /// Purges a deleted account; one restored since is left alone.
+    async fn purge(&self, user_id: i64) -> Result<(), JobError>;
+    async fn build_export(&self, token: &str) -> Result<(), JobError>;
+    async fn expire_export(&self, token: &str) -> Result<(), JobError>;
+}
+
+pub struct PurgeHandler(pub Arc<dyn AccountLifecycle>);
+pub struct BuildExportHandler(pub Arc<dyn AccountLifecycle>);
+pub struct ExpireExportHandler(pub Arc<dyn AccountLifecycle>);
 
 #[async_trait]
 impl JobHandler for PurgeHandler {
@@ -34,5 +59,31 @@ impl JobHandler for PurgeHandler {
 
     async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
         self.0.purge(PurgeAccount::from_job(job)?.user_id).await
+    }
+}
+
+#[async_trait]
+impl JobHandler for BuildExportHandler {
+    fn kind(&self) -> &'static str {
+        BuildExport::KIND
+    }
+
+    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
+        self.0
+            .build_export(&BuildExport::from_job(job)?.token)
+            .await
+    }
+}
+
+#[async_trait]
+impl JobHandler for ExpireExportHandler {
+    fn kind(&self) -> &'static str {
+        ExpireExport::KIND
+    }
+
+    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
+        self.0
+            .expire_export(&ExpireExport::from_job(job)?.token)
+            .await
     }
 }

@@ -158,7 +158,7 @@ pub fn registry(
     transport: crate::notify::mail::DynMailTransport,
     alerts: Arc<dyn alerts::AlertFanout>,
     sender: Arc<dyn alerts::AlertSender>,
-    purger: Arc<dyn lifecycle::AccountPurger>,
+    lifecycle: Arc<dyn lifecycle::AccountLifecycle>,
 ) -> anyhow::Result<Registry> {
     let mailer = Arc::new(mail::Mailer::with_transport(config, transport)?);
     if !mailer.is_configured() {
@@ -175,7 +175,9 @@ pub fn registry(
         .with(SendMail::<alerts::ChannelBrokenMail>::new(mailer))
         .with(alerts::SlackAlertHandler(sender.clone()))
         .with(alerts::WebhookAlertHandler(sender))
-        .with(lifecycle::PurgeHandler(purger)))
+        .with(lifecycle::PurgeHandler(lifecycle.clone()))
+        .with(lifecycle::BuildExportHandler(lifecycle.clone()))
+        .with(lifecycle::ExpireExportHandler(lifecycle)))
 }
 
 /// A worker id unique to this process: host name, process id and a random suffix.

@@ -14,6 +14,8 @@ pub enum SecurityChange {
     EmailChanged,
     /// The person deleted their account (sent once, with the purge date).
     AccountDeleted,
+    /// The data export they asked for is ready (`purge_at`: when its link ends).
+    ExportReady,
 }
 
 impl SecurityChange {
@@ -22,6 +24,7 @@ impl SecurityChange {
             SecurityChange::PasswordChanged => "password_changed",
             SecurityChange::EmailChanged => "email_changed",
             SecurityChange::AccountDeleted => "account_deleted",
+            SecurityChange::ExportReady => "export_ready",
         }
     }
 }

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
-use crate::jobs::lifecycle::{AccountPurger, PurgeAccount};
+use crate::jobs::lifecycle::{AccountLifecycle, PurgeAccount};
 use crate::jobs::security_mail::SecurityChange;
 use crate::jobs::{JobError, JobKind};
 use crate::store::lifecycle::{AccountDeletion, DeletionCheck, Removed};
@@ -148,6 +148,11 @@ impl Services {
                 tracing::warn!(error = %e, "a removed run file could not be deleted");
             }
         }
+        for blob in &removed.export_blobs {
+            if let Err(e) = self.export_blobs.delete(blob).await {
+                tracing::warn!(error = %e, "a purged account's export could not be deleted");
+            }
+        }
         if let Some(avatar) = &removed.avatar {
             self.delete_avatar_blobs(Some(avatar.clone())).await;
         }
@@ -155,11 +160,21 @@ impl Services {
 }
 
 #[async_trait::async_trait]
-impl AccountPurger for Services {
+impl AccountLifecycle for Services {
     async fn purge(&self, user_id: i64) -> Result<(), JobError> {
         self.purge_account(user_id)
             .await
             .map(|_| ())
             .map_err(|e| JobError::retry(format!("account purge: {}", e.message)))
+    }
+
+    async fn build_export(&self, token: &str) -> Result<(), JobError> {
+        self.build_data_export(token).await
+    }
+
+    async fn expire_export(&self, token: &str) -> Result<(), JobError> {
+        self.expire_data_export(token)
+            .await
+            .map_err(|e| JobError::retry(format!("export expiry: {}", e.message)))
     }
 }

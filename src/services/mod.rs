@@ -14,6 +14,8 @@ pub mod beta;
 pub mod directory;
 pub mod email_verification;
 pub mod entities;
+pub mod export;
+mod export_archive;
 pub mod file_stream;
 pub mod github;
 pub mod invitations;
@@ -160,6 +162,8 @@ pub struct Services {
     pub blobs: Blobs,
     /// Files of runs, apart from the images.
     pub run_blobs: crate::blobs::FileBlobs,
+    /// Built data exports (Export my data), deleted when their link expires.
+    pub export_blobs: crate::blobs::FileBlobs,
     /// Derives the tokens of mailed links from the server secret.
     pub links: crate::links::LinkSigner,
     /// Seals the secrets of alert channels before they are stored.
@@ -189,6 +193,9 @@ impl Services {
             blobs: Blobs::new(&config.data_dir.join("blobs"))?,
             run_blobs: crate::blobs::FileBlobs::new(
                 &config.data_dir.join("blobs").join("run-files"),
+            )?,
+            export_blobs: crate::blobs::FileBlobs::new(
+                &config.data_dir.join("blobs").join("exports"),
             )?,
             links: crate::links::LinkSigner::from_config(&config)?,
             sealer: crate::sealed::Sealer::from_config(&config)?,

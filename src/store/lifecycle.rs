@@ -38,6 +38,8 @@ pub struct Removed {
     pub run_blobs: Vec<String>,
     /// The avatar's blob base name.
     pub avatar: Option<String>,
+    /// Data exports' archives.
+    pub export_blobs: Vec<String>,
 }
 
 #[async_trait]

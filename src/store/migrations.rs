@@ -35,6 +35,7 @@ migrations! {
     10 "0010_beta_features" "beta features",
     11 "0011_github" "github",
     12 "0012_storage" "storage",
+    13 "0013_exports" "exports",
 }
 
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -11,6 +11,7 @@ pub mod alerts;
 mod audit;
 mod beta;
 mod email_tokens;
+pub mod exports;
 pub mod github;
 mod invites;
 pub mod jobs;
@@ -43,6 +44,7 @@ pub use alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
 pub use audit::AuditStore;
 pub use beta::{BetaChoice, BetaStore};
 pub use email_tokens::{EmailChange, EmailTokenStore, NewEmailToken};
+pub use exports::ExportStore;
 pub use github::{GithubLink, GithubStore};
 pub use invites::{Invite, InviteResolution, InviteStore, NewInvite};
 pub use keys::{KeyRevocation, KeyStore};
@@ -345,6 +347,7 @@ whole_store!(
     GithubStore,
     LifecycleStore,
     StorageStore,
+    ExportStore,
 );
 
 pub type DynStore = Arc<dyn Store>;

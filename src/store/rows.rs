@@ -4,6 +4,7 @@
 
 use super::alert_routes::{AlertChannelRow, Delivery};
 use super::alerts::RunAlert;
+use super::exports::ExportRow;
 use super::jobs::{parse_payload, Job, JobAttempt, JobStatus};
 use super::runs::{Project, Run, RunFile, RunTransition};
 use super::*;
@@ -189,6 +190,9 @@ from_row! {
         resolved_at, resolution,
     }),
     Entity => |r| read_row!(r, 0 => Entity { id, name, is_team via is_team, user_id }),
+    ExportRow => |r| read_row!(r, 0 => ExportRow {
+        token, user_id, status, blob, bytes, error, created_at, ready_at, expires_at,
+    }),
     GithubLink => |r| read_row!(r, 0 => GithubLink {
         user_id, github_id, login, avatar_url, token_sealed, orgs via parse_orgs, connected_at,
         checked_at,

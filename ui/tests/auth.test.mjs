@@ -101,7 +101,7 @@ describe('setup and sign-in', () => {
     await page.waitForSelector('#teams-table')
     // Default team appears only with a second place to create projects (teams.test.mjs)
     const headings = await page.locator('.settings-sections h2').allTextContents()
-    assert.deepEqual(headings, ['Profile', 'Teams', 'API keys', 'Account security', 'Beta features', 'Alerts', 'Personal GitHub integration', 'Storage', 'Delete account'])
+    assert.deepEqual(headings, ['Profile', 'Teams', 'API keys', 'Account security', 'Beta features', 'Alerts', 'Personal GitHub integration', 'Storage', 'Export my data', 'Delete account'])
     const body = await page.textContent('body')
     assert.ok(!body.includes('Default team'), 'no Default team section with one place to create projects')
     const inline = await page.evaluate(() => [...document.scripts].filter((s) => !s.src).length)

@@ -1,6 +1,7 @@
 // Storage in Settings and on a team's page, in English and Korean, at 1280 and 390 px,
 // with axe-core: the total against the operator's quota, a meter, and each project's
-// runs, files and logs.
+// runs, files and logs. Then Export my data: started by keyboard, built in the
+// background, downloaded as a ZIP with the session.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { admin, axeViolations, createUser, gqlWithKey, shot, signedIn, startServer } from './helpers.mjs'
@@ -47,6 +48,32 @@ describe('Storage', () => {
       await page.waitForSelector('#team-storage [data-project="vision"]')
       assert.equal(await text(page, '#team-storage-total'), '2.0 KiB used', 'teams have no quota here')
       assert.deepEqual(await axeViolations(page, '#team-storage'), [])
+    } finally {
+      await browser.close()
+    }
+  })
+
+  test('Export my data: built in the background, then downloaded', async () => {
+    const { browser, page } = await signedIn(server, 'ada', { locale: 'ko-KR' })
+    try {
+      await page.goto(`${server.url}/settings#export`)
+      await page.waitForSelector('#export-start:not([disabled])')
+      assert.equal(await text(page, '#export-start'), '내 데이터 내보내기')
+      await page.focus('#export-start')
+      await page.keyboard.press('Enter')
+      await page.waitForSelector('#export-list [data-status="ready"] .export-download', { timeout: 20000 })
+      assert.deepEqual(await axeViolations(page, '#export'), [])
+      await shot(page, 'export-ko')
+      const href = await page.getAttribute('#export-list [data-status="ready"] .export-download', 'href')
+      const head = await page.evaluate(async (h) => {
+        const r = await fetch(h)
+        const b = new Uint8Array(await r.arrayBuffer())
+        return { status: r.status, magic: String.fromCharCode(b[0], b[1]), disposition: r.headers.get('content-disposition') }
+      }, href)
+      assert.equal(head.status, 200)
+      assert.equal(head.magic, 'PK', 'a ZIP archive')
+      assert.match(head.disposition, /fulcrum-export-ada-/)
+      assert.deepEqual(page.errors, [])
     } finally {
       await browser.close()
     }

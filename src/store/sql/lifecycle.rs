@@ -137,6 +137,13 @@ impl<B: Backend> LifecycleStore for SqlStore<B> {
             for (entity,) in personal {
                 removed.run_blobs.extend(blobs_of(c, entity).await?);
             }
+            let exports: Vec<(String,)> = c
+                .all(
+                    sql!("SELECT blob FROM exports WHERE user_id = $1 AND blob IS NOT NULL"),
+                    &[&user_id],
+                )
+                .await?;
+            removed.export_blobs = exports.into_iter().map(|(b,)| b).collect();
             // Cascades: the personal entity with its projects and runs, keys, sessions,
             // memberships, settings; team runs keep their rows with no user.
             c.execute(sql!("DELETE FROM users WHERE id = $1"), &[&user_id])

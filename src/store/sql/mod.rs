@@ -16,6 +16,7 @@ mod alerts;
 mod audit;
 mod beta;
 mod email_tokens;
+mod exports;
 mod github;
 mod invites;
 mod jobs;

@@ -105,3 +105,24 @@ export async function deletionPreview(): Promise<DeletionPreview> {
 export async function deleteAccount(currentPassword: string, username: string): Promise<void> {
   await rest.post('/api/v1/account/deletion', { currentPassword, username })
 }
+
+export interface ExportRow {
+  id: string
+  status: 'pending' | 'ready' | 'failed' | 'expired'
+  bytes: number | null
+  createdAt: number
+  readyAt: number | null
+  expiresAt: number | null
+}
+
+export async function listExports(): Promise<ExportRow[]> {
+  return (await rest.get('/api/v1/account/exports')).exports
+}
+
+export async function startExport(): Promise<ExportRow> {
+  return (await rest.post('/api/v1/account/exports')).export
+}
+
+export function exportHref(id: string): string {
+  return `/api/v1/account/exports/${encodeURIComponent(id)}/download`
+}
