@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 
 use super::scalars::Duration;
-use super::{request_context, IntoGql, Res};
+use super::{acting, request_context, IntoGql, Res};
 use crate::services::alert_delivery::ScriptableAlert;
 use crate::services::alerts::{AlertChannel, AlertEvent, AlertSwitch};
 
@@ -97,13 +97,7 @@ impl AlertQuery {
         ctx: &Context<'_>,
         team: Option<String>,
     ) -> Res<Vec<SwitchNode>> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
-        let owner = rc
-            .services
-            .acting_owner(actor, team.as_deref())
-            .await
-            .gql()?;
+        let (rc, _, owner) = acting(ctx, team.as_deref()).await?;
         Ok(nodes(rc.services.owner_switches(owner).await.gql()?))
     }
 }
@@ -195,13 +189,7 @@ impl AlertMutation {
         ctx: &Context<'_>,
         input: UpdateAlertSwitchInput,
     ) -> Res<Vec<SwitchNode>> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
-        let owner = rc
-            .services
-            .acting_owner(actor, input.team.as_deref())
-            .await
-            .gql()?;
+        let (rc, actor, owner) = acting(ctx, input.team.as_deref()).await?;
         let change = (input.event.into(), input.channel.into(), input.enabled);
         let switches = rc
             .services

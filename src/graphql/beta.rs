@@ -3,7 +3,7 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use super::nodes::EntityNode;
-use super::{request_context, IntoGql, Res};
+use super::{acting, request_context, IntoGql, Res};
 use crate::services::beta::BetaSwitch;
 use crate::services::Actor;
 
@@ -73,13 +73,7 @@ impl BetaQuery {
         team: Option<String>,
         include_unavailable: Option<bool>,
     ) -> Res<Vec<BetaFeatureNode>> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
-        let owner = rc
-            .services
-            .acting_owner(actor, team.as_deref())
-            .await
-            .gql()?;
+        let (rc, actor, owner) = acting(ctx, team.as_deref()).await?;
         let switches = rc.services.beta_switches(owner).await.gql()?;
         Ok(listed(
             switches,
@@ -128,13 +122,8 @@ impl BetaMutation {
         ctx: &Context<'_>,
         input: UpdateBetaFeatureInput,
     ) -> Res<Vec<BetaFeatureNode>> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor, owner) = acting(ctx, input.team.as_deref()).await?;
         let services = &rc.services;
-        let owner = services
-            .acting_owner(actor, input.team.as_deref())
-            .await
-            .gql()?;
         services
             .set_beta_feature(actor, owner, &input.key, input.enabled, &rc.meta)
             .await

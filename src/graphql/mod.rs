@@ -112,6 +112,18 @@ impl<T> IntoGql<T> for Result<T, ApiError> {
     }
 }
 
+/// The signed-in caller and whose settings they act on: their own (`team` none) or a
+/// team's they administer.
+pub(crate) async fn acting<'a>(
+    ctx: &'a async_graphql::Context<'_>,
+    team: Option<&str>,
+) -> async_graphql::Result<(&'a RequestContext, &'a Actor, crate::store::Owner)> {
+    let rc = request_context(ctx)?;
+    let actor = rc.actor().gql()?;
+    let owner = rc.services.acting_owner(actor, team).await.gql()?;
+    Ok((rc, actor, owner))
+}
+
 pub(crate) fn request_context<'a>(
     ctx: &'a async_graphql::Context<'_>,
 ) -> async_graphql::Result<&'a RequestContext> {

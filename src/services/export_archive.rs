@@ -302,6 +302,24 @@ impl Services {
         Ok(())
     }
 
+    /// The next page of a stream's lines from `*from` (empty at the end), moving `*from`.
+    async fn next_page(
+        &self,
+        run_id: i64,
+        stream: Stream,
+        from: &mut i64,
+    ) -> Result<Vec<(i64, String)>, String> {
+        let page = self
+            .store
+            .run_lines(run_id, stream, *from, LINES_PAGE)
+            .await
+            .map_err(failed)?;
+        if let Some((last, _)) = page.last() {
+            *from = last + 1;
+        }
+        Ok(page)
+    }
+
     /// A stream's lines, one per line, a page at a time; the history's keys (for the CSV).
     async fn lines_entry(
         &self,
@@ -316,13 +334,10 @@ impl Services {
         let mut keys = BTreeSet::new();
         let mut from = 0;
         loop {
-            let page = self
-                .store
-                .run_lines(run_id, stream, from, LINES_PAGE)
-                .await
-                .map_err(failed)?;
-            let Some((last, _)) = page.last() else { break };
-            from = last + 1;
+            let page = self.next_page(run_id, stream, &mut from).await?;
+            if page.is_empty() {
+                break;
+            }
             let mut text = String::new();
             for (_, line) in &page {
                 if stream == Stream::History && keys.len() < CSV_COLUMNS {
@@ -359,13 +374,10 @@ impl Services {
         .await?;
         let mut from = 0;
         loop {
-            let page = self
-                .store
-                .run_lines(run_id, Stream::History, from, LINES_PAGE)
-                .await
-                .map_err(failed)?;
-            let Some((last, _)) = page.last() else { break };
-            from = last + 1;
+            let page = self.next_page(run_id, Stream::History, &mut from).await?;
+            if page.is_empty() {
+                break;
+            }
             let mut text = String::new();
             for (_, line) in &page {
                 let row = serde_json::from_str::<Value>(line).unwrap_or(Value::Null);

@@ -12,6 +12,7 @@ Env:
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -218,6 +219,22 @@ def fulcrum():
             print(f"kept {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def own_server(prefix: str, env: dict, person: str):
+    """A server with settings of its own (for one module), and `person` with a key."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    srv = Fulcrum(data_dir=tmp / "data", port=free_port(), env=env)
+    srv.data_dir.mkdir()
+    try:
+        srv.create_user(person, f"{person}@example.com")
+        srv.keys[person] = srv.create_key(person, "main")
+        srv.start()
+        yield srv
+    finally:
+        srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture

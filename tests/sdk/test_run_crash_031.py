@@ -2,34 +2,21 @@
 heartbeats stop (a server with a 5 s timeout), and a late request brings it back."""
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import PY031, Fulcrum, free_port
+from conftest import PY031, own_server
 from runs_helpers import bucket, file_stream, wait_for
 
 
 @pytest.fixture(scope="module")
 def quick_crash():
-    tmp = Path(tempfile.mkdtemp(prefix="fulcrum-crash-"))
-    srv = Fulcrum(data_dir=tmp / "data", port=free_port(),
-                  env={"FULCRUM_RUN_HEARTBEAT_TIMEOUT_SECS": "5"})
-    srv.data_dir.mkdir()
-    try:
-        srv.create_user("kim", "kim@example.com")
-        srv.keys["kim"] = srv.create_key("kim", "main")
-        srv.start()
+    with own_server("fulcrum-crash-", {"FULCRUM_RUN_HEARTBEAT_TIMEOUT_SECS": "5"}, "kim") as srv:
         yield srv
-    finally:
-        srv.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def start_training(srv, sdk_env, run_id):

@@ -4,8 +4,6 @@ debug log (wandb 0.31.0 logs failed uploads there, not on the console); the run 
 finishes. Once the quota is used up, `wandb.init` fails with the message."""
 import glob
 import json
-import os
-import shutil
 import tempfile
 import textwrap
 import urllib.request
@@ -13,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PY031, Fulcrum, free_port, run_cmd
+from conftest import PY031, own_server, run_cmd
 from runs_helpers import graphql
 
 QUOTA = 100_000
@@ -32,17 +30,8 @@ SCRIPT = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def quota_server():
-    tmp = Path(tempfile.mkdtemp(prefix="fulcrum-quota-"))
-    srv = Fulcrum(data_dir=tmp / "data", port=free_port(), env={"FULCRUM_USER_STORAGE_QUOTA_BYTES": str(QUOTA)})
-    srv.data_dir.mkdir()
-    try:
-        srv.create_user("kim", "kim@example.com")
-        srv.keys["kim"] = srv.create_key("kim", "main")
-        srv.start()
+    with own_server("fulcrum-quota-", {"FULCRUM_USER_STORAGE_QUOTA_BYTES": str(QUOTA)}, "kim") as srv:
         yield srv
-    finally:
-        srv.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def train(srv, sdk_env, size):
