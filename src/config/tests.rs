@@ -158,3 +158,46 @@ fn links_keep_a_public_url_with_a_path() {
         assert_eq!(c.public_link(["settings"]).as_str(), expect, "{public}");
     }
 }
+
+#[test]
+fn github_app_and_hosts() {
+    let c = Config::load_from(&Overrides::default(), &[]).unwrap();
+    assert_eq!(c.github.app(), None, "no app until both are set");
+    assert_eq!(c.github.url.as_str(), "https://github.com/");
+    assert_eq!(c.github.api_url.as_str(), "https://api.github.com/");
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("gh");
+    std::fs::write(&secret, "gh-secret\n").unwrap();
+    let c = Config::load_from(
+        &Overrides::default(),
+        &env(&[
+            ("FULCRUM_GITHUB_CLIENT_ID", "Iv1.abc"),
+            (
+                "FULCRUM_GITHUB_CLIENT_SECRET_FILE",
+                secret.to_str().unwrap(),
+            ),
+            ("FULCRUM_GITHUB_URL", "https://git.example.com/"),
+            ("FULCRUM_GITHUB_API_URL", "https://git.example.com/api/v3"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.github.app(), Some(("Iv1.abc", "gh-secret")));
+    assert_eq!(
+        c.github.api_url.as_str(),
+        "https://git.example.com/api/v3/",
+        "joins keep the path"
+    );
+    assert!(!format!("{c:?}").contains("gh-secret"));
+    let err = Config::load_from(
+        &Overrides::default(),
+        &env(&[("FULCRUM_GITHUB_CLIENT_ID", "x")]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("github_client_secret"), "{err}");
+    let err = Config::load_from(
+        &Overrides::default(),
+        &env(&[("FULCRUM_GITHUB_URL", "ftp://x")]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("github_url"), "{err}");
+}
