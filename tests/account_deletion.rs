@@ -101,7 +101,7 @@ async fn deletion_waits_for_the_last_admin_then_revokes_everything_at_once(backe
     assert_eq!(status, 200);
     assert_eq!(
         preview,
-        json!({"blockingTeams": ["lab"], "soleTeams": ["solo"], "purgeDays": 30})
+        json!({"blockingTeams": ["lab"], "soleTeams": ["solo"], "lastSiteAdmin": false, "purgeDays": 30})
     );
 
     let (status, body) = delete(&app, &cookie, PASSWORD, "Ada").await;
@@ -226,6 +226,15 @@ async fn a_site_admin_restores_an_account_within_the_window(backend: Backend) {
 
     let root = app.actor("root").await;
     let services = app.services().clone();
+    let root_cookie = app.browser_login("root").await;
+    let (_, preview) = call(&app, &root_cookie, reqwest::Method::GET, None).await;
+    assert_eq!(preview["lastSiteAdmin"], true);
+    let (status, body) = delete(&app, &root_cookie, PASSWORD, "root").await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "last_site_admin"),
+        "the server keeps an admin: {body}"
+    );
     let (_, body) = app.gql("ada", VIEWER).await;
     assert_eq!(code(&body), "invalid_api_key", "her key is revoked");
     let refused = services

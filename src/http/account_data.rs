@@ -28,6 +28,7 @@ pub async fn preview(State(state): State<AppState>, ctx: Ctx) -> Result<Response
     Ok(axum::Json(json!({
         "blockingTeams": check.blocking,
         "soleTeams": check.sole,
+        "lastSiteAdmin": check.last_site_admin,
         "purgeDays": state.services.config.account_purge_days,
     }))
     .into_response())

@@ -28,6 +28,14 @@ fn last_admin(teams: &[String]) -> ApiError {
     )
 }
 
+fn last_site_admin() -> ApiError {
+    ApiError::conflict(
+        "account",
+        ErrorCode::LastSiteAdmin,
+        "you are this server's only site admin; make someone else an admin first (fulcrum admin create-user --admin)",
+    )
+}
+
 impl Services {
     /// What deleting the account would do to the person's teams.
     pub async fn account_deletion_check(&self, actor: &Actor) -> Result<DeletionCheck, ApiError> {
@@ -54,6 +62,9 @@ impl Services {
         let check = self.store.deletion_check(user.id).await?;
         if !check.blocking.is_empty() {
             return Err(last_admin(&check.blocking));
+        }
+        if check.last_site_admin {
+            return Err(last_site_admin());
         }
         let now = crate::now_ms();
         let purge_at = now + self.config.account_purge_days * DAY_MS;
@@ -84,6 +95,7 @@ impl Services {
             audit,
         };
         let removed = match self.store.delete_account(deletion).await {
+            Err(StoreError::Refused(ErrorCode::LastSiteAdmin)) => return Err(last_site_admin()),
             Err(StoreError::Refused(ErrorCode::LastTeamAdmin)) => {
                 let now_blocking = self.store.deletion_check(user.id).await?.blocking;
                 return Err(last_admin(&now_blocking));

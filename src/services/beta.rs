@@ -242,25 +242,17 @@ impl Services {
     }
 
     /// Whether the SDK should save code for `user`: their own switch, or without a choice
-    /// their default team's (a service account's team is its default).
+    /// their default team's (a service account's team is its default). One statement:
+    /// the SDK's Viewer asks for it on every `wandb.init`.
     pub async fn code_saving_for(&self, user: &User) -> Result<bool, ApiError> {
-        let mine = self.beta_switches(Owner::User(user.id)).await?;
-        let Some(code) = mine
-            .iter()
-            .find(|s| s.info.feature == BetaFeature::CodeSaving)
-        else {
-            return Ok(false);
-        };
-        if !code.available || code.choice.is_some() {
-            return Ok(code.enabled);
-        }
-        match user.service_team_id.or(user.default_entity_id) {
-            Some(team) => {
-                self.beta_on(Owner::Team(team), BetaFeature::CodeSaving)
-                    .await
-            }
-            None => Ok(code.enabled),
-        }
+        let feature = BetaFeature::CodeSaving;
+        let team = user.service_team_id.or(user.default_entity_id);
+        let state = self
+            .store
+            .feature_state(feature.key(), &availability_setting(feature), user.id, team)
+            .await?;
+        let available = state.available.as_deref() != Some("false");
+        Ok(available && state.mine.or(state.team).unwrap_or(feature.info().default))
     }
 
     /// W&B's `viewer.flags`: the stored flags with `code_saving_enabled` added when code

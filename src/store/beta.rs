@@ -19,8 +19,27 @@ impl From<(String, bool)> for BetaChoice {
     }
 }
 
+/// One feature for one person, read in one statement (the SDK's Viewer asks on every
+/// `wandb.init`): the server's availability setting, the person's choice and their default
+/// team's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeatureState {
+    /// The stored availability (`"false"` when withdrawn), if any.
+    pub available: Option<String>,
+    pub mine: Option<bool>,
+    pub team: Option<bool>,
+}
+
 #[async_trait]
 pub trait BetaStore: Send + Sync {
+    /// `feature` for `user_id` and, when given, their default team.
+    async fn feature_state(
+        &self,
+        feature: &str,
+        setting: &str,
+        user_id: i64,
+        team_id: Option<i64>,
+    ) -> StoreResult<FeatureState>;
     /// The choices an owner made, by feature key.
     async fn beta_choices(&self, owner: Owner) -> StoreResult<Vec<BetaChoice>>;
     /// Records a choice (`Some`) or forgets it (`None`, back to the default), with its

@@ -16,6 +16,8 @@ pub struct DeletionCheck {
     pub blocking: Vec<String>,
     /// Teams where the person is the only one: deleted with the account.
     pub sole: Vec<String>,
+    /// The person is the server's only site admin: deletion waits for another.
+    pub last_site_admin: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -47,7 +49,8 @@ pub trait LifecycleStore: Send + Sync {
     async fn deletion_check(&self, user_id: i64) -> StoreResult<DeletionCheck>;
     /// Deletes the account in one transaction with its audit row, purge job and mail.
     /// `Refused(LastTeamAdmin)` when, at that moment, the person is the last admin of a
-    /// team with other people; `Refused(UserNotFound)` when already deleted.
+    /// team with other people, `Refused(LastSiteAdmin)` when the server's only site admin;
+    /// `Refused(UserNotFound)` when already deleted.
     async fn delete_account(&self, d: AccountDeletion) -> StoreResult<Removed>;
     /// Undoes a deletion not yet purged; whether there was one.
     async fn restore_account(&self, user_id: i64, audit: AuditEvent) -> StoreResult<bool>;

@@ -42,7 +42,7 @@ pub use alert_routes::{
 };
 pub use alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
 pub use audit::AuditStore;
-pub use beta::{BetaChoice, BetaStore};
+pub use beta::{BetaChoice, BetaStore, FeatureState};
 pub use email_tokens::{EmailChange, EmailTokenStore, NewEmailToken};
 pub use exports::ExportStore;
 pub use github::{GithubLink, GithubStore};

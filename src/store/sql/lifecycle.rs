@@ -40,6 +40,18 @@ async fn teams_of<C: Exec>(c: &mut C, user_id: i64) -> StoreResult<(DeletionChec
     Ok((check, sole_ids))
 }
 
+/// Whether the person is a site admin and no other active account is.
+async fn last_site_admin<C: Exec>(c: &mut C, user_id: i64) -> StoreResult<bool> {
+    let (is_admin, others): (bool, i64) = c
+        .one(
+            sql!("SELECT u.is_admin, (SELECT COUNT(*) FROM users o WHERE o.is_admin = u.is_admin AND o.deleted_at IS NULL AND o.id <> u.id)
+                  FROM users u WHERE u.id = $1"),
+            &[&user_id],
+        )
+        .await?;
+    Ok(is_admin && others == 0)
+}
+
 async fn blobs_of<C: Exec>(c: &mut C, entity_id: i64) -> StoreResult<Vec<String>> {
     let rows: Vec<(String,)> = c.all(ENTITY_BLOBS, &[&entity_id]).await?;
     Ok(rows.into_iter().map(|(b,)| b).collect())
@@ -48,7 +60,11 @@ async fn blobs_of<C: Exec>(c: &mut C, entity_id: i64) -> StoreResult<Vec<String>
 #[async_trait]
 impl<B: Backend> LifecycleStore for SqlStore<B> {
     async fn deletion_check(&self, user_id: i64) -> StoreResult<DeletionCheck> {
-        work!(self.0, read, |c| { Ok(teams_of(c, user_id).await?.0) })
+        work!(self.0, read, |c| {
+            let (mut check, _) = teams_of(c, user_id).await?;
+            check.last_site_admin = last_site_admin(c, user_id).await?;
+            Ok(check)
+        })
     }
 
     async fn delete_account(&self, d: AccountDeletion) -> StoreResult<Removed> {
@@ -63,6 +79,9 @@ impl<B: Backend> LifecycleStore for SqlStore<B> {
             let (check, sole_ids) = teams_of(c, d.user_id).await?;
             if !check.blocking.is_empty() {
                 return Err(StoreError::Refused(ErrorCode::LastTeamAdmin));
+            }
+            if last_site_admin(c, d.user_id).await? {
+                return Err(StoreError::Refused(ErrorCode::LastSiteAdmin));
             }
             let deleted = c
                 .execute(

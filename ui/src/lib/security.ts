@@ -95,6 +95,8 @@ export interface DeletionPreview {
   blockingTeams: string[]
   /** Teams where you are the only one: deleted with the account. */
   soleTeams: string[]
+  /** You are the server's only site admin: deletion waits for another. */
+  lastSiteAdmin: boolean
   purgeDays: number
 }
 
