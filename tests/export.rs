@@ -217,13 +217,13 @@ async fn one_export_at_a_time(backend: Backend) {
         ..Default::default()
     };
     let first = s
-        .create_export("t1", ada, job("t1"), audit())
+        .create_export("t1", ada, 0, job("t1"), audit())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(first.status, "pending");
     assert_eq!(
-        s.create_export("t2", ada, job("t2"), audit())
+        s.create_export("t2", ada, 0, job("t2"), audit())
             .await
             .unwrap(),
         None,
@@ -231,7 +231,7 @@ async fn one_export_at_a_time(backend: Backend) {
     );
     s.fail_export("t1", "disk full").await.unwrap();
     assert!(
-        s.create_export("t3", ada, job("t3"), audit())
+        s.create_export("t3", ada, 0, job("t3"), audit())
             .await
             .unwrap()
             .is_some(),
@@ -248,5 +248,19 @@ async fn one_export_at_a_time(backend: Backend) {
         None,
         "only a ready export expires"
     );
+    let later = fulcrum::now_ms() + 1;
+    assert!(
+        s.create_export("t4", ada, later, job("t4"), audit())
+            .await
+            .unwrap()
+            .is_some(),
+        "a pending one older than the cut-off was interrupted: another may start"
+    );
+    let listed = s.exports_of(ada, 5).await.unwrap();
+    assert_eq!(
+        (listed[1].token.as_str(), listed[1].status.as_str()),
+        ("t3", "failed")
+    );
+    assert_eq!(listed[1].error.as_deref(), Some("interrupted"));
     app.stop().await;
 }

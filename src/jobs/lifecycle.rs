@@ -68,10 +68,18 @@ impl JobHandler for BuildExportHandler {
         BuildExport::KIND
     }
 
+    /// A large archive takes longer than a job's lease (which would cut it off and hand the
+    /// job to another worker), so it is built in a task of its own; an export left pending
+    /// by an instance that stopped counts as failed after a while (`services::export`).
     async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
-        self.0
-            .build_export(&BuildExport::from_job(job)?.token)
-            .await
+        let token = BuildExport::from_job(job)?.token;
+        let lifecycle = self.0.clone();
+        tokio::spawn(async move {
+            if let Err(e) = lifecycle.build_export(&token).await {
+                tracing::warn!(error = %e.message, "an export's outcome could not be recorded");
+            }
+        });
+        Ok(())
     }
 }
 

@@ -15,6 +15,9 @@ use crate::store::exports::{ExportRow, ReadyExport};
 pub const EXPORT_TTL_MS: i64 = 24 * 3600 * 1000;
 /// The exports Settings lists.
 const LISTED: i64 = 5;
+/// A pending export older than this was interrupted (its instance stopped): it shows as
+/// failed and another may be asked for.
+pub const EXPORT_STALE_MS: i64 = 6 * 3600 * 1000;
 
 fn not_found() -> ApiError {
     ApiError::not_found(
@@ -39,7 +42,7 @@ impl Services {
         .job(&self.config, Some(format!("export:{token}")), now);
         let audit = meta.audit(actor, "account.export", actor.user.username.clone());
         self.store
-            .create_export(&token, actor.user.id, job, audit)
+            .create_export(&token, actor.user.id, now - EXPORT_STALE_MS, job, audit)
             .await?
             .ok_or_else(|| {
                 ApiError::conflict(
@@ -51,7 +54,14 @@ impl Services {
     }
 
     pub async fn exports_of(&self, actor: &Actor) -> Result<Vec<ExportRow>, ApiError> {
-        Ok(self.store.exports_of(actor.user.id, LISTED).await?)
+        let stale_before = crate::now_ms() - EXPORT_STALE_MS;
+        let mut rows = self.store.exports_of(actor.user.id, LISTED).await?;
+        for row in rows.iter_mut() {
+            if row.status == "pending" && row.created_at < stale_before {
+                row.status = "failed".into();
+            }
+        }
+        Ok(rows)
     }
 
     /// The archive to download: the person's own, ready and not expired.

@@ -36,11 +36,13 @@ pub struct ReadyExport {
 #[async_trait]
 pub trait ExportStore: Send + Sync {
     /// Records a pending export with its build job and audit row; `None` when the person
-    /// already has one pending (nothing written).
+    /// already has one pending since `stale_before` (nothing written). An older pending one
+    /// was interrupted (its instance stopped) and is marked failed.
     async fn create_export(
         &self,
         token: &str,
         user_id: i64,
+        stale_before: i64,
         job: NewJob,
         audit: AuditEvent,
     ) -> StoreResult<Option<ExportRow>>;

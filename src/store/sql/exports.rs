@@ -22,6 +22,7 @@ impl<B: Backend> ExportStore for SqlStore<B> {
         &self,
         token: &str,
         user_id: i64,
+        stale_before: i64,
         job: NewJob,
         audit: AuditEvent,
     ) -> StoreResult<Option<ExportRow>> {
@@ -36,13 +37,18 @@ impl<B: Backend> ExportStore for SqlStore<B> {
             .await?;
             let (pending,): (i64,) = c
                 .one(
-                    sql!("SELECT COUNT(*) FROM exports WHERE user_id = $1 AND status = 'pending'"),
-                    &[&user_id],
+                    sql!("SELECT COUNT(*) FROM exports WHERE user_id = $1 AND status = 'pending' AND created_at >= $2"),
+                    &[&user_id, &stale_before],
                 )
                 .await?;
             if pending > 0 {
                 return Ok(None);
             }
+            c.execute(
+                sql!("UPDATE exports SET status = 'failed', error = 'interrupted' WHERE user_id = $1 AND status = 'pending'"),
+                &[&user_id],
+            )
+            .await?;
             c.execute(
                 sql!("INSERT INTO exports (token, user_id, status, created_at) VALUES ($1, $2, 'pending', $3)"),
                 &[&token, &user_id, &now],
