@@ -1,5 +1,5 @@
 // Every page, in English and Korean, at 1280 px and 390 px: no sideways scrolling, zero
-// axe-core violations, Korean wrapped by words (keep-all); and the assets the first paint
+// axe-core violations, Korean wrapped by words (keep-all); every page in dark mode too; and the assets the first paint
 // needs come compressed and cached, with the session and viewer asked for at once.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -73,6 +73,31 @@ describe('Every page fits, passes axe and wraps Korean by words', () => {
       }
     })
   }
+
+  test('dark mode (following the system): every page and the open editor pass axe', async () => {
+    const browser = await launch({ locale: 'en-US' })
+    try {
+      const page = await browser.newPage()
+      await page.emulateMedia({ colorScheme: 'dark' })
+      await signIn(page, server, 'ada')
+      for (const [name, path, ready] of pages) {
+        await page.goto(`${server.url}${path}`)
+        await page.waitForSelector(ready)
+        await page.waitForLoadState('networkidle')
+        assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', name)
+        assert.deepEqual(await axeViolations(page), [], `${name} in dark mode`)
+        await shot(page, `layout-dark-${name.replace(/ /g, '-')}`)
+      }
+      await page.goto(`${server.url}/ada`)
+      await page.click('#edit-intro')
+      await page.waitForSelector('.intro-editor[data-ready="true"] .ProseMirror')
+      assert.deepEqual(await axeViolations(page), [], 'the intro editor in dark mode')
+      await shot(page, 'layout-dark-editor')
+      assert.deepEqual(page.errors, [])
+    } finally {
+      await browser.close()
+    }
+  })
 
   test('the intro editor, open, fits a phone and passes axe (its lists included)', async () => {
     const browser = await launch({ locale: 'ko-KR' })
