@@ -363,7 +363,7 @@ impl Templates {
             new_email => mail.new_email.as_deref().map(single_line),
             ip => mail.ip.as_deref().map(single_line),
             at => format_time(lang, mail.at),
-            purge_at => mail.purge_at.map(|t| format_time(lang, t)),
+            until => mail.until.map(|t| format_time(lang, t)),
             settings_url => mail.settings_url.as_str(),
         };
         self.render("security_notice", lang, ctx)

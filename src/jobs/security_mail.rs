@@ -14,7 +14,7 @@ pub enum SecurityChange {
     EmailChanged,
     /// The person deleted their account (sent once, with the purge date).
     AccountDeleted,
-    /// The data export they asked for is ready (`purge_at`: when its link ends).
+    /// The data export they asked for is ready (`until`: when its link ends).
     ExportReady,
 }
 
@@ -46,9 +46,10 @@ pub struct SecurityNoticeMail {
     pub at: i64,
     /// The Account security section, to review sessions and sign-ins.
     pub settings_url: String,
-    /// For a deleted account: when its data is purged for good.
+    /// The deadline the mail names: when a deleted account is purged, or when an
+    /// export's download link ends.
     #[serde(default)]
-    pub purge_at: Option<i64>,
+    pub until: Option<i64>,
 }
 
 impl JobKind for SecurityNoticeMail {

@@ -328,7 +328,7 @@ impl Services {
         user: &User,
         change: SecurityChange,
         new_email: Option<String>,
-        purge_at: Option<i64>,
+        until: Option<i64>,
         meta: &RequestMeta,
         now: i64,
     ) -> Result<crate::store::outbox::NewJob, ApiError> {
@@ -341,7 +341,7 @@ impl Services {
             ip: meta.ip.clone(),
             at: now,
             settings_url: self.security_settings_url(),
-            purge_at,
+            until,
         };
         Ok(mail.job(&self.config, None, now))
     }

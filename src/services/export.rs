@@ -168,7 +168,7 @@ impl Services {
             ip: None,
             at: now,
             settings_url: url.to_string(),
-            purge_at: Some(now + EXPORT_TTL_MS),
+            until: Some(now + EXPORT_TTL_MS),
         };
         Ok(mail.job(&self.config, None, now))
     }

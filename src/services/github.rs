@@ -28,15 +28,16 @@ fn state_invalid() -> ApiError {
 
 /// GitHub's error, as Fulcrum's stable code and a message that says what to do.
 fn github_error(e: GithubError) -> ApiError {
+    use axum::http::StatusCode;
     tracing::warn!(code = %e.code, message = %e.message, "a GitHub call failed");
     let (status, code, message) = match e.code.as_str() {
         "bad_verification_code" => (
-            400,
+            StatusCode::BAD_REQUEST,
             ErrorCode::GithubCodeInvalid,
             "GitHub's sign-in code was wrong or has expired; connect again".to_string(),
         ),
         "incorrect_client_credentials" | "redirect_uri_mismatch" | "application_suspended" => (
-            409,
+            StatusCode::CONFLICT,
             ErrorCode::GithubAppMisconfigured,
             format!(
                 "the server's GitHub app is not set up right ({}); tell your administrator",
@@ -44,18 +45,17 @@ fn github_error(e: GithubError) -> ApiError {
             ),
         ),
         "bad_credentials" => (
-            409,
+            StatusCode::CONFLICT,
             ErrorCode::GithubNotConnected,
             "GitHub no longer accepts this connection; connect GitHub again".to_string(),
         ),
+        // GitHub itself failed (down, or an answer we cannot read): a gateway error.
         _ => (
-            502,
+            StatusCode::BAD_GATEWAY,
             ErrorCode::GithubFailed,
             format!("GitHub did not answer as expected: {}", e.message),
         ),
     };
-    let status =
-        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
     ApiError::new(status, code, message)
 }
 

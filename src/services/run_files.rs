@@ -154,26 +154,25 @@ impl Services {
         let entity = self.entity_of_run(&run).await?;
         let room = self.storage_room(&entity).await?;
         let blob = FileBlobs::new_name();
-        let max = room.map_or(self.config.runs.max_file_bytes, |room| {
-            room.min(self.config.runs.max_file_bytes)
-        });
+        let limit = self.config.runs.max_file_bytes;
+        // The quota cuts an upload short only when it leaves less than the file limit.
+        let quota = room.filter(|r| r.left < limit);
+        let max = quota.map_or(limit, |r| r.left);
         let size = self
             .run_blobs
             .put_stream(&blob, body, max)
             .await
-            .map_err(|e| match e {
-                PutError::TooLarge if room.is_some_and(|r| r < self.config.runs.max_file_bytes) => {
-                    super::storage::quota_exceeded(self.quota_bytes_of(&entity))
-                }
-                PutError::TooLarge => ApiError::new(
+            .map_err(|e| match (e, quota) {
+                (PutError::TooLarge, Some(room)) => super::storage::quota_exceeded(room.quota),
+                (PutError::TooLarge, None) => ApiError::new(
                     axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                     ErrorCode::RunTooLarge,
                     format!("a run file may have at most {max} bytes"),
                 ),
-                PutError::Body => {
+                (PutError::Body, _) => {
                     ApiError::bad_request(ErrorCode::BodyUnreadable, "the upload broke off")
                 }
-                PutError::Io(e) => {
+                (PutError::Io(e), _) => {
                     tracing::error!(error = %e, "cannot write a run file");
                     ApiError::new(
                         axum::http::StatusCode::SERVICE_UNAVAILABLE,

@@ -16,6 +16,13 @@ pub struct StorageReport {
     pub quota_bytes: Option<i64>,
 }
 
+/// Room left under a quota.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Room {
+    pub left: u64,
+    pub quota: i64,
+}
+
 pub(crate) fn quota_exceeded(quota: i64) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::FORBIDDEN,
@@ -114,13 +121,9 @@ impl Services {
             .ok_or_else(gone)
     }
 
-    pub(crate) fn quota_bytes_of(&self, entity: &Entity) -> i64 {
-        self.quota_of(entity).unwrap_or(0)
-    }
-
-    /// The bytes an upload to `entity` may still take; `None` without a quota. Refused
-    /// at once when nothing is left.
-    pub(crate) async fn storage_room(&self, entity: &Entity) -> Result<Option<u64>, ApiError> {
+    /// What `entity` may still store: the bytes left and its quota; `None` without a quota.
+    /// Refused at once when nothing is left.
+    pub(crate) async fn storage_room(&self, entity: &Entity) -> Result<Option<Room>, ApiError> {
         let Some(quota) = self.quota_of(entity) else {
             return Ok(None);
         };
@@ -128,6 +131,9 @@ impl Services {
         if used >= quota {
             return Err(quota_exceeded(quota));
         }
-        Ok(Some((quota - used) as u64))
+        Ok(Some(Room {
+            left: (quota - used) as u64,
+            quota,
+        }))
     }
 }

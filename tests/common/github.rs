@@ -229,8 +229,17 @@ async fn orgs(
     let Some((_, a)) = gh.bearer(&headers) else {
         return bad_credentials();
     };
-    let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-    let per: usize = q.get("per_page").and_then(|p| p.parse().ok()).unwrap_or(30);
+    // GitHub's paging: pages count from 1 (0 reads as 1), 30 a page by default, 100 at most.
+    let page: usize = q
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let per: usize = q
+        .get("per_page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
     let list: Vec<Value> = a
         .orgs
         .iter()
