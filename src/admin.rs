@@ -246,3 +246,33 @@ pub async fn verify_email(services: &Services, username: &str) -> anyhow::Result
             .to_string(),
     )
 }
+
+/// Backs the server up into `to` while it serves; prints the manifest.
+pub async fn backup(services: &Services, to: &std::path::Path) -> anyhow::Result<String> {
+    let manifest = services
+        .backup(&console_actor(), to, &console_meta())
+        .await
+        .map_err(fail)?;
+    Ok(serde_json::to_string(&manifest)?)
+}
+
+/// Restores a backup into the configured data directory, with no server running on it.
+/// Runs before any store is opened, so nothing is created or migrated first.
+pub fn restore(
+    config: &crate::config::Config,
+    from: &std::path::Path,
+    replace: bool,
+) -> anyhow::Result<String> {
+    if config.is_postgres() {
+        bail!("restore reads SQLite backups; restore a PostgreSQL database with pg_restore (see the README)");
+    }
+    let restored = crate::backup::restore(from, &config.data_dir, &config.sqlite_path(), replace)?;
+    Ok(json!({
+        "restored": restored.manifest.created_at,
+        "database_bytes": restored.manifest.database.bytes,
+        "blobs": restored.manifest.blobs,
+        "secret_key": restored.manifest.secret_key,
+        "previous": restored.previous,
+    })
+    .to_string())
+}

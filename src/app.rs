@@ -45,7 +45,7 @@ fn ensure_secret_file(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
+pub(crate) fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -30,6 +30,11 @@ impl Blobs {
         })
     }
 
+    /// The folder every blob lives under (run files and exports in folders inside it).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn path(&self, name: &str) -> anyhow::Result<PathBuf> {
         anyhow::ensure!(valid_name(name), "invalid blob name");
         Ok(self.root.join(name))

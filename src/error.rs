@@ -41,6 +41,7 @@ error_codes! {
     AlreadyMember = "already_member",
     ApiKeyNotFound = "api_key_not_found",
     AttributionRefused = "attribution_refused",
+    BackupUnsupported = "backup_unsupported",
     BetaFeatureNotForTeams = "beta_feature_not_for_teams",
     BetaFeatureUnavailable = "beta_feature_unavailable",
     BetaFeatureUnknown = "beta_feature_unknown",
@@ -181,6 +182,10 @@ impl serde::Serialize for ErrorCode {
     }
 }
 
+/// What `Retry-After` says while the database is unavailable: long enough not to pile on a
+/// database that is starting, short enough that a restart costs clients seconds.
+pub const STORE_RETRY_AFTER_SECS: u64 = 2;
+
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ApiError {
@@ -277,6 +282,17 @@ impl ApiError {
         )
     }
 
+    /// The database is down or cannot write; clients (the SDK retries 5xx) come back later.
+    pub fn store_unavailable() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::StoreUnavailable,
+            "the database is unavailable; try again shortly",
+        );
+        e.retry_after = Some(STORE_RETRY_AFTER_SECS);
+        e
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -318,6 +334,10 @@ pub enum StoreError {
     /// An invariant refused the change; the payload is the stable code.
     #[error("refused: {0}")]
     Refused(ErrorCode),
+    /// The database cannot be reached or cannot write (PostgreSQL down or restarting, a
+    /// full disk under SQLite): the request may succeed if it is sent again shortly.
+    #[error("store unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -338,6 +358,10 @@ impl From<StoreError> for ApiError {
                 code,
                 code.as_str().replace('_', " "),
             ),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %format!("{cause:#}"), "store unavailable");
+                ApiError::store_unavailable()
+            }
             StoreError::Other(cause) => {
                 tracing::error!(error = %format!("{cause:#}"), "store failure");
                 ApiError::internal()

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod backup;
 pub mod blobs;
 pub mod config;
 pub mod error;

@@ -112,6 +112,20 @@ enum AdminCommand {
         #[arg(long)]
         username: String,
     },
+    /// Back up a SQLite server while it serves: the database (one consistent snapshot), the
+    /// blobs and the server secret, into a new or empty folder. Prints the manifest.
+    Backup {
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
+    /// Restore a backup into the data directory. The server must be stopped; existing data
+    /// is refused unless --replace, which moves it into replaced-<time>/ (never deletes it).
+    Restore {
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        #[arg(long)]
+        replace: bool,
+    },
     /// Show or change a server setting: allow_key_minting_with_key, or beta.<feature> (dark_mode, code_saving, structured_console_logs) to offer or withdraw a beta feature.
     Setting { name: String, value: Option<String> },
 }
@@ -163,6 +177,11 @@ async fn shutdown_signal() {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let migrate = !config.no_migrate;
+    // One server per SQLite data directory; `admin restore` checks the same lock.
+    let _lock = match config.is_postgres() {
+        false => Some(fulcrum::backup::lock_data_dir(&config.data_dir)?),
+        true => None,
+    };
     let services = app::services(config, migrate).await?;
     let setup_link = services
         .issue_setup_link()
@@ -221,6 +240,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 log_level: "warn".into(),
                 ..config.clone()
             });
+            if let AdminCommand::Restore { from, replace } = &command {
+                println!("{}", admin::restore(&config, from, *replace)?);
+                return Ok(());
+            }
             let services = app::services(config, true).await?;
             let out = match command {
                 AdminCommand::CreateUser {
@@ -247,6 +270,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 AdminCommand::ResetPassword { username } => {
                     admin::reset_password(&services, &username).await?
                 }
+                AdminCommand::Backup { to } => admin::backup(&services, &to).await?,
+                AdminCommand::Restore { .. } => String::new(),
                 AdminCommand::Setting { name, value } => {
                     admin::setting(&services, &name, value.as_deref()).await?
                 }

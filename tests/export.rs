@@ -8,7 +8,6 @@ mod common;
 
 use std::io::Read;
 
-use base64::Engine;
 use common::app::TestApp;
 use common::{Backend, ORIGIN};
 use fulcrum::store::AuditEvent;
@@ -36,45 +35,6 @@ async fn api(
         .unwrap()
 }
 
-async fn logged_run(app: &TestApp, who: &str, entity: &str, run: &str) {
-    let q = format!("mutation {{ upsertBucket(input: {{name: \"{run}\", modelName: \"p\", entityName: \"{entity}\", config: \"{{\\\"lr\\\": {{\\\"value\\\": 0.1}}}}\"}}) {{ bucket {{ id }} }} }}");
-    let (_, body) = app.gql(who, &q).await;
-    assert!(body["errors"].is_null(), "{body}");
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("api:{}", app.key(who)));
-    let files = json!({ "files": {
-        "wandb-history.jsonl": { "offset": 0, "content": ["{\"_step\": 0, \"loss\": 1.5, \"note\": \"a,b\"}", "{\"_step\": 1, \"loss\": 0.5}"] },
-        "output.log": { "offset": 0, "content": ["2026-12-07T09:00:00Z epoch 1"] },
-        "wandb-events.jsonl": { "offset": 0, "content": ["{\"system.cpu\": 12}"] },
-    }});
-    let r = app
-        .t
-        .http
-        .post(app.t.url(&format!("/files/{entity}/p/{run}/file_stream")))
-        .header("authorization", format!("Basic {basic}"))
-        .json(&files)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let q = format!("mutation {{ createRunFiles(input: {{entityName: \"{entity}\", projectName: \"p\", runName: \"{run}\", files: [\"model.txt\"]}}) {{ files {{ uploadUrl }} }} }}");
-    let (_, body) = app.gql(who, &q).await;
-    let url = body["data"]["createRunFiles"]["files"][0]["uploadUrl"]
-        .as_str()
-        .unwrap()
-        .replace("http://127.0.0.1:8080", &app.t.base);
-    assert_eq!(
-        app.t
-            .http
-            .put(url)
-            .body(format!("weights of {run}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-}
-
 fn read(zip: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str) -> String {
     let mut text = String::new();
     zip.by_name(name)
@@ -89,9 +49,9 @@ async fn an_export_holds_the_account_and_every_run_and_expires(backend: Backend)
     app.person("ada").await.team("lab").await;
     app.member("lab", "bob", "member").await;
     app.person("eve").await;
-    logged_run(&app, "ada", "ada", "r1").await;
-    logged_run(&app, "ada", "lab", "t1").await;
-    logged_run(&app, "bob", "lab", "b1").await;
+    app.logged_run("ada", "ada", "r1").await;
+    app.logged_run("ada", "lab", "t1").await;
+    app.logged_run("bob", "lab", "b1").await;
     let ada = app.browser_login("ada").await;
 
     let r = api(&app, &ada, reqwest::Method::POST, "/api/v1/account/exports").await;

@@ -93,9 +93,13 @@ pub fn sdl() -> String {
 pub(crate) fn gql_error(e: ApiError) -> async_graphql::Error {
     let status = e.status.as_u16();
     let field = e.field;
+    let retry_after = e.retry_after;
     async_graphql::Error::new(e.message).extend_with(|_, ext| {
         ext.set("code", e.code.as_str());
         ext.set("status", status);
+        if let Some(secs) = retry_after {
+            ext.set("retry_after", secs);
+        }
         if let Some(f) = field {
             ext.set("field", f);
         }

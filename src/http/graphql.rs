@@ -93,6 +93,7 @@ fn into_http(response: async_graphql::Response) -> Response {
         return axum::Json(response).into_response();
     }
     let mut status = StatusCode::OK;
+    let mut retry_after = None;
     let mut body = match serde_json::to_value(&response) {
         Ok(v) => v,
         Err(_) => return ApiError::internal().into_response(),
@@ -108,6 +109,9 @@ fn into_http(response: async_graphql::Response) -> Response {
                 continue;
             };
             let code_status = ext.remove("status").and_then(|s| s.as_u64());
+            if let Some(secs) = ext.remove("retry_after").and_then(|s| s.as_u64()) {
+                retry_after = Some(secs);
+            }
             match code_status {
                 Some(s) => {
                     if status == StatusCode::OK {
@@ -127,5 +131,11 @@ fn into_http(response: async_graphql::Response) -> Response {
     if body.get("data").is_none() {
         body["data"] = serde_json::Value::Null;
     }
-    (status, axum::Json(body)).into_response()
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Some(v) = retry_after.and_then(|s| s.to_string().parse().ok()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, v);
+    }
+    response
 }

@@ -21,12 +21,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Ok(backend) => axum::Json(json!({ "status": "ready", "store": backend })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::StoreUnavailable,
-                "the store does not answer",
-            )
-            .into_response()
+            ApiError::store_unavailable().into_response()
         }
     }
 }

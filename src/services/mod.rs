@@ -10,6 +10,7 @@ pub mod alert_delivery;
 pub mod alert_send;
 pub mod alerts;
 pub mod api_keys;
+pub mod backup;
 pub mod beta;
 pub mod directory;
 pub mod email_verification;

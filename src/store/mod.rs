@@ -17,6 +17,7 @@ mod invites;
 pub mod jobs;
 mod keys;
 pub mod lifecycle;
+pub mod maintenance;
 mod migrations;
 pub mod outbox;
 pub mod postgres;
@@ -49,6 +50,7 @@ pub use github::{GithubLink, GithubStore};
 pub use invites::{Invite, InviteResolution, InviteStore, NewInvite};
 pub use keys::{KeyRevocation, KeyStore};
 pub use lifecycle::LifecycleStore;
+pub use maintenance::MaintenanceStore;
 pub use migrations::Migration;
 pub use profile::{Intro, ProfileStore};
 pub use runs::{
@@ -348,6 +350,7 @@ whole_store!(
     LifecycleStore,
     StorageStore,
     ExportStore,
+    MaintenanceStore,
 );
 
 pub type DynStore = Arc<dyn Store>;

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use base64::Engine;
 use fulcrum::notify::mail::{CapturedMail, MemoryTransport};
 use fulcrum::services::{Actor, AuthMethod, Services};
 use reqwest::StatusCode;
@@ -171,6 +172,48 @@ impl TestApp {
         assert_eq!(r.status(), 200);
         let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
         set.split(';').next().unwrap().to_string()
+    }
+
+    /// A run `entity/p/run` logged by `who` as the SDK does: config, history, console and
+    /// system lines, and one uploaded file (`model.txt`, "weights of <run>").
+    pub async fn logged_run(&self, who: &str, entity: &str, run: &str) {
+        let q = format!("mutation {{ upsertBucket(input: {{name: \"{run}\", modelName: \"p\", entityName: \"{entity}\", config: \"{{\\\"lr\\\": {{\\\"value\\\": 0.1}}}}\"}}) {{ bucket {{ id }} }} }}");
+        let (_, body) = self.gql(who, &q).await;
+        assert!(body["errors"].is_null(), "{body}");
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("api:{}", self.key(who)));
+        let files = json!({ "files": {
+            "wandb-history.jsonl": { "offset": 0, "content": ["{\"_step\": 0, \"loss\": 1.5, \"note\": \"a,b\"}", "{\"_step\": 1, \"loss\": 0.5}"] },
+            "output.log": { "offset": 0, "content": ["2026-12-07T09:00:00Z epoch 1"] },
+            "wandb-events.jsonl": { "offset": 0, "content": ["{\"system.cpu\": 12}"] },
+        }});
+        let r = self
+            .t
+            .http
+            .post(self.t.url(&format!("/files/{entity}/p/{run}/file_stream")))
+            .header("authorization", format!("Basic {basic}"))
+            .json(&files)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let q = format!("mutation {{ createRunFiles(input: {{entityName: \"{entity}\", projectName: \"p\", runName: \"{run}\", files: [\"model.txt\"]}}) {{ files {{ uploadUrl }} }} }}");
+        let (_, body) = self.gql(who, &q).await;
+        let url = body["data"]["createRunFiles"]["files"][0]["uploadUrl"]
+            .as_str()
+            .unwrap()
+            .replace("http://127.0.0.1:8080", &self.t.base);
+        assert_eq!(
+            self.t
+                .http
+                .put(url)
+                .body(format!("weights of {run}"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
 
     pub async fn stop(self) {

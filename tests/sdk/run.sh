@@ -32,7 +32,7 @@ ensure_venv() {
     rm -rf "$dir"
     mkdir -p "$VENVS"
     "$PYTHON" -m venv "$dir" || return 1
-    "$dir/bin/python" -m pip install -q --disable-pip-version-check --no-input -r "$req" || return 1
+    "$dir/bin/python" -m pip install -q --no-cache-dir --disable-pip-version-check --no-input -r "$req" || return 1
     local got
     got="$("$dir/bin/python" -c 'import wandb; print(wandb.__version__)')" || return 1
     if [[ "$got" != "$want" ]]; then

@@ -3,6 +3,8 @@
 //! Statements are prepared
 //! once per pooled connection (deadpool's statement cache); they live in `store/sql/`.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
@@ -12,6 +14,8 @@ use super::conflict_field;
 use super::rows::FromRow;
 use super::sql::{Atomic, Backend, Exec, Param, Sql, SqlStore, Work};
 use crate::error::{StoreError, StoreResult};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The PostgreSQL side of [`SqlStore`].
 pub struct Pg {
@@ -28,11 +32,53 @@ pub(crate) fn map_err(e: tokio_postgres::Error) -> StoreError {
             .unwrap_or_default();
         return StoreError::Conflict(conflict_field(&what));
     }
+    if is_unavailable(&e) {
+        return StoreError::Unavailable(anyhow::Error::new(e));
+    }
     StoreError::Other(anyhow::Error::new(e))
 }
 
+/// A connection that broke or a server that is shutting down, starting or full: the same
+/// request can succeed once PostgreSQL is back, so the client hears 503, not 500.
+fn is_unavailable(e: &tokio_postgres::Error) -> bool {
+    const UNAVAILABLE: [SqlState; 6] = [
+        SqlState::ADMIN_SHUTDOWN,
+        SqlState::CRASH_SHUTDOWN,
+        SqlState::CANNOT_CONNECT_NOW,
+        SqlState::TOO_MANY_CONNECTIONS,
+        SqlState::CONNECTION_EXCEPTION,
+        SqlState::CONNECTION_FAILURE,
+    ];
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(code) => UNAVAILABLE.contains(code),
+        None => {
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                if c.is::<std::io::Error>() {
+                    return true;
+                }
+                cause = c.source();
+            }
+            false
+        }
+    }
+}
+
 fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Other(anyhow::anyhow!("PostgreSQL pool: {e}"))
+    use deadpool_postgres::PoolError;
+    match e {
+        PoolError::Backend(e) => match map_err(e) {
+            StoreError::Other(cause) => StoreError::Unavailable(cause),
+            other => other,
+        },
+        PoolError::Timeout(_) | PoolError::Closed => {
+            StoreError::Unavailable(anyhow::anyhow!("PostgreSQL pool: {e}"))
+        }
+        e => StoreError::Other(anyhow::anyhow!("PostgreSQL pool: {e}")),
+    }
 }
 
 fn pg_args<'a>(args: &'a [&'a dyn Param]) -> Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)> {
@@ -145,9 +191,17 @@ impl Pg {
 
 impl SqlStore<Pg> {
     pub async fn connect(url: &str, size: usize) -> anyhow::Result<Self> {
-        let config: tokio_postgres::Config = url
+        let mut config: tokio_postgres::Config = url
             .parse()
             .context("database_url is not a valid PostgreSQL URL")?;
+        // A database that does not answer must fail a request in seconds, not hang it:
+        // connecting, and any write the network swallows, give up after these.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(Duration::from_secs(10));
+        }
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -157,8 +211,8 @@ impl SqlStore<Pg> {
         );
         let pool = Pool::builder(manager)
             .max_size(size)
-            .wait_timeout(Some(std::time::Duration::from_secs(10)))
-            .create_timeout(Some(std::time::Duration::from_secs(10)))
+            .wait_timeout(Some(Duration::from_secs(5)))
+            .create_timeout(Some(CONNECT_TIMEOUT))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .context("cannot build the PostgreSQL pool")?;

@@ -100,6 +100,9 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
         for answer in answers {
             answer(match &ended {
                 Ok(()) => Ok(()),
+                Err(StoreError::Unavailable(e)) => Err(StoreError::Unavailable(anyhow::anyhow!(
+                    "commit failed: {e:#}"
+                ))),
                 Err(e) => Err(StoreError::Other(anyhow::anyhow!("commit failed: {e}"))),
             });
         }

@@ -42,11 +42,20 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode as Code;
     if let rusqlite::Error::SqliteFailure(f, msg) = &e {
-        if f.code == rusqlite::ErrorCode::ConstraintViolation {
-            if let Some(m) = msg.as_deref().filter(|m| m.contains("UNIQUE")) {
-                return StoreError::Conflict(conflict_field(m));
+        match f.code {
+            Code::ConstraintViolation => {
+                if let Some(m) = msg.as_deref().filter(|m| m.contains("UNIQUE")) {
+                    return StoreError::Conflict(conflict_field(m));
+                }
             }
+            // A full disk, or a file another process keeps locked past the busy timeout:
+            // the write is refused whole (SQLite rolls it back) and may succeed later.
+            Code::DiskFull | Code::SystemIoFailure | Code::DatabaseBusy | Code::DatabaseLocked => {
+                return StoreError::Unavailable(anyhow::Error::new(e));
+            }
+            _ => {}
         }
     }
     StoreError::Other(anyhow::Error::new(e))
@@ -118,6 +127,22 @@ impl Backend for Lite {
         // One statement or several: either way a savepoint in the group's transaction.
         self.writer.write(move |conn| run_now(work(conn))).await
     }
+}
+
+/// SQLite's own check of a database file (opened read-only), for backups before they are
+/// restored.
+pub fn check_integrity(path: &Path) -> anyhow::Result<()> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let verdict: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .with_context(|| format!("{} is not a SQLite database", path.display()))?;
+    anyhow::ensure!(
+        verdict == "ok",
+        "{} fails SQLite's integrity check: {verdict}",
+        path.display()
+    );
+    Ok(())
 }
 
 impl SqlStore<Lite> {
