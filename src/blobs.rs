@@ -40,10 +40,22 @@ impl Blobs {
         Ok(self.root.join(name))
     }
 
+    /// Writes the blob whole (synced, then renamed into place) or not at all: on a full
+    /// disk the temporary file is removed and the error returned.
     pub async fn put(&self, name: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
+        use tokio::io::AsyncWriteExt;
         let path = self.path(name)?;
         let tmp = self.root.join(format!(".{name}.tmp"));
-        tokio::fs::write(&tmp, &bytes).await?;
+        let written = async {
+            let mut file = tokio::fs::File::create(&tmp).await?;
+            file.write_all(&bytes).await?;
+            file.sync_all().await
+        }
+        .await;
+        if let Err(e) = written {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e.into());
+        }
         tokio::fs::rename(&tmp, &path).await?;
         Ok(())
     }

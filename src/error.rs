@@ -293,6 +293,17 @@ impl ApiError {
         e
     }
 
+    /// Blobs cannot be written (a full disk, an object store that does not answer).
+    pub fn blob_store_unavailable() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::BlobStoreUnavailable,
+            "the server cannot store files right now; try again later",
+        );
+        e.retry_after = Some(STORE_RETRY_AFTER_SECS);
+        e
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -242,10 +242,11 @@ impl Services {
         .map_err(|_| ApiError::internal())??;
         let base = crate::keys::random_token()[..24].to_string();
         for (size, bytes) in sizes {
-            self.blobs
-                .put(&format!("{base}-{size}.png"), bytes)
-                .await
-                .map_err(internal)?;
+            if let Err(e) = self.blobs.put(&format!("{base}-{size}.png"), bytes).await {
+                tracing::error!(error = %format!("{e:#}"), "cannot write an avatar");
+                self.delete_avatar_blobs(Some(base)).await;
+                return Err(ApiError::blob_store_unavailable());
+            }
         }
         let event = meta
             .audit(actor, "profile.avatar", &actor.user.username)
@@ -275,11 +276,6 @@ impl Services {
             }
         }
     }
-}
-
-fn internal(e: anyhow::Error) -> ApiError {
-    tracing::error!(error = %format!("{e:#}"), "blob store failure");
-    ApiError::internal()
 }
 
 #[cfg(test)]

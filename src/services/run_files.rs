@@ -173,12 +173,8 @@ impl Services {
                     ApiError::bad_request(ErrorCode::BodyUnreadable, "the upload broke off")
                 }
                 (PutError::Io(e), _) => {
-                    tracing::error!(error = %e, "cannot write a run file");
-                    ApiError::new(
-                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                        ErrorCode::BlobStoreUnavailable,
-                        "the server cannot store files right now",
-                    )
+                    tracing::error!(error = %format!("{e:#}"), "cannot write a run file");
+                    ApiError::blob_store_unavailable()
                 }
             })?;
         let file = RunFile {

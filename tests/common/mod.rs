@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod github;
+pub mod outage;
 pub mod slack;
 pub mod smtp;
 pub mod store;
