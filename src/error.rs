@@ -150,6 +150,7 @@ error_codes! {
     TeamNameInvalid = "team_name_invalid",
     TeamNameReserved = "team_name_reserved",
     TeamNameTaken = "team_name_taken",
+    TextInvalid = "text_invalid",
     TooManyMutations = "too_many_mutations",
     Unauthenticated = "unauthenticated",
     UnsupportedMediaType = "unsupported_media_type",
@@ -349,6 +350,10 @@ pub enum StoreError {
     /// full disk under SQLite): the request may succeed if it is sent again shortly.
     #[error("store unavailable: {0:#}")]
     Unavailable(anyhow::Error),
+    /// Text the database cannot hold (PostgreSQL refuses NUL characters); a client's
+    /// fault wherever it came from.
+    #[error("text the database cannot store: {0:#}")]
+    Unstorable(anyhow::Error),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -369,6 +374,13 @@ impl From<StoreError> for ApiError {
                 code,
                 code.as_str().replace('_', " "),
             ),
+            StoreError::Unstorable(cause) => {
+                tracing::info!(error = %format!("{cause:#}"), "unstorable input refused");
+                ApiError::bad_request(
+                    ErrorCode::TextInvalid,
+                    "the input holds characters that cannot be stored (such as NUL)",
+                )
+            }
             StoreError::Unavailable(cause) => {
                 tracing::warn!(error = %format!("{cause:#}"), "store unavailable");
                 ApiError::store_unavailable()

@@ -113,6 +113,13 @@ pub fn is_unsafe_char(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Not white space and not one of the zero-width characters, which alone would make a name
+/// nobody can see or type.
+fn is_visible(c: char) -> bool {
+    !c.is_whitespace()
+        && !matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
 /// Untrusted text quoted back in an error message: at most 64 characters, controls as `?`.
 pub fn echo(raw: &str) -> String {
     let mut out: String = raw
@@ -157,7 +164,10 @@ pub const RUN_ID_MAX: usize = 64;
 pub fn project_name(raw: &str) -> Result<String, ApiError> {
     let name = raw.trim();
     let bad = |c: char| matches!(c, '/' | '\\' | '#' | '?' | '%' | ':') || is_unsafe_char(c);
-    if name.is_empty() || name.chars().count() > PROJECT_NAME_MAX || name.chars().any(bad) {
+    if !name.chars().any(is_visible)
+        || name.chars().count() > PROJECT_NAME_MAX
+        || name.chars().any(bad)
+    {
         return Err(ApiError::validation(
             "project",
             ErrorCode::ProjectNameInvalid,
@@ -203,9 +213,12 @@ mod tests {
             "a:b",
             "a\\b",
             &"p".repeat(129),
+            "\u{200B}",
+            " \u{FEFF} ",
         ] {
             assert!(project_name(bad).is_err(), "{bad:?} accepted");
         }
+        assert!(project_name("\u{D55C}\u{AE00} \u{1F469}\u{200D}\u{1F52C}").is_ok());
         assert_eq!(run_id("abc123XY").unwrap(), "abc123XY");
         for bad in ["", "a b", "a/b", ".hidden", "ü", &"r".repeat(65)] {
             assert!(run_id(bad).is_err(), "{bad:?} accepted");

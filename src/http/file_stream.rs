@@ -34,8 +34,15 @@ pub async fn file_stream(
     }
     let limit = state.services.config.runs.file_stream_max_body_bytes;
     let bytes = read_body(body, limit).await?;
-    let parsed: FileStreamBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let parsed: FileStreamBody = if first.is_none() {
         FileStreamBody::default()
+    } else if first != Some(&b'{') {
+        // serde would take a JSON array for the struct's fields in order.
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidJson,
+            "the file_stream body must be a JSON object",
+        ));
     } else {
         serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::bad_request(

@@ -60,6 +60,16 @@ fn stream_of(name: &str) -> Option<Stream> {
     }
 }
 
+/// A program's console can print NUL bytes, which no database text column keeps
+/// (PostgreSQL refuses them): they become U+FFFD, as undecodable bytes already do.
+fn without_nul(line: String) -> String {
+    if line.contains('\0') {
+        line.replace('\0', "\u{FFFD}")
+    } else {
+        line
+    }
+}
+
 impl Services {
     /// Checks a request against the bounds and turns it into one store write.
     fn stream_write(&self, run_id: i64, body: FileStreamBody) -> Result<StreamWrite, ApiError> {
@@ -109,7 +119,7 @@ impl Services {
             write.lines.push(StreamLines {
                 stream,
                 offset: chunk.offset,
-                lines: chunk.content,
+                lines: chunk.content.into_iter().map(without_nul).collect(),
                 steps,
             });
         }

@@ -35,6 +35,13 @@ pub(crate) fn map_err(e: tokio_postgres::Error) -> StoreError {
     if is_unavailable(&e) {
         return StoreError::Unavailable(anyhow::Error::new(e));
     }
+    let unstorable = [
+        SqlState::CHARACTER_NOT_IN_REPERTOIRE,
+        SqlState::UNTRANSLATABLE_CHARACTER,
+    ];
+    if e.code().is_some_and(|c| unstorable.contains(c)) {
+        return StoreError::Unstorable(anyhow::Error::new(e));
+    }
     StoreError::Other(anyhow::Error::new(e))
 }
 
