@@ -11,11 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::app::TestApp;
+use common::process::{ServerProcess, BIN};
 use common::{console, Backend, T};
 use fulcrum::services::RequestMeta;
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_fulcrum");
 
 fn admin(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
     admin_with_input(data_dir, args, "")
@@ -205,26 +204,6 @@ async fn a_backup_taken_while_writing_restores_every_acknowledged_write() {
     t.server.shutdown().await.unwrap();
 }
 
-/// Starts `fulcrum serve` on `data_dir` and waits until it listens.
-fn serve(data_dir: &Path) -> std::process::Child {
-    use std::io::BufRead;
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env_remove("FULCRUM_DATABASE_URL")
-        .env("FULCRUM_LOG_LEVEL", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.contains("listening"), "{first}");
-    std::thread::spawn(move || lines.for_each(drop));
-    child
-}
-
 #[test]
 fn the_commands_refuse_what_would_lose_or_mix_data() {
     let live = tempfile::tempdir().unwrap();
@@ -254,7 +233,7 @@ fn the_commands_refuse_what_would_lose_or_mix_data() {
     );
 
     // A second server, or a restore, is refused while a server holds the data directory.
-    let mut server = serve(live.path());
+    let server = ServerProcess::start(live.path(), None, &[]);
     let from = ["restore", "--from", b1.to_str().unwrap()];
     let (ok, _, err) = admin(live.path(), &from);
     assert!(!ok && err.contains("another Fulcrum process"), "{err}");
@@ -266,8 +245,7 @@ fn the_commands_refuse_what_would_lose_or_mix_data() {
         .unwrap();
     assert!(!second.status.success());
     assert!(String::from_utf8_lossy(&second.stderr).contains("another Fulcrum process"));
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill9();
 
     // Existing data is only ever moved aside, and only when asked.
     let (ok, _, err) = admin(live.path(), &from);

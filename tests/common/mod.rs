@@ -5,6 +5,7 @@
 pub mod app;
 pub mod github;
 pub mod outage;
+pub mod process;
 pub mod slack;
 pub mod smtp;
 pub mod store;

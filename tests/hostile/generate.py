@@ -103,7 +103,7 @@ BAD_VALUES = {
     "huge": '"' + rep("z", 200000) + '"',
 }
 MUTATIONS = {
-    "updateUser": ("input", ["name", "bio", "location", "institution", "website", "photoUrl", "defaultEntity", "id"]),
+    "updateProfile": ("input", ["name", "bio", "location", "institution", "website", "language"]),
     "generateApiKey": ("input", ["description"]),
     "deleteApiKey": ("input", ["id"]),
     "upsertBucket": ("input", ["name", "modelName", "entityName", "config", "summaryMetrics", "state", "displayName", "notes", "tags", "id"]),

@@ -1,0 +1,65 @@
+//! The real `fulcrum serve` in a child process, for tests that stop it the hard way.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_fulcrum");
+
+pub struct ServerProcess {
+    pub child: Child,
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+}
+
+impl ServerProcess {
+    /// Starts `serve` on `data_dir` (and `database_url`, when PostgreSQL) with `FULCRUM_*`
+    /// settings, and waits until it listens.
+    pub fn start(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
+        let mut command = Command::new(BIN);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("FULCRUM_DATABASE_URL")
+            .env("FULCRUM_LOG_LEVEL", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(url) = database_url {
+            command.args(["--database-url", url]);
+        }
+        let mut child = command.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let first = lines.next().unwrap().unwrap();
+        let addr = first
+            .split("listening on http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("the server did not start: {first}"))
+            .to_string();
+        std::thread::spawn(move || lines.for_each(drop));
+        ServerProcess {
+            child,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    /// `kill -9`: no shutdown, no flush, nothing.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, as an operator stops it, and waits for the exit.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap();
+    }
+}
