@@ -11,7 +11,6 @@ use serde_json::{json, Value};
 use super::extract::Signed;
 use super::{read_body, AppState};
 use crate::error::{ApiError, ErrorCode};
-use crate::services::file_stream::FileStreamBody;
 
 pub async fn file_stream(
     State(state): State<AppState>,
@@ -34,23 +33,7 @@ pub async fn file_stream(
     }
     let limit = state.services.config.runs.file_stream_max_body_bytes;
     let bytes = read_body(body, limit).await?;
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    let parsed: FileStreamBody = if first.is_none() {
-        FileStreamBody::default()
-    } else if first != Some(&b'{') {
-        // serde would take a JSON array for the struct's fields in order.
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidJson,
-            "the file_stream body must be a JSON object",
-        ));
-    } else {
-        serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::bad_request(
-                ErrorCode::InvalidJson,
-                format!("the file_stream body is not valid: {e}"),
-            )
-        })?
-    };
+    let parsed = crate::services::file_stream::parse_body(&bytes)?;
     let outcome = state
         .services
         .file_stream(&actor, (&entity, &project, &run), parsed)
