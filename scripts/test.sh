@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and integration tests (SQLite and PostgreSQL), the real
-# wandb SDK suites (0.31.0 and 0.19.11) against the built server, then the browser tests
+# wandb SDK suites (0.31.0 and 0.19.11) against the built server, once alone and once as
+# three instances on PostgreSQL behind nginx, then the browser tests
 # (Debian's Chromium driven by playwright-core) against the same binary with the web UI.
 #
 #   TEST_DATABASE_URL  PostgreSQL server the tests create their databases on
@@ -32,6 +33,15 @@ cargo test --all-targets --locked
 # cargo test built target/debug/fulcrum for the CLI tests; the suites below use it.
 log "wandb SDK suites"
 FULCRUM_BIN="$PWD/target/debug/fulcrum" bash tests/sdk/run.sh
+
+# The same suite against three instances on one PostgreSQL database behind nginx.
+if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
+    log "installing Debian's nginx"
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null 2>&1) \
+        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
+fi
+log "wandb SDK suites, three instances behind nginx"
+SDK_CLUSTER=3 FULCRUM_BIN="$PWD/target/debug/fulcrum" bash tests/sdk/run.sh
 
 # Browsers are never downloaded: the tests drive Debian's chromium. The CJK font makes
 # the Korean screenshots (target/browser-artifacts/) readable.

@@ -5,8 +5,13 @@ One Fulcrum server per test session: a temp data dir, users and keys made with t
 Every SDK interaction runs in a subprocess (timeout 60 s) with a fresh HOME and an
 environment without inherited WANDB_* variables.
 
+With SDK_CLUSTER=N the session's server is N instances on one PostgreSQL
+database behind nginx (`cluster.py`); tests that start a server of their own still start
+one.
+
 Env:
   FULCRUM_BIN       server binary (default <repo>/target/debug/fulcrum)
+  SDK_CLUSTER  instances behind nginx for the session's server (default: one, SQLite)
   WANDB_019_PYTHON  python of the wandb 0.19.11 venv (default <repo>/target/sdk-venvs/wandb-0.19.11/bin/python)
   WANDB_031_PYTHON  python of the wandb 0.31.0 venv (default: the interpreter running pytest)
 """
@@ -97,6 +102,10 @@ class Fulcrum:
     port: int
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
+    database_url: str | None = None  # PostgreSQL (cluster mode); SQLite otherwise
+    instances: int = 1  # behind nginx when more than one
+    procs: list = field(default_factory=list)  # the instances and nginx, in cluster mode
+    instance_ports: list = field(default_factory=list)
     users: dict = field(default_factory=dict)  # username -> JSON from create-user
     keys: dict = field(default_factory=dict)  # label -> full key
     env: dict = field(default_factory=dict)  # extra FULCRUM_* settings for `serve`
@@ -105,10 +114,16 @@ class Fulcrum:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def _store_args(self) -> list:
+        args = ["--data-dir", str(self.data_dir)]
+        if self.database_url:
+            args += ["--database-url", self.database_url]
+        return args
+
     # --- admin CLI (contract; --data-dir goes before the admin subcommand, which is
     # where the real binary's clap definition puts it) ---
     def create_user(self, username, email, admin=False, password=PASSWORD):
-        args = ["admin", "--data-dir", str(self.data_dir), "create-user", "--username", username, "--email", email]
+        args = ["admin", *self._store_args(), "create-user", "--username", username, "--email", email]
         if admin:
             args.append("--admin")
         info = _json_line(_run_cli(args, stdin=password + "\n"), "create-user")
@@ -116,39 +131,48 @@ class Fulcrum:
         return info
 
     def create_key(self, username, name):
-        out = _run_cli(["admin", "--data-dir", str(self.data_dir), "create-key", "--username", username, "--name", name])
+        out = _run_cli(["admin", *self._store_args(), "create-key", "--username", username, "--name", name])
         lines = [ln.strip() for ln in out.splitlines() if ln.strip()]
         assert len(lines) == 1, f"create-key should print exactly the key, got {out!r}"
         return lines[0]
 
     def import_key(self, username, name, key):
         out = _run_cli(
-            ["admin", "--data-dir", str(self.data_dir), "import-key", "--username", username, "--name", name],
+            ["admin", *self._store_args(), "import-key", "--username", username, "--name", name],
             stdin=key + "\n",
         )
         return _json_line(out, "import-key")
 
     def list_users(self):
-        out = _run_cli(["admin", "--data-dir", str(self.data_dir), "list-users"])
+        out = _run_cli(["admin", *self._store_args(), "list-users"])
         return [json.loads(ln) for ln in out.splitlines() if ln.strip()]
 
     # --- serve ---
     def start(self):
         self.log_path = self.data_dir.parent / "server.log"
-        logf = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [FULCRUM_BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir),
-             "--public-url", self.url],
-            stdin=subprocess.DEVNULL,
-            stdout=logf,
-            stderr=subprocess.STDOUT,
-            env={**_base_env(), **self.env},
-        )
+        logf = open(self.log_path, "ab")
+        ports = [self.port] if self.instances == 1 else [free_port() for _ in range(self.instances)]
+        self.instance_ports = ports
+        for port in ports:
+            self.procs.append(subprocess.Popen(
+                [FULCRUM_BIN, "serve", "--listen", f"127.0.0.1:{port}", *self._store_args(),
+                 "--public-url", self.url],
+                stdin=subprocess.DEVNULL,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                env={**_base_env(), **self.env},
+            ))
         logf.close()
+        self.proc = self.procs[0]
+        if self.instances > 1:
+            from cluster import start_nginx
+            nginx_dir = self.data_dir.parent / "nginx"
+            nginx_dir.mkdir(exist_ok=True)
+            self.procs.append(start_nginx(nginx_dir, self.port, ports))
         deadline = time.monotonic() + 30
         last = None
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if any(p.poll() is not None for p in self.procs):
                 break
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
@@ -167,13 +191,14 @@ class Fulcrum:
         )
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        for proc in reversed(self.procs or ([self.proc] if self.proc else [])):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)
 
     def server_output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
@@ -192,8 +217,14 @@ def fulcrum():
     if not (os.path.isfile(FULCRUM_BIN) and os.access(FULCRUM_BIN, os.X_OK)):
         pytest.fail(f"server binary not found: {FULCRUM_BIN} (build it, or set FULCRUM_BIN)", pytrace=False)
     tmp = Path(tempfile.mkdtemp(prefix="fulcrum-sdk-"))
-    srv = Fulcrum(data_dir=tmp / "data", port=free_port())
+    instances = int(os.environ.get("SDK_CLUSTER", "1"))
+    # In a cluster, each instance's request count proves the load was spread.
+    env = {"FULCRUM_METRICS_PUBLIC": "true"} if instances > 1 else {}
+    srv = Fulcrum(data_dir=tmp / "data", port=free_port(), instances=instances, env=env)
     srv.data_dir.mkdir()
+    if instances > 1:
+        from cluster import create_database
+        srv.database_url = create_database()
     try:
         # users: a normal user, a second normal user, an admin, a user with an imported legacy key
         srv.create_user("alice", "alice@example.com")
@@ -213,8 +244,16 @@ def fulcrum():
             srv.import_result, srv.import_error = None, str(e)
         srv.start()
         yield srv
+        if instances > 1:
+            from cluster import requests_served
+            served = requests_served(srv.instance_ports)
+            print(f"\nrequests served by each instance behind nginx: {served}", file=sys.stderr)
+            assert all(n > 0 for n in served), served
     finally:
         srv.stop()
+        if srv.database_url:
+            from cluster import drop_database
+            drop_database(srv.database_url)
         if os.environ.get("FULCRUM_SDK_KEEP_TMP"):
             print(f"kept {tmp}", file=sys.stderr)
         else:
