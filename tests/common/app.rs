@@ -74,6 +74,11 @@ impl TestApp {
         self
     }
 
+    /// Knows `name` by a key made elsewhere (another instance on the same database).
+    pub fn adopt(&mut self, name: &str, key: &str) {
+        self.keys.insert(name.to_string(), key.to_string());
+    }
+
     /// The API key of a person made by this app.
     pub fn key(&self, name: &str) -> &str {
         self.keys
