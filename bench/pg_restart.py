@@ -19,6 +19,7 @@ import base64
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -156,4 +157,6 @@ def main():
 
 
 if __name__ == "__main__":
+    # A SIGTERM (Ctrl-C's cousin from `kill`) still stops the server and drops the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.exit(main())

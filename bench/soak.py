@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import random
+import signal
 import shutil
 import statistics
 import subprocess
@@ -207,4 +208,6 @@ def main():
 
 
 if __name__ == "__main__":
+    # A SIGTERM (Ctrl-C's cousin from `kill`) still stops the server and drops the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.exit(main())

@@ -36,6 +36,7 @@ migrations! {
     11 "0011_github" "github",
     12 "0012_storage" "storage",
     13 "0013_exports" "exports",
+    14 "0014_active_keys" "active keys",
 }
 
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

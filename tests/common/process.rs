@@ -63,3 +63,13 @@ impl ServerProcess {
         self.child.wait().unwrap();
     }
 }
+
+/// A test that fails half way must not leave its server running.
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
