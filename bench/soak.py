@@ -132,11 +132,22 @@ def main():
     parser.add_argument("--minutes", type=float, default=15)
     parser.add_argument("--interval", type=float, default=10)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--no-mail", action="store_true",
+                        help="no SMTP server: run-end alert mails wait and retry, as on a server without mail")
     args = parser.parse_args()
     binary = os.environ.get("FULCRUM_BIN", os.path.join(REPO, "target/release/fulcrum"))
     tmp = tempfile.mkdtemp(prefix="fulcrum-soak-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FULCRUM_")}
     env.update({"FULCRUM_LOG_LEVEL": "warn", "FULCRUM_MAX_KEYS_PER_USER": "10000"})
+    sink = None
+    if not args.no_mail:
+        # Every finished run mails its person: a loopback SMTP server takes them, as a
+        # configured server's would.
+        sys.path.insert(0, os.path.join(REPO, "tests", "sdk"))
+        from alert_sinks import SmtpSink
+        sink = SmtpSink()
+        env.update(sink.env())
+        env["FULCRUM_MAIL_FROM"] = "Fulcrum Soak <soak@fulcrum.test>"
     store = ["--data-dir", tmp]
     db = None
     if args.backend == "postgres":
@@ -193,6 +204,7 @@ def main():
             "fds": [warm[2], end[2]],
             "p99_ms_by_quarter": [round(p, 2) for p in p99s],
             "cpu_us_per_request_median": statistics.median(r[6] for r in rows),
+            "mails_received": len(sink.received) if sink else None,
         }
         print(json.dumps(summary))
         for e in load.errors[:5]:
@@ -202,6 +214,8 @@ def main():
         if server:
             server.terminate()
             server.wait(10)
+        if sink:
+            sink.close()
         if db:
             subprocess.run(PG_ADMIN + [f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
