@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::app::TestApp;
-use common::process::{ServerProcess, BIN};
+use common::process::{self, ServerProcess, BIN};
 use common::{console, Backend, T};
 use fulcrum::services::RequestMeta;
 use serde_json::{json, Value};
@@ -21,38 +21,8 @@ fn admin(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
 }
 
 fn admin_with_input(data_dir: &Path, args: &[&str], input: &str) -> (bool, String, String) {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .arg("admin")
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("FULCRUM_DATABASE_URL")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn png() -> Vec<u8> {
-    let img = image::RgbaImage::from_pixel(64, 64, image::Rgba([200, 20, 90, 255]));
-    let mut out = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
+    let run = process::admin(data_dir, None, args, input);
+    (run.ok, run.out, run.err)
 }
 
 async fn viewer(t: &T, key: &str) -> Value {
@@ -74,19 +44,7 @@ async fn a_backup_taken_while_writing_restores_every_acknowledged_write() {
     let mut app = TestApp::with_config(&backend, &[("FULCRUM_MAX_KEYS_PER_USER", "10000")]).await;
     app.person("ada").await;
     app.logged_run("ada", "ada", "r1").await;
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(png()).file_name("me.png"),
-    );
-    let r = app
-        .t
-        .http
-        .post(app.t.url("/api/v1/avatar"))
-        .basic_auth("api", Some(app.key("ada")))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = app.upload_avatar("ada", common::png(64, 64)).await;
     assert_eq!(r.status(), 200);
     let photo = viewer(&app.t, app.key("ada")).await["photoUrl"].clone();
 

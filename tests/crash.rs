@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::process::{ServerProcess, BIN};
+use common::process::ServerProcess;
 use common::smtp::{decode_header, Mime, Sink};
 use common::Backend;
 use serde_json::{json, Value};
@@ -77,6 +77,13 @@ impl Api {
         Ok(body)
     }
 
+    /// Records what became of a run of this load.
+    fn note_run(&self, run: &str, change: impl FnOnce(&mut RunLedger)) {
+        if let Some(entry) = self.ledger.lock().unwrap().runs.get_mut(run) {
+            change(entry);
+        }
+    }
+
     async fn gql(&self, query: &str, variables: Value) -> Result<Value, ()> {
         let body = self
             .post(
@@ -124,13 +131,7 @@ async fn runs(api: Arc<Api>, cycle: usize) {
         if api.gql(UPSERT, json!({ "n": run })).await.is_err() {
             return;
         }
-        api.ledger
-            .lock()
-            .unwrap()
-            .runs
-            .get_mut(&run)
-            .unwrap()
-            .created = true;
+        api.note_run(&run, |r| r.created = true);
         let path = format!("/files/ada/p/{run}/file_stream");
         for batch in 0..3i64 {
             let lines: Vec<String> = (0..5)
@@ -142,17 +143,11 @@ async fn runs(api: Arc<Api>, cycle: usize) {
             if api.post(&path, body).await.is_err() {
                 return;
             }
-            api.ledger.lock().unwrap().runs.get_mut(&run).unwrap().lines = (batch + 1) * 5;
+            api.note_run(&run, |r| r.lines = (batch + 1) * 5);
         }
         // Every third run is left live, as a training process that died with the server.
         if i % 3 != 2 {
-            api.ledger
-                .lock()
-                .unwrap()
-                .runs
-                .get_mut(&run)
-                .unwrap()
-                .completing = true;
+            api.note_run(&run, |r| r.completing = true);
             if api
                 .post(&path, json!({ "complete": true, "exitcode": 0 }))
                 .await
@@ -160,13 +155,7 @@ async fn runs(api: Arc<Api>, cycle: usize) {
             {
                 return;
             }
-            api.ledger
-                .lock()
-                .unwrap()
-                .runs
-                .get_mut(&run)
-                .unwrap()
-                .finished = true;
+            api.note_run(&run, |r| r.finished = true);
         }
     }
 }
@@ -190,31 +179,9 @@ async fn profile_and_teams(api: Arc<Api>, cycle: usize) {
 }
 
 fn admin(data_dir: &std::path::Path, url: Option<&str>, args: &[&str], input: &str) -> String {
-    use std::io::Write;
-    let mut command = std::process::Command::new(BIN);
-    command
-        .arg("admin")
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir);
-    if let Some(url) = url {
-        command.args(["--database-url", url]);
-    }
-    let mut child = command
-        .env_remove("FULCRUM_DATABASE_URL")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    let run = common::process::admin(data_dir, url, args, input);
+    assert!(run.ok, "{}", run.err);
+    run.out.trim().to_string()
 }
 
 /// Run alert mails by (state, run), each with its Message-IDs.

@@ -239,26 +239,7 @@ async fn a_full_sqlite_disk_refuses_writes_cleanly_and_loses_nothing() {
     assert_eq!((status, code.as_deref()), (503, Some("store_unavailable")));
     let reads = viewer(&app, app.key("ada")).await;
     assert_eq!(reads.status, 200, "reads go on while the disk is full");
-    let png = {
-        let img = image::RgbaImage::from_pixel(300, 300, image::Rgba([9, 9, 9, 255]));
-        let mut out = Vec::new();
-        img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-            .unwrap();
-        out
-    };
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(png).file_name("me.png"),
-    );
-    let r = app
-        .t
-        .http
-        .post(app.t.url("/api/v1/avatar"))
-        .basic_auth("api", Some(app.key("ada")))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = app.upload_avatar("ada", common::png(300, 300)).await;
     assert_eq!(r.status(), 503, "an upload is refused as cleanly");
     assert_eq!(r.headers()["retry-after"], "2");
 

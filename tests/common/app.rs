@@ -74,6 +74,22 @@ impl TestApp {
         self
     }
 
+    /// `who` uploads `png` as their profile image, as the web app does.
+    pub async fn upload_avatar(&self, who: &str, png: Vec<u8>) -> reqwest::Response {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(png).file_name("me.png"),
+        );
+        self.t
+            .http
+            .post(self.t.url("/api/v1/avatar"))
+            .basic_auth("api", Some(self.key(who)))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Knows `name` by a key made elsewhere (another instance on the same database).
     pub fn adopt(&mut self, name: &str, key: &str) {
         self.keys.insert(name.to_string(), key.to_string());

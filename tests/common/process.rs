@@ -73,3 +73,44 @@ impl Drop for ServerProcess {
         }
     }
 }
+
+/// What `fulcrum admin …` answered: whether it succeeded, its stdout and its stderr.
+pub struct AdminOutput {
+    pub ok: bool,
+    pub out: String,
+    pub err: String,
+}
+
+/// Runs `fulcrum admin <args> --data-dir <dir> [--database-url <url>]` with `input` on
+/// stdin (a password, a key).
+pub fn admin(data_dir: &Path, url: Option<&str>, args: &[&str], input: &str) -> AdminOutput {
+    use std::io::Write;
+    let mut command = Command::new(BIN);
+    command
+        .arg("admin")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir);
+    if let Some(url) = url {
+        command.args(["--database-url", url]);
+    }
+    let mut child = command
+        .env_remove("FULCRUM_DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    AdminOutput {
+        ok: out.status.success(),
+        out: String::from_utf8(out.stdout).unwrap(),
+        err: String::from_utf8(out.stderr).unwrap(),
+    }
+}
