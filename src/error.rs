@@ -285,22 +285,23 @@ impl ApiError {
 
     /// The database is down or cannot write; clients (the SDK retries 5xx) come back later.
     pub fn store_unavailable() -> Self {
-        let mut e = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Self::retry_soon(
             ErrorCode::StoreUnavailable,
             "the database is unavailable; try again shortly",
-        );
-        e.retry_after = Some(STORE_RETRY_AFTER_SECS);
-        e
+        )
     }
 
     /// Blobs cannot be written (a full disk, an object store that does not answer).
     pub fn blob_store_unavailable() -> Self {
-        let mut e = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Self::retry_soon(
             ErrorCode::BlobStoreUnavailable,
             "the server cannot store files right now; try again later",
-        );
+        )
+    }
+
+    /// 503 with `Retry-After`: nothing is wrong with the request, only with now.
+    fn retry_soon(code: ErrorCode, message: &str) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
         e.retry_after = Some(STORE_RETRY_AFTER_SECS);
         e
     }

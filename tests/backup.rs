@@ -17,11 +17,7 @@ use fulcrum::services::RequestMeta;
 use serde_json::{json, Value};
 
 fn admin(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
-    admin_with_input(data_dir, args, "")
-}
-
-fn admin_with_input(data_dir: &Path, args: &[&str], input: &str) -> (bool, String, String) {
-    let run = process::admin(data_dir, None, args, input);
+    let run = process::admin(data_dir, None, args, "");
     (run.ok, run.out, run.err)
 }
 
@@ -165,18 +161,8 @@ async fn a_backup_taken_while_writing_restores_every_acknowledged_write() {
 #[test]
 fn the_commands_refuse_what_would_lose_or_mix_data() {
     let live = tempfile::tempdir().unwrap();
-    let (ok, _, err) = admin_with_input(
-        live.path(),
-        &[
-            "create-user",
-            "--username",
-            "ada",
-            "--email",
-            "ada@example.com",
-        ],
-        "correct horse battery\n",
-    );
-    assert!(ok, "{err}");
+    let made = process::create_user(live.path(), None, "ada");
+    assert!(made.ok, "{}", made.err);
     let backups = tempfile::tempdir().unwrap();
     let b1 = backups.path().join("b1");
     let (ok, out, err) = admin(live.path(), &["backup", "--to", b1.to_str().unwrap()]);

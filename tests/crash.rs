@@ -228,18 +228,8 @@ async fn kill_9_under_mixed_load_loses_no_acknowledged_write(backend: Backend) {
             ("FULCRUM_MAX_KEYS_PER_USER", "10000"),
         ],
     );
-    admin(
-        &data_dir,
-        url,
-        &[
-            "create-user",
-            "--username",
-            "ada",
-            "--email",
-            "ada@example.com",
-        ],
-        "correct horse battery\n",
-    );
+    let made = common::process::create_user(&data_dir, url, "ada");
+    assert!(made.ok, "{}", made.err);
     admin(&data_dir, url, &["verify-email", "--username", "ada"], "");
     let key = admin(
         &data_dir,

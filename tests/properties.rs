@@ -146,7 +146,7 @@ fn tags(html: &str) -> Vec<String> {
 /// An attribute named `on…` inside a tag.
 fn has_event_handler(tag: &str) -> bool {
     tag.split(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'')
-        .skip(1)
+        .skip(1) // the tag's own name
         .any(|word| word.starts_with("on") && word.contains('='))
 }
 

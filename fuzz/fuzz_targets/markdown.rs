@@ -21,7 +21,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         assert!(!tag.contains("javascript:"), "{html}");
         let handler = tag
             .split(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'')
-            .skip(1)
+            .skip(1) // the tag's own name
             .any(|w| w.starts_with("on") && w.contains('='));
         assert!(!handler, "{html}");
         rest = &rest[start + len + 1..];

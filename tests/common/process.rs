@@ -74,27 +74,19 @@ impl Drop for ServerProcess {
     }
 }
 
-/// What `fulcrum admin …` answered: whether it succeeded, its stdout and its stderr.
-pub struct AdminOutput {
+/// What a run of the binary answered: its exit code, stdout and stderr.
+pub struct BinOutput {
+    pub code: i32,
     pub ok: bool,
     pub out: String,
     pub err: String,
 }
 
-/// Runs `fulcrum admin <args> --data-dir <dir> [--database-url <url>]` with `input` on
-/// stdin (a password, a key).
-pub fn admin(data_dir: &Path, url: Option<&str>, args: &[&str], input: &str) -> AdminOutput {
+/// Runs the binary with `args` and `input` on stdin, without an inherited database URL.
+pub fn run_bin<S: AsRef<std::ffi::OsStr>>(args: &[S], input: &str) -> BinOutput {
     use std::io::Write;
-    let mut command = Command::new(BIN);
-    command
-        .arg("admin")
+    let mut child = Command::new(BIN)
         .args(args)
-        .arg("--data-dir")
-        .arg(data_dir);
-    if let Some(url) = url {
-        command.args(["--database-url", url]);
-    }
-    let mut child = command
         .env_remove("FULCRUM_DATABASE_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -108,9 +100,29 @@ pub fn admin(data_dir: &Path, url: Option<&str>, args: &[&str], input: &str) -> 
         .write_all(input.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    AdminOutput {
+    BinOutput {
+        code: out.status.code().unwrap_or(-1),
         ok: out.status.success(),
         out: String::from_utf8(out.stdout).unwrap(),
         err: String::from_utf8(out.stderr).unwrap(),
     }
+}
+
+/// Runs `fulcrum admin <args> --data-dir <dir> [--database-url <url>]` with `input` on
+/// stdin (a password, a key).
+pub fn admin(data_dir: &Path, url: Option<&str>, args: &[&str], input: &str) -> BinOutput {
+    let mut all: Vec<std::ffi::OsString> = vec!["admin".into()];
+    all.extend(args.iter().map(Into::into));
+    all.extend(["--data-dir".into(), data_dir.as_os_str().to_owned()]);
+    if let Some(url) = url {
+        all.extend(["--database-url".into(), url.into()]);
+    }
+    run_bin(&all, input)
+}
+
+/// `fulcrum admin create-user` for `<name>@example.com` with the test password.
+pub fn create_user(data_dir: &Path, url: Option<&str>, name: &str) -> BinOutput {
+    let email = format!("{name}@example.com");
+    let args = ["create-user", "--username", name, "--email", &email];
+    admin(data_dir, url, &args, &format!("{}\n", super::PASSWORD))
 }
