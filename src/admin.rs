@@ -266,11 +266,22 @@ pub fn restore(
     if config.is_postgres() {
         bail!("restore reads SQLite backups; restore a PostgreSQL database with pg_restore (see the README)");
     }
-    let restored = crate::backup::restore(from, &config.data_dir, &config.sqlite_path(), replace)?;
+    let blobs = match &config.blob_url {
+        crate::config::BlobUrl::Folder(path) => Some(path.as_path()),
+        crate::config::BlobUrl::S3 { .. } => None,
+    };
+    let restored = crate::backup::restore(
+        from,
+        &config.data_dir,
+        &config.sqlite_path(),
+        blobs,
+        replace,
+    )?;
     Ok(json!({
         "restored": restored.manifest.created_at,
         "database_bytes": restored.manifest.database.bytes,
         "blobs": restored.manifest.blobs,
+        "blobs_at": restored.manifest.blobs_at,
         "secret_key": restored.manifest.secret_key,
         "previous": restored.previous,
     })

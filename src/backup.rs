@@ -29,6 +29,9 @@ pub struct Manifest {
     pub created_at: String,
     pub database: DatabaseFile,
     pub blobs: Tally,
+    /// Where the blobs are when they are not in the backup (a bucket, `s3://…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blobs_at: Option<String>,
     /// Whether `secret.key` is in the backup (not when the secret comes from configuration).
     pub secret_key: bool,
 }
@@ -205,21 +208,23 @@ pub struct Restored {
     pub previous: Option<PathBuf>,
 }
 
-/// Restores the backup in `from` into the data directory, which no server may be using.
-/// Existing data is moved aside into `replaced-<time>/` only when `replace` is set.
+/// Restores the backup in `from` into the data directory, which no server may be using,
+/// and its blobs into the folder `blobs` (`None` when blobs live in a bucket). Existing
+/// data is moved aside into `replaced-<time>/` only when `replace` is set.
 pub fn restore(
     from: &Path,
     data_dir: &Path,
     database: &Path,
+    blobs: Option<&Path>,
     replace: bool,
 ) -> anyhow::Result<Restored> {
     let manifest = verify(from)?;
     let _lock = lock_data_dir(data_dir)?;
-    let blobs = data_dir.join(BLOBS);
     let secret = data_dir.join(SECRET);
     let sidecars = ["-wal", "-shm", "-journal"].map(|s| with_suffix(database, s));
-    let present: Vec<&Path> = [database, blobs.as_path(), secret.as_path()]
+    let present: Vec<&Path> = [Some(database), blobs, Some(secret.as_path())]
         .into_iter()
+        .flatten()
         .chain(sidecars.iter().map(PathBuf::as_path))
         .filter(|p| p.exists())
         .collect();
@@ -234,7 +239,9 @@ pub fn restore(
     let staged = with_suffix(database, ".restoring");
     copy_synced(&from.join(DATABASE), &staged)?;
     fs::rename(&staged, database)?;
-    copy_new_files(&from.join(BLOBS), &blobs)?;
+    if let Some(blobs) = blobs {
+        copy_new_files(&from.join(BLOBS), blobs)?;
+    }
     if manifest.secret_key {
         copy_secret(&from.join(SECRET), &secret)?;
     }

@@ -6,6 +6,7 @@
 //! belong to the test tooling and are ignored here.
 
 mod alerts;
+mod blobs;
 mod github;
 mod layers;
 mod runs;
@@ -18,6 +19,7 @@ use anyhow::bail;
 use url::Url;
 
 pub use alerts::AlertConfig;
+pub use blobs::BlobUrl;
 pub use github::GithubConfig;
 use layers::{kind_of, merge_env, merge_file, Reader};
 pub use runs::RunLimits;
@@ -33,6 +35,7 @@ enum Kind {
 const KEYS: &[(&str, Kind, bool)] = &[
     ("listen", Kind::Str, false),
     ("data_dir", Kind::Str, false),
+    ("blob_url", Kind::Str, false),
     ("database_url", Kind::Str, true),
     ("public_url", Kind::Str, false),
     ("secret_key", Kind::Str, true),
@@ -92,6 +95,8 @@ pub enum SmtpTls {
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Where blobs live: `<data_dir>/blobs` unless `blob_url` says otherwise.
+    pub blob_url: BlobUrl,
     pub database_url: Option<String>,
     pub public_url: Url,
     pub secret_key: Option<String>,
@@ -154,6 +159,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
+            .field("blob_url", &self.blob_url)
             .field("database", &self.database_kind())
             .field("public_url", &self.public_url.as_str())
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
@@ -334,9 +340,11 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
         bail!("configuration key `mail_from` must be an address like `Fulcrum <fulcrum@example.com>`, got {mail_from:?}");
     }
     let job_backoff_base_ms = r.int("job_backoff_base_ms", 10_000, 1, 86_400_000)?;
+    let blob_url = BlobUrl::parse(r.string("blob_url")?.as_deref(), &data_dir)?;
     Ok(Config {
         listen,
         data_dir,
+        blob_url,
         database_url,
         public_url,
         secret_key: r.string("secret_key")?.filter(|s| !s.is_empty()),

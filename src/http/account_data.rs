@@ -73,10 +73,8 @@ pub async fn download_export(
         .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_default();
     let name = format!("fulcrum-export-{}-{day}.zip", actor.user.username);
-    let size = row.bytes.unwrap_or(0).max(0) as u64;
     Ok(super::run_files::file_response(
         file,
         super::run_files::disposition(&name),
-        size,
     ))
 }

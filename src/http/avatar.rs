@@ -82,7 +82,10 @@ pub async fn image(
         .blobs
         .get(&name)
         .await
-        .map_err(|_| not_found())?
+        .map_err(|e| {
+            tracing::error!(error = %format!("{e:#}"), "cannot read a profile image");
+            ApiError::blob_store_unavailable()
+        })?
         .ok_or_else(not_found)?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();

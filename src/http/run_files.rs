@@ -105,31 +105,13 @@ pub async fn download(
         .services
         .open_run_file(&actor, (&entity, &project, &run), &name)
         .await?;
-    Ok(file_response(
-        opened,
-        disposition(&file.name),
-        file.size_bytes.max(0) as u64,
-    ))
+    Ok(file_response(opened, disposition(&file.name)))
 }
 
-/// A file streamed as a download, 64 KiB at a time, never cached.
-pub(super) fn file_response(
-    file: tokio::fs::File,
-    disposition: HeaderValue,
-    size: u64,
-) -> Response {
-    let stream = futures_util::stream::unfold(file, |mut f| async move {
-        use tokio::io::AsyncReadExt;
-        let mut buf = vec![0u8; 64 * 1024];
-        match f.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), f))
-            }
-            Err(e) => Some((Err(e), f)),
-        }
-    });
+/// A blob streamed as a download, never cached.
+pub(super) fn file_response(read: crate::blobs::BlobRead, disposition: HeaderValue) -> Response {
+    let size = read.size;
+    let stream = read.body;
     let mut response = Body::from_stream(stream).into_response();
     let headers = response.headers_mut();
     headers.insert(

@@ -25,23 +25,30 @@ impl Services {
             ));
         }
         let to = to.to_path_buf();
-        let blobs = self.blobs.root().to_path_buf();
-        let dir = to.clone();
+        // Blobs in a bucket stay there; the bucket's own versioning or replication keeps
+        // them (see the README), and the manifest says where they are.
+        let blobs = self.blob_store.local_root().map(Path::to_path_buf);
+        let blobs_at = blobs.is_none().then(|| self.blob_store.location());
+        let (dir, from) = (to.clone(), blobs.clone());
         let first = blocking(move || {
             files::prepare_target(&dir)?;
-            files::copy_new_files(&blobs, &dir.join(files::BLOBS))
+            match from {
+                Some(from) => files::copy_new_files(&from, &dir.join(files::BLOBS)),
+                None => Ok(Tally::default()),
+            }
         })
         .await?;
         let database = to.join(files::DATABASE);
         let created_at = crate::iso_ms(crate::now_ms());
         self.store.snapshot_into(&database).await?;
-        let blobs = self.blobs.root().to_path_buf();
         let secret = self.secret_file();
         let manifest = blocking(move || {
             let mut tally = first;
-            let second = files::copy_new_files(&blobs, &to.join(files::BLOBS))?;
-            tally.files += second.files;
-            tally.bytes += second.bytes;
+            if let Some(blobs) = blobs {
+                let second = files::copy_new_files(&blobs, &to.join(files::BLOBS))?;
+                tally.files += second.files;
+                tally.bytes += second.bytes;
+            }
             let secret_key = match secret {
                 Some(path) => files::copy_secret(&path, &to.join(files::SECRET))?,
                 None => false,
@@ -59,6 +66,7 @@ impl Services {
                     files: tally.files,
                     bytes: tally.bytes,
                 },
+                blobs_at,
                 secret_key,
             };
             files::write_manifest(&to, &manifest)?;

@@ -69,7 +69,7 @@ impl Services {
         &self,
         actor: &Actor,
         token: &str,
-    ) -> Result<(ExportRow, tokio::fs::File), ApiError> {
+    ) -> Result<(ExportRow, crate::blobs::BlobRead), ApiError> {
         let row = self
             .store
             .export(token)
@@ -89,7 +89,7 @@ impl Services {
             .await
             .map_err(|e| {
                 tracing::error!(error = %format!("{e:#}"), "cannot open an export");
-                ApiError::internal()
+                ApiError::blob_store_unavailable()
             })?
             .ok_or_else(not_found)?;
         Ok((row, file))

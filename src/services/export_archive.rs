@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -102,7 +103,7 @@ fn write_zip(tmp: &Path, mut parts: mpsc::Receiver<Part>) -> std::io::Result<u64
 impl Services {
     /// Builds the archive into the export blob `blob`; its size in bytes.
     pub(super) async fn write_archive(&self, user: &User, blob: &str) -> Result<u64, String> {
-        let (tmp, path) = self.export_blobs.staging(blob).map_err(failed)?;
+        let tmp = self.export_blobs.staging(blob).await.map_err(failed)?;
         let (out, parts) = mpsc::channel(8);
         let writer_tmp = tmp.clone();
         let writer = tokio::task::spawn_blocking(move || write_zip(&writer_tmp, parts));
@@ -112,7 +113,7 @@ impl Services {
         let outcome = produced.and_then(|()| written.map_err(failed));
         match outcome {
             Ok(size) => {
-                tokio::fs::rename(&tmp, &path).await.map_err(failed)?;
+                self.export_blobs.adopt(blob, &tmp).await.map_err(failed)?;
                 Ok(size)
             }
             Err(e) => {
@@ -276,7 +277,7 @@ impl Services {
         self.lines_entry(run.id, Stream::Output, &format!("{dir}/console.log"), out)
             .await?;
         for file in store.run_files(run.id).await.map_err(failed)? {
-            let Some(mut f) = self.run_blobs.open(&file.blob).await.map_err(failed)? else {
+            let Some(read) = self.run_blobs.open(&file.blob).await.map_err(failed)? else {
                 continue;
             };
             let name = file
@@ -288,15 +289,12 @@ impl Services {
             out.send(Part::Entry(format!("{dir}/files/{name}")))
                 .await
                 .map_err(failed)?;
-            loop {
-                use tokio::io::AsyncReadExt;
-                let mut buf = vec![0u8; CHUNK];
-                let n = f.read(&mut buf).await.map_err(failed)?;
-                if n == 0 {
-                    break;
-                }
-                buf.truncate(n);
-                out.send(Part::Bytes(buf)).await.map_err(failed)?;
+            let mut body = read.body;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(failed)?;
+                out.send(Part::Bytes(chunk.to_vec()))
+                    .await
+                    .map_err(failed)?;
             }
         }
         Ok(())

@@ -160,6 +160,9 @@ pub struct Services {
     pub config: Arc<Config>,
     pub usage: Arc<UsageRecorder>,
     pub metrics: Arc<Metrics>,
+    /// Where every blob lives (`blob_url`); `blobs`, `run_blobs` and `export_blobs` are
+    /// its three folders.
+    pub blob_store: crate::blobs::BlobStore,
     pub blobs: Blobs,
     /// Files of runs, apart from the images.
     pub run_blobs: crate::blobs::FileBlobs,
@@ -188,16 +191,14 @@ impl Services {
         jobs: crate::jobs::DynJobStore,
         config: Arc<Config>,
     ) -> anyhow::Result<Arc<Self>> {
+        let blob_store = crate::blobs::BlobStore::open(&config.blob_url, &config.data_dir)?;
         Ok(Arc::new(Self {
             usage: Arc::new(UsageRecorder::new(config.last_used_granularity_secs)),
             metrics: Arc::new(Metrics::default()),
-            blobs: Blobs::new(&config.data_dir.join("blobs"))?,
-            run_blobs: crate::blobs::FileBlobs::new(
-                &config.data_dir.join("blobs").join("run-files"),
-            )?,
-            export_blobs: crate::blobs::FileBlobs::new(
-                &config.data_dir.join("blobs").join("exports"),
-            )?,
+            blobs: blob_store.images(),
+            run_blobs: blob_store.run_files(),
+            export_blobs: blob_store.exports(),
+            blob_store,
             links: crate::links::LinkSigner::from_config(&config)?,
             sealer: crate::sealed::Sealer::from_config(&config)?,
             outbound: crate::notify::http::Outbound::new(

@@ -210,7 +210,7 @@ impl Services {
         actor: &Actor,
         path: (&str, &str, &str),
         name: &str,
-    ) -> Result<(RunFile, tokio::fs::File), ApiError> {
+    ) -> Result<(RunFile, crate::blobs::BlobRead), ApiError> {
         let (entity, project, run) = path;
         if !valid_file_name(name) {
             return Err(file_name_invalid(name));
@@ -231,8 +231,8 @@ impl Services {
             .await?
             .ok_or_else(missing)?;
         let opened = self.run_blobs.open(&file.blob).await.map_err(|e| {
-            tracing::error!(error = %e, "cannot open a run file");
-            ApiError::internal()
+            tracing::error!(error = %format!("{e:#}"), "cannot open a run file");
+            ApiError::blob_store_unavailable()
         })?;
         Ok((file, opened.ok_or_else(missing)?))
     }

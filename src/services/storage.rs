@@ -61,7 +61,7 @@ impl Services {
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %format!("{e:#}"), "cannot read a profile image's size");
-                    ApiError::internal()
+                    ApiError::blob_store_unavailable()
                 })?;
         }
         Ok(total as i64)

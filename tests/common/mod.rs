@@ -6,6 +6,7 @@ pub mod app;
 pub mod github;
 pub mod outage;
 pub mod process;
+pub mod s3;
 pub mod slack;
 pub mod smtp;
 pub mod store;

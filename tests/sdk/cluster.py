@@ -1,7 +1,8 @@
 """Three Fulcrum instances on one PostgreSQL database behind nginx, for the SDK suite.
 
-`SDK_CLUSTER=3` makes the session's server this: every instance shares the
-database and the data directory (blobs and the server secret), nginx (Debian's) spreads
+`SDK_CLUSTER=3` makes the session's server this: the instances share the database, an
+S3 bucket for the blobs (moto's server, from PyPI) and the server secret (a setting), and
+nothing on disk: each has a data directory of its own. nginx (Debian's) spreads
 requests round robin, and the SDK only ever talks to nginx, so consecutive requests of
 one run land on different instances. Needs `nginx` on the PATH and PostgreSQL at
 TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
@@ -95,3 +96,50 @@ def requests_served(ports: list[int]) -> list[int]:
         served.append(sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
                           if line.startswith("fulcrum_http_requests_total{")))
     return served
+
+
+def start_s3(root: Path, port: int) -> tuple[subprocess.Popen, dict]:
+    """moto's S3-compatible server (target/s3-venv, made by scripts/s3-venv.sh) with a
+    bucket for the blobs; the settings every instance needs to keep its blobs there."""
+    import time
+    import urllib.request
+    repo = Path(__file__).resolve().parents[2]
+    program = subprocess.run(["bash", str(repo / "scripts" / "s3-venv.sh")], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    log = open(root / "s3.log", "ab")
+    proc = subprocess.Popen([program, "-H", "127.0.0.1", "-p", str(port)],
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            request = urllib.request.Request(f"{endpoint}/fulcrum-sdk", method="PUT")
+            with urllib.request.urlopen(request, timeout=5):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.2)
+    env = {
+        "AWS_ACCESS_KEY_ID": "fulcrum-sdk",
+        "AWS_SECRET_ACCESS_KEY": "fulcrum-sdk-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT": endpoint,
+        "FULCRUM_BLOB_URL": "s3://fulcrum-sdk/cluster",
+        # Instances with data directories of their own share the server secret.
+        "FULCRUM_SECRET_KEY": secrets.token_hex(32),
+    }
+    return proc, env
+
+
+def bucket_keys(endpoint: str) -> list[str]:
+    import urllib.request
+    with urllib.request.urlopen(f"{endpoint}/fulcrum-sdk?list-type=2&max-keys=1000", timeout=10) as r:
+        text = r.read().decode()
+    return [part.split("</Key>")[0] for part in text.split("<Key>")[1:]]
+
+
+def local_blobs(dirs: list[Path]) -> list[str]:
+    """Files under any instance's blobs folder (there should be none)."""
+    return [str(p) for d in dirs for p in (d / "blobs").rglob("*") if p.is_file()]

@@ -114,8 +114,17 @@ class Fulcrum:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _store_args(self) -> list:
-        args = ["--data-dir", str(self.data_dir)]
+    def instance_dir(self, i: int) -> Path:
+        """Instance `i`'s data directory. In a cluster each has its own: blobs live in the
+        bucket and the secret comes from the settings, so nothing local is shared."""
+        if i == 0:
+            return self.data_dir
+        d = self.data_dir.parent / f"data-{i}"
+        d.mkdir(exist_ok=True)
+        return d
+
+    def _store_args(self, i: int = 0) -> list:
+        args = ["--data-dir", str(self.instance_dir(i))]
         if self.database_url:
             args += ["--database-url", self.database_url]
         return args
@@ -153,9 +162,9 @@ class Fulcrum:
         logf = open(self.log_path, "ab")
         ports = [self.port] if self.instances == 1 else [free_port() for _ in range(self.instances)]
         self.instance_ports = ports
-        for port in ports:
+        for i, port in enumerate(ports):
             self.procs.append(subprocess.Popen(
-                [FULCRUM_BIN, "serve", "--listen", f"127.0.0.1:{port}", *self._store_args(),
+                [FULCRUM_BIN, "serve", "--listen", f"127.0.0.1:{port}", *self._store_args(i),
                  "--public-url", self.url],
                 stdin=subprocess.DEVNULL,
                 stdout=logf,
@@ -222,10 +231,13 @@ def fulcrum():
     env = {"FULCRUM_METRICS_PUBLIC": "true"} if instances > 1 else {}
     srv = Fulcrum(data_dir=tmp / "data", port=free_port(), instances=instances, env=env)
     srv.data_dir.mkdir()
-    if instances > 1:
-        from cluster import create_database
-        srv.database_url = create_database()
+    s3 = None
     try:
+        if instances > 1:
+            from cluster import create_database, start_s3
+            srv.database_url = create_database()
+            s3, s3_env = start_s3(tmp, free_port())
+            srv.env.update(s3_env)
         # users: a normal user, a second normal user, an admin, a user with an imported legacy key
         srv.create_user("alice", "alice@example.com")
         srv.create_user("bob", "bob@example.com")
@@ -245,12 +257,20 @@ def fulcrum():
         srv.start()
         yield srv
         if instances > 1:
-            from cluster import requests_served
+            from cluster import bucket_keys, local_blobs, requests_served
             served = requests_served(srv.instance_ports)
             print(f"\nrequests served by each instance behind nginx: {served}", file=sys.stderr)
             assert all(n > 0 for n in served), served
+            keys = bucket_keys(srv.env["AWS_ENDPOINT"])
+            print(f"objects in the bucket: {len(keys)}", file=sys.stderr)
+            assert any(k.startswith("cluster/run-files/") for k in keys), keys
+            on_disk = local_blobs([srv.instance_dir(i) for i in range(instances)])
+            assert not on_disk, f"blobs on local disk in a cluster: {on_disk}"
     finally:
         srv.stop()
+        if s3 is not None:
+            s3.kill()
+            s3.wait(10)
         if srv.database_url:
             from cluster import drop_database
             drop_database(srv.database_url)
