@@ -166,8 +166,8 @@ impl RunningServer {
     }
 }
 
-/// Marks runs crashed (or preempted) when they go silent. Every instance sweeps; the store
-/// makes each transition happen once.
+/// Marks runs crashed (or preempted) when they go silent, and forgets ended rate-limit
+/// windows. Every instance sweeps; the store makes each transition happen once.
 async fn sweep_silent_runs(services: Arc<Services>, mut stop: watch::Receiver<bool>) {
     let every = services.config.runs.sweep_interval();
     loop {
@@ -181,6 +181,9 @@ async fn sweep_silent_runs(services: Arc<Services>, mut stop: watch::Receiver<bo
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "the run sweeper could not run"),
+        }
+        if let Err(e) = services.prune_rate_limits().await {
+            tracing::warn!(error = %e, "ended rate-limit windows could not be pruned");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Several instances, one truth (issue #13 §3): two servers on one PostgreSQL database.
 //! A key revoked on one is refused by the other within a second, and so is a session
-//! ended on one; what one instance writes, the other serves at once.
+//! ended on one; what one instance writes, the other serves at once; and a sign-in limit
+//! is one limit, however a load balancer spreads the guesses.
 
 mod common;
 
@@ -95,6 +96,56 @@ async fn revocations_and_sign_outs_on_one_instance_hold_on_the_other_within_a_se
     worst = worst.max(took);
     eprintln!("revocation seen by the other instance after at most {worst:?}");
     assert!(worst < Duration::from_secs(1), "{worst:?}");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_limits_count_every_instance_s_attempts_together() {
+    let backend = Backend::postgres().await;
+    let settings = [
+        ("FULCRUM_LOGIN_FAILURES_PER_ACCOUNT", "3"),
+        ("FULCRUM_LOGIN_ATTEMPTS_PER_IP", "6"),
+    ];
+    let mut a = TestApp::with_config(&backend, &settings).await;
+    let b = TestApp::with_config(&backend, &settings).await;
+    a.person("ada").await;
+    let login = |app: &TestApp, password: &str| {
+        app.t
+            .http
+            .post(app.t.url("/api/v1/login"))
+            .json(&json!({ "login": "ada", "password": password }))
+            .send()
+    };
+    // Three wrong passwords, spread over both instances, lock the account on both.
+    for (app, n) in [(&a, 1), (&b, 2), (&a, 3)] {
+        let r = login(app, "wrong-password").await.unwrap();
+        assert_eq!(r.status(), 401, "failure {n}");
+    }
+    for app in [&a, &b] {
+        let r = login(app, common::PASSWORD).await.unwrap();
+        assert_eq!(r.status(), 429, "locked on every instance");
+        assert!(r.headers().contains_key("retry-after"));
+    }
+    // The address's attempts are counted together too: five so far, a sixth is allowed,
+    // and past it everyone from this address waits.
+    let stranger = |app: &TestApp| {
+        app.t
+            .http
+            .post(app.t.url("/api/v1/login"))
+            .json(&json!({ "login": "nobody", "password": "whatever-pass" }))
+            .send()
+    };
+    assert_eq!(
+        stranger(&b).await.unwrap().status(),
+        401,
+        "the sixth attempt"
+    );
+    assert_eq!(
+        stranger(&a).await.unwrap().status(),
+        429,
+        "the seventh, on the other instance"
+    );
     a.stop().await;
     b.stop().await;
 }

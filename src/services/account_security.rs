@@ -93,7 +93,7 @@ impl Services {
                 "an account with that email already exists",
             ));
         }
-        self.count_mail_link(actor)?;
+        self.count_mail_link(actor).await?;
         let nonce = crate::links::LinkSigner::nonce();
         let token = self.links.token(crate::links::VERIFY_EMAIL, &nonce);
         let now = crate::now_ms();
@@ -298,7 +298,8 @@ impl Services {
             meta.ip.as_deref().unwrap_or_default(),
             actor.user.id
         );
-        if let Some(wait) = self.login_by_account.blocked_for(&pair_key) {
+        let store = &*self.store;
+        if let Some(wait) = self.login_by_account.blocked_for(store, &pair_key).await? {
             return Err(ApiError::rate_limited(wait));
         }
         let user = self
@@ -308,10 +309,10 @@ impl Services {
             .filter(|u| u.deleted_at.is_none())
             .ok_or_else(ApiError::unauthenticated)?;
         if password::verify(typed, user.password_hash.clone()).await {
-            self.login_by_account.reset(&pair_key);
+            self.login_by_account.reset(store, &pair_key).await?;
             return Ok(user);
         }
-        self.login_by_account.hit(&pair_key);
+        self.login_by_account.hit(store, &pair_key).await?;
         self.metrics.record_auth_failure("password");
         let audit = meta
             .audit(actor, "login.failure", &user.username)

@@ -75,8 +75,8 @@ impl Services {
         // Hashing the password costs tens of milliseconds of CPU: strangers get nothing of
         // it once an admin exists, and only a few tries per address before that.
         self.login_by_ip
-            .check_and_hit(meta.ip.as_deref().unwrap_or_default())
-            .map_err(ApiError::rate_limited)?;
+            .check_and_hit(&*self.store, meta.ip.as_deref().unwrap_or_default())
+            .await?;
         if !self.needs_setup().await? {
             return Err(refused());
         }
@@ -211,8 +211,8 @@ impl Services {
         }
         let ip_key = meta.ip.clone().unwrap_or_default();
         self.login_by_ip
-            .check_and_hit(&ip_key)
-            .map_err(ApiError::rate_limited)?;
+            .check_and_hit(&*self.store, &ip_key)
+            .await?;
         let user = self.store.user_by_username_or_email(login).await?;
         // Failures count against the account, whichever of its names was typed; per IP, so
         // a stranger's guesses do not lock its owner out, with a far higher cap across all
@@ -222,11 +222,16 @@ impl Services {
             None => format!("login:{}", login.to_lowercase()),
         };
         let pair_key = format!("{ip_key} {account_key}");
-        if let Some(wait) = self
-            .login_by_account
-            .blocked_for(&pair_key)
-            .or_else(|| self.login_by_account_global.blocked_for(&account_key))
-        {
+        let store = &*self.store;
+        let blocked = match self.login_by_account.blocked_for(store, &pair_key).await? {
+            Some(wait) => Some(wait),
+            None => {
+                self.login_by_account_global
+                    .blocked_for(store, &account_key)
+                    .await?
+            }
+        };
+        if let Some(wait) = blocked {
             return Err(ApiError::rate_limited(wait));
         }
         let stored = user
@@ -237,16 +242,20 @@ impl Services {
         let known = user.as_ref().map(|u| u.username.clone());
         match user.filter(|_| ok) {
             Some(user) => {
-                self.login_by_account.reset(&pair_key);
-                self.login_by_account_global.reset(&account_key);
+                self.login_by_account.reset(store, &pair_key).await?;
+                self.login_by_account_global
+                    .reset(store, &account_key)
+                    .await?;
                 let mut event = meta.audit_anonymous("login.success", &user.username);
                 event.actor_user_id = Some(user.id);
                 self.store.audit(event, crate::now_ms()).await?;
                 Ok(user)
             }
             None => {
-                self.login_by_account.hit(&pair_key);
-                self.login_by_account_global.hit(&account_key);
+                self.login_by_account.hit(store, &pair_key).await?;
+                self.login_by_account_global
+                    .hit(store, &account_key)
+                    .await?;
                 self.metrics.record_auth_failure("password");
                 let target = known.unwrap_or_else(|| audit_login(login));
                 let event = meta.audit_anonymous("login.failure", target);

@@ -15,7 +15,7 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         Self::require_person(actor)?;
-        self.count_mail_link(actor)?;
+        self.count_mail_link(actor).await?;
         let nonce = crate::links::LinkSigner::nonce();
         let token = self.links.token(crate::links::VERIFY_EMAIL, &nonce);
         let now = crate::now_ms();
@@ -47,10 +47,10 @@ impl Services {
     }
 
     /// Counts one mailed link against the person's hourly allowance.
-    pub(crate) fn count_mail_link(&self, actor: &Actor) -> Result<(), ApiError> {
+    pub(crate) async fn count_mail_link(&self, actor: &Actor) -> Result<(), ApiError> {
         self.mail_links_by_user
-            .check_and_hit(&actor.user.id.to_string())
-            .map_err(ApiError::rate_limited)
+            .check_and_hit(&*self.store, &actor.user.id.to_string())
+            .await
     }
 
     /// Uses a mailed link: it verifies the account's address, or makes the new address it

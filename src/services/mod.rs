@@ -212,17 +212,27 @@ impl Services {
                 ),
                 Duration::from_secs(config.alerts.webhook_timeout_secs),
             )?,
-            login_by_ip: RateLimiter::new(config.login_attempts_per_ip, Duration::from_secs(300)),
+            login_by_ip: RateLimiter::new(
+                "login_ip",
+                config.login_attempts_per_ip,
+                Duration::from_secs(300),
+            ),
             login_by_account: RateLimiter::new(
+                "login_account_ip",
                 config.login_failures_per_account,
                 Duration::from_secs(900),
             ),
             login_by_account_global: RateLimiter::new(
+                "login_account",
                 config.login_failures_per_account.saturating_mul(10),
                 Duration::from_secs(900),
             ),
-            uploads_by_user: RateLimiter::new(30, Duration::from_secs(3600)),
-            mail_links_by_user: RateLimiter::new(MAIL_LINKS_PER_HOUR, Duration::from_secs(3600)),
+            uploads_by_user: RateLimiter::new("avatar_uploads", 30, Duration::from_secs(3600)),
+            mail_links_by_user: RateLimiter::new(
+                "mail_links",
+                MAIL_LINKS_PER_HOUR,
+                Duration::from_secs(3600),
+            ),
             image_decodes: Arc::new(tokio::sync::Semaphore::new(
                 crate::images::MAX_CONCURRENT_DECODES,
             )),

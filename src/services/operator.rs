@@ -16,6 +16,12 @@ impl Services {
         Ok(self.store.backend())
     }
 
+    /// Forgets attempt counters whose windows have ended (the sweeper calls it on every
+    /// instance; deleting what another instance deleted first is harmless).
+    pub async fn prune_rate_limits(&self) -> Result<u64, ApiError> {
+        Ok(self.store.limit_prune(crate::now_ms()).await?)
+    }
+
     /// The account with this username, deleted ones included (for the console).
     pub async fn user_named(&self, username: &str) -> Result<Option<User>, ApiError> {
         if username.len() > crate::validate::USERNAME_MAX {

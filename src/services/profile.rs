@@ -216,8 +216,8 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<String, ApiError> {
         self.uploads_by_user
-            .check_and_hit(&actor.user.id.to_string())
-            .map_err(ApiError::rate_limited)?;
+            .check_and_hit(&*self.store, &actor.user.id.to_string())
+            .await?;
         let decodes = self.image_decodes.clone();
         let permit = tokio::time::timeout(DECODE_WAIT, decodes.acquire_owned())
             .await

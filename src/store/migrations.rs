@@ -37,6 +37,7 @@ migrations! {
     12 "0012_storage" "storage",
     13 "0013_exports" "exports",
     14 "0014_active_keys" "active keys",
+    15 "0015_rate_limits" "rate limits",
 }
 
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

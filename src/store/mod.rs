@@ -17,6 +17,7 @@ mod invites;
 pub mod jobs;
 mod keys;
 pub mod lifecycle;
+pub mod limits;
 pub mod maintenance;
 mod migrations;
 pub mod outbox;
@@ -50,6 +51,7 @@ pub use github::{GithubLink, GithubStore};
 pub use invites::{Invite, InviteResolution, InviteStore, NewInvite};
 pub use keys::{KeyRevocation, KeyStore};
 pub use lifecycle::LifecycleStore;
+pub use limits::{LimitStore, Window};
 pub use maintenance::MaintenanceStore;
 pub use migrations::Migration;
 pub use profile::{Intro, ProfileStore};
@@ -351,6 +353,7 @@ whole_store!(
     StorageStore,
     ExportStore,
     MaintenanceStore,
+    LimitStore,
 );
 
 pub type DynStore = Arc<dyn Store>;

@@ -22,6 +22,7 @@ mod invites;
 mod jobs;
 mod keys;
 mod lifecycle;
+mod limits;
 mod maintenance;
 mod migrate;
 mod profile;
