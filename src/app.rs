@@ -126,6 +126,7 @@ impl RunningServer {
             crate::jobs::wake::listen_postgres(
                 config.database_url.clone().unwrap_or_default(),
                 services.job_wake.clone(),
+                services.store.cache_epoch(),
                 rx.clone(),
             )
         });

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod app;
 pub mod backup;
 pub mod blobs;
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod graphql;

@@ -4,9 +4,15 @@
 //! `NOTIFY fulcrum_jobs`, which PostgreSQL delivers at commit to the listener each instance
 //! keeps, so a job enqueued by one instance wakes the workers of all. Polling stays as the
 //! safety net (a lost notification, a job that becomes due later).
+//!
+//! The same connection listens for `NOTIFY fulcrum_cache`, sent by every audited change,
+//! and bumps the read caches' epoch (`crate::cache`); while it is disconnected the caches
+//! are off, since changes made elsewhere would go unheard.
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use crate::cache::CacheEpoch;
 
 use futures_util::StreamExt;
 use tokio::sync::{watch, Notify};
@@ -26,23 +32,28 @@ impl JobWake {
     }
 }
 
-/// Listens for `NOTIFY fulcrum_jobs` on a connection of its own, reconnecting after
-/// failures, until shutdown.
+/// Listens for `NOTIFY fulcrum_jobs` and `fulcrum_cache` on a connection of its own,
+/// reconnecting after failures, until shutdown.
 pub fn listen_postgres(
     url: String,
     wake: JobWake,
+    epoch: Arc<CacheEpoch>,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(200);
         loop {
             tokio::select! {
-                result = listen_once(&url, &wake) => {
+                result = listen_once(&url, &wake, &epoch) => {
+                    epoch.suspend();
                     if let Err(e) = result {
-                        tracing::warn!(error = %e, "job notifications: connection lost; reconnecting");
+                        tracing::warn!(error = %e, "notifications: connection lost; reconnecting");
                     }
                 }
-                _ = shutdown.wait_for(|stop| *stop) => return,
+                _ = shutdown.wait_for(|stop| *stop) => {
+                    epoch.suspend();
+                    return;
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
@@ -55,12 +66,12 @@ pub fn listen_postgres(
     })
 }
 
-async fn listen_once(url: &str, wake: &JobWake) -> anyhow::Result<()> {
+async fn listen_once(url: &str, wake: &JobWake, epoch: &CacheEpoch) -> anyhow::Result<()> {
     let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     let mut messages = Box::pin(futures_util::stream::poll_fn(move |cx| {
         connection.poll_message(cx)
     }));
-    let listen = client.batch_execute("LISTEN fulcrum_jobs");
+    let listen = client.batch_execute("LISTEN fulcrum_jobs; LISTEN fulcrum_cache");
     tokio::pin!(listen);
     // The connection must be driven while LISTEN runs.
     loop {
@@ -73,9 +84,15 @@ async fn listen_once(url: &str, wake: &JobWake) -> anyhow::Result<()> {
             },
         }
     }
+    // From here on every change is heard, so values read from now on may be cached.
+    epoch.resume();
     while let Some(message) = messages.next().await {
-        if let tokio_postgres::AsyncMessage::Notification(_) = message? {
-            wake.wake();
+        if let tokio_postgres::AsyncMessage::Notification(n) = message? {
+            if n.channel() == "fulcrum_cache" {
+                epoch.bump();
+            } else {
+                wake.wake();
+            }
         }
     }
     anyhow::bail!("the connection closed")

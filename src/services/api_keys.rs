@@ -3,6 +3,7 @@
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use super::read_cache::KeyLookup;
 use super::{Actor, AuthMethod, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::keys::{self, KeyKind, Presented};
@@ -26,12 +27,13 @@ impl Services {
             self.metrics.record_auth_failure("malformed_key");
             ApiError::malformed_credentials(format!("invalid api key: {e}"))
         })?;
-        let (found, hash) = match classified {
-            Presented::Native { key_id, hash } => {
-                (self.store.key_auth_by_key_id(&key_id).await?, hash)
-            }
-            Presented::Foreign { hash } => (self.store.key_auth_by_hash(&hash).await?, hash),
+        let (lookup, hash) = match classified {
+            Presented::Native { key_id, hash } => (KeyLookup::Id(key_id), hash),
+            Presented::Foreign { hash } => (KeyLookup::Hash(hash), hash),
         };
+        // From memory while nothing changed (`crate::cache`); the hash is compared below
+        // either way, so the cache never accepts a key the store would refuse.
+        let found = self.cache.key_auth(&*self.store, lookup).await?;
         let now = crate::now_ms();
         let refusal = match &found {
             None => Some("unknown_key"),

@@ -247,9 +247,10 @@ impl Services {
     pub async fn code_saving_for(&self, user: &User) -> Result<bool, ApiError> {
         let feature = BetaFeature::CodeSaving;
         let team = user.service_team_id.or(user.default_entity_id);
+        let setting = availability_setting(feature);
         let state = self
-            .store
-            .feature_state(feature.key(), &availability_setting(feature), user.id, team)
+            .cache
+            .feature_state(&*self.store, feature.key(), &setting, user.id, team)
             .await?;
         let available = state.available.as_deref() != Some("false");
         Ok(available && state.mine.or(state.team).unwrap_or(feature.info().default))

@@ -18,11 +18,11 @@ impl Services {
     }
 
     pub async fn entity_named(&self, name: &str) -> Result<Option<Entity>, ApiError> {
-        Ok(self.store.entity_by_name(name).await?)
+        Ok(self.entity_by_name(name).await?)
     }
 
     pub async fn entity(&self, id: i64) -> Result<Option<Entity>, ApiError> {
-        Ok(self.store.entity_by_id(id).await?)
+        Ok(self.entity_by_id(id).await?)
     }
 
     pub async fn team(&self, entity_id: i64) -> Result<Option<Team>, ApiError> {
@@ -36,7 +36,7 @@ impl Services {
         team_id: i64,
     ) -> Result<Option<Role>, ApiError> {
         let Some(actor) = actor else { return Ok(None) };
-        let role = self.store.member_role(team_id, actor.user.id).await?;
+        let role = self.member_role(team_id, actor.user.id).await?;
         Ok(role.as_deref().and_then(Role::parse))
     }
 
@@ -170,7 +170,7 @@ impl Services {
         if person.hide_teams && !sees_private(viewer, person) {
             return Ok(vec![]);
         }
-        Ok(self.store.user_teams(person.id).await?)
+        Ok(self.user_teams(person.id).await?)
     }
 
     /// The personal entity (people only, as stored when it exists) followed by the teams

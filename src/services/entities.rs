@@ -23,7 +23,7 @@ impl Services {
         if !entity.is_team {
             return Ok(entity.user_id == Some(user.id) && user.account_type == AccountType::User);
         }
-        let role = self.store.member_role(entity.id, user.id).await?;
+        let role = self.member_role(entity.id, user.id).await?;
         Ok(role
             .as_deref()
             .and_then(super::access::Role::parse)
@@ -38,7 +38,6 @@ impl Services {
         let user = &actor.user;
         if let Some(name) = explicit.map(str::trim).filter(|n| !n.is_empty()) {
             let entity = self
-                .store
                 .entity_by_name(name)
                 .await?
                 .ok_or_else(|| forbidden(name, &user.username))?;
@@ -51,7 +50,6 @@ impl Services {
         }
         if let Some(team_id) = user.service_team_id {
             let team = self
-                .store
                 .entity_by_id(team_id)
                 .await?
                 .ok_or_else(|| forbidden("?", &user.username))?;
@@ -63,7 +61,7 @@ impl Services {
             return Ok(team);
         }
         if let Some(default_id) = user.default_entity_id {
-            if let Some(entity) = self.store.entity_by_id(default_id).await? {
+            if let Some(entity) = self.entity_by_id(default_id).await? {
                 // A default team the person has since left or been demoted in no longer counts.
                 if self.may_write(user, &entity).await? {
                     return Ok(entity);
@@ -71,9 +69,9 @@ impl Services {
             }
         }
         // The seed: "if you are a member of only one team, that team is the default".
-        if let [(team, role)] = self.store.user_teams(user.id).await?.as_slice() {
+        if let [(team, role)] = self.user_teams(user.id).await?.as_slice() {
             if super::access::Role::parse(role).is_some_and(super::access::Role::writes) {
-                if let Some(entity) = self.store.entity_by_id(team.id).await? {
+                if let Some(entity) = self.entity_by_id(team.id).await? {
                     return Ok(entity);
                 }
             }

@@ -23,6 +23,7 @@ pub mod invitations;
 pub mod oauth_state;
 pub mod operator;
 pub mod profile;
+mod read_cache;
 pub mod run_files;
 pub mod run_query;
 pub mod run_reads;
@@ -174,6 +175,9 @@ pub struct Services {
     pub sealer: crate::sealed::Sealer,
     /// Outgoing HTTP to alert channels, guarded against private addresses.
     pub outbound: crate::notify::http::Outbound,
+    /// Keys, memberships, entities and beta states read on every request of a training
+    /// run, kept while nothing changed (`crate::cache`).
+    pub(crate) cache: read_cache::ReadCache,
     /// Bounds concurrent image decodes server-wide (each may hold tens of MiB).
     pub(crate) image_decodes: Arc<tokio::sync::Semaphore>,
     login_by_ip: RateLimiter,
@@ -236,6 +240,7 @@ impl Services {
             image_decodes: Arc::new(tokio::sync::Semaphore::new(
                 crate::images::MAX_CONCURRENT_DECODES,
             )),
+            cache: read_cache::ReadCache::new(store.cache_epoch()),
             store,
             jobs,
             job_wake: crate::jobs::JobWake::default(),

@@ -35,7 +35,7 @@ impl Services {
         entity: Option<&str>,
     ) -> Result<Vec<(Entity, Project)>, ApiError> {
         let entity = match entity.map(str::trim).filter(|e| !e.is_empty()) {
-            Some(name) => match self.store.entity_by_name(name).await? {
+            Some(name) => match self.entity_by_name(name).await? {
                 Some(e) => e,
                 None => return Ok(vec![]),
             },

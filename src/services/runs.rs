@@ -135,7 +135,7 @@ impl Services {
                 RunAccess::None
             });
         }
-        let role = self.store.member_role(entity.id, user.id).await?;
+        let role = self.member_role(entity.id, user.id).await?;
         Ok(match role.as_deref().and_then(Role::parse) {
             Some(r) if r.writes() => RunAccess::Write,
             Some(_) => RunAccess::Read,
@@ -155,7 +155,7 @@ impl Services {
         let person = actor.on_behalf_of.as_ref().unwrap_or(user);
         let own = b.run.user_id == Some(person.id) || b.run.user_id == Some(user.id);
         let team_service = user.service_team_id == Some(b.entity.id);
-        let role = self.store.member_role(b.entity.id, user.id).await?;
+        let role = self.member_role(b.entity.id, user.id).await?;
         let team_admin = role.as_deref().and_then(Role::parse) == Some(Role::Admin);
         Ok(if own || team_service || team_admin {
             RunAccess::Write
@@ -173,7 +173,7 @@ impl Services {
         project: &str,
         run: &str,
     ) -> Result<Option<(Bucket, RunAccess)>, ApiError> {
-        let Some(entity) = self.store.entity_by_name(entity.trim()).await? else {
+        let Some(entity) = self.entity_by_name(entity.trim()).await? else {
             return Ok(None);
         };
         let Some(project) = self.store.project(entity.id, project.trim()).await? else {
@@ -198,7 +198,7 @@ impl Services {
             return Ok(None);
         };
         let project = self.project_by_id(run.project_id).await?;
-        let entity = self.store.entity_by_id(project.entity_id).await?;
+        let entity = self.entity_by_id(project.entity_id).await?;
         Ok(entity.map(|entity| Bucket {
             entity,
             project,
@@ -339,7 +339,7 @@ impl Services {
         project: &str,
     ) -> Result<Option<(Entity, Project)>, ApiError> {
         let entity = match entity.map(str::trim).filter(|e| !e.is_empty()) {
-            Some(name) => match self.store.entity_by_name(name).await? {
+            Some(name) => match self.entity_by_name(name).await? {
                 Some(e) => e,
                 None => return Ok(None),
             },

@@ -319,11 +319,11 @@ impl Services {
     pub async fn project_entities(&self, user: &User) -> Result<Vec<Entity>, ApiError> {
         let mut out = Vec::new();
         if user.account_type == AccountType::User {
-            if let Some(own) = self.store.entity_by_name(&user.username).await? {
+            if let Some(own) = self.entity_by_name(&user.username).await? {
                 out.push(own);
             }
         }
-        for (team, role) in self.store.user_teams(user.id).await? {
+        for (team, role) in self.user_teams(user.id).await? {
             if Role::parse(&role).is_some_and(Role::writes) {
                 out.push(Entity::team(team.id, team.name));
             }

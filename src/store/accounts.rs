@@ -27,6 +27,8 @@ pub struct PasswordChange {
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     fn backend(&self) -> &'static str;
+    /// The generation the read caches check their values against (`crate::cache`).
+    fn cache_epoch(&self) -> std::sync::Arc<crate::cache::CacheEpoch>;
     async fn ping(&self) -> StoreResult<()>;
     /// Tables and columns as `(table, column, type family, nullable)`, for the drift test.
     async fn schema_columns(&self) -> StoreResult<Vec<(String, String, String, bool)>>;

@@ -3,6 +3,8 @@
 //! Statements are prepared
 //! once per pooled connection (deadpool's statement cache); they live in `store/sql/`.
 
+use std::cell::Cell;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -20,6 +22,13 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// The PostgreSQL side of [`SqlStore`].
 pub struct Pg {
     pool: Pool,
+    epoch: Arc<crate::cache::CacheEpoch>,
+}
+
+tokio::task_local! {
+    /// Set by a write whose change the read caches must not outlive; the write runs in the
+    /// task that awaits it, inside `Pg::write`.
+    static CHANGED: Cell<bool>;
 }
 
 pub type PgStore = SqlStore<Pg>;
@@ -131,6 +140,10 @@ impl Exec for ClientWrapper {
         }
         self.batch_execute(sql.pg).await.map_err(map_err)
     }
+
+    fn mark_changed(&mut self) {
+        let _ = CHANGED.try_with(|c| c.set(true));
+    }
 }
 
 /// A pooled connection inside BEGIN … COMMIT. If the work is dropped half way (the
@@ -157,6 +170,10 @@ impl Backend for Pg {
     const MIGRATIONS: &'static [super::Migration] = super::migrations::POSTGRES;
     type Conn = ClientWrapper;
 
+    fn cache_epoch(&self) -> &Arc<crate::cache::CacheEpoch> {
+        &self.epoch
+    }
+
     async fn read<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send,
@@ -167,6 +184,27 @@ impl Backend for Pg {
     }
 
     async fn write<T, F>(&self, atomic: Atomic, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut ClientWrapper) -> Work<'c, T> + Send + 'static,
+    {
+        let (out, changed) = CHANGED
+            .scope(Cell::new(false), async move {
+                let out = self.write_now(atomic, work).await;
+                (out, CHANGED.with(Cell::get))
+            })
+            .await;
+        // After the commit and before the caller hears of it (other instances hear of it
+        // through NOTIFY fulcrum_cache).
+        if changed && out.is_ok() {
+            self.epoch.bump();
+        }
+        out
+    }
+}
+
+impl Pg {
+    async fn write_now<T, F>(&self, atomic: Atomic, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut ClientWrapper) -> Work<'c, T> + Send + 'static,
@@ -188,9 +226,7 @@ impl Backend for Pg {
         drop(tx.finish());
         out
     }
-}
 
-impl Pg {
     async fn client(&self) -> StoreResult<Object> {
         self.pool.get().await.map_err(pool_err)
     }
@@ -224,6 +260,10 @@ impl SqlStore<Pg> {
             .build()
             .context("cannot build the PostgreSQL pool")?;
         drop(pool.get().await.context("cannot connect to PostgreSQL")?);
-        Ok(SqlStore(Pg { pool }))
+        // Off until this instance's listener hears other instances' changes
+        // (`jobs::wake::listen_postgres`): without it, a cached value could outlive a
+        // change made elsewhere.
+        let epoch = Arc::new(crate::cache::CacheEpoch::new(false));
+        Ok(SqlStore(Pg { pool, epoch }))
     }
 }

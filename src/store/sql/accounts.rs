@@ -54,6 +54,10 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         B::NAME
     }
 
+    fn cache_epoch(&self) -> std::sync::Arc<crate::cache::CacheEpoch> {
+        self.0.cache_epoch().clone()
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         work!(self.0, read, |c| { c.batch(sql!("SELECT 1")).await })
     }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited, sql, work, Backend, Exec, SqlStore};
+use super::{audited, changed, sql, work, Backend, Exec, SqlStore};
 use crate::error::StoreResult;
 use crate::keys::KeyHash;
 use crate::store::outbox::NewJob;
@@ -95,16 +95,19 @@ impl<B: Backend> EmailTokenStore for SqlStore<B> {
                     &[&now, &user_id, &email],
                 )
                 .await?;
+            changed(c).await?;
             Ok((n == 1).then_some(user_id))
         })
     }
 
     async fn set_email_verified(&self, user_id: i64, at: Option<i64>) -> StoreResult<()> {
-        self.write_one(
-            sql!("UPDATE users SET email_verified_at = $1 WHERE id = $2"),
-            (at, user_id),
-        )
-        .await?;
-        Ok(())
+        work!(self, tx, |c| {
+            c.execute(
+                sql!("UPDATE users SET email_verified_at = $1 WHERE id = $2"),
+                &[&at, &user_id],
+            )
+            .await?;
+            changed(c).await
+        })
     }
 }

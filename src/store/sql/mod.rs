@@ -166,6 +166,10 @@ pub trait Exec: Send {
     /// Statements without parameters, through the simple protocol (`NOTIFY`, pings).
     fn batch(&mut self, sql: &Sql) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// This write changes what the read caches may hold (`crate::cache`): once it commits,
+    /// the backend bumps the cache epoch.
+    fn mark_changed(&mut self);
+
     /// The statement's row, which must exist (it was just written or counted).
     fn one<T: FromRow>(
         &mut self,
@@ -198,6 +202,9 @@ pub trait Backend: Send + Sync + 'static {
     /// This dialect's migrations (`store/migrations.rs`).
     const MIGRATIONS: &'static [super::Migration];
     type Conn: Exec;
+
+    /// Bumped after every committed change that wrote an audit row (`crate::cache`).
+    fn cache_epoch(&self) -> &std::sync::Arc<crate::cache::CacheEpoch>;
 
     /// Runs `work` on a read connection.
     fn read<T, F>(&self, work: F) -> impl Future<Output = StoreResult<T>> + Send
@@ -282,7 +289,15 @@ pub(crate) async fn audited<C: Exec>(
     if let Some(job) = job {
         enqueue(c, job, now).await?;
     }
-    Ok(())
+    changed(c).await
+}
+
+/// The write changes what the read caches may hold (`crate::cache`), here and on every
+/// other instance (notified at commit, like the job wake-up). Every audited change calls
+/// it; the few unaudited writes to accounts call it themselves.
+pub(crate) async fn changed<C: Exec>(c: &mut C) -> StoreResult<()> {
+    c.mark_changed();
+    c.batch(NOTIFY_CACHE).await
 }
 
 pub(crate) async fn insert_audit<C: Exec>(c: &mut C, e: &AuditEvent, now: i64) -> StoreResult<()> {
@@ -318,6 +333,9 @@ pub(crate) async fn enqueue<C: Exec>(
 /// never looks before the job is visible. SQLite's workers are in this process and are
 /// woken by `JobWake`.
 pub(crate) const NOTIFY_JOBS: &Sql = sql!(pg: "NOTIFY fulcrum_jobs", lite: "");
+
+/// Tells every instance's listener that cached reads may be stale (`crate::cache`).
+pub(crate) const NOTIFY_CACHE: &Sql = sql!(pg: "NOTIFY fulcrum_cache", lite: "");
 
 /// Runs work that never waits on anything but SQLite (whose calls complete at once) to its
 /// end: one poll, no executor.

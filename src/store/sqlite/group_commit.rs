@@ -5,8 +5,9 @@
 //! (and one WAL append of the pages they touched), while an idle server commits each write
 //! at once. A job that fails is rolled back to its savepoint alone; the others commit.
 
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -23,17 +24,30 @@ type Job = Box<dyn FnOnce(&mut Connection, bool) -> Answer + Send>;
 /// Jobs per transaction at most, so one transaction never grows without bound.
 const MAX_GROUP: usize = 256;
 
+thread_local! {
+    /// Set on the writer thread by a job whose change the read caches must not outlive.
+    static CHANGED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The running job changes what the read caches may hold (`crate::cache`).
+pub(super) fn mark_changed() {
+    CHANGED.with(|c| c.set(true));
+}
+
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
 }
 
 impl Writer {
-    pub fn start(conn: Connection) -> std::io::Result<Writer> {
+    pub fn start(
+        conn: Connection,
+        epoch: Arc<crate::cache::CacheEpoch>,
+    ) -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, queue))?;
+            .spawn(move || run(conn, queue, &epoch))?;
         Ok(Writer { jobs })
     }
 
@@ -79,7 +93,7 @@ fn in_savepoint<T>(
     out
 }
 
-fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
+fn run(mut conn: Connection, queue: mpsc::Receiver<Job>, epoch: &crate::cache::CacheEpoch) {
     while let Ok(first) = queue.recv() {
         let mut answers = Vec::new();
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err) {
@@ -96,6 +110,11 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
         let ended = conn.execute_batch("COMMIT").map_err(map_err);
         if ended.is_err() && !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
+        }
+        // After the commit and before any caller hears of it, so that no caller can read
+        // the old value from a cache once its change is acknowledged.
+        if CHANGED.with(|c| c.replace(false)) {
+            epoch.bump();
         }
         for answer in answers {
             answer(match &ended {

@@ -24,6 +24,7 @@ use crate::error::{StoreError, StoreResult};
 /// The SQLite side of [`SqlStore`].
 pub struct Lite {
     writer: group_commit::Writer,
+    epoch: Arc<crate::cache::CacheEpoch>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
 }
@@ -96,12 +97,21 @@ impl Exec for Connection {
         }
         self.execute_batch(sql.lite).map_err(map_err)
     }
+
+    /// Only the writer thread writes; it bumps the epoch after the group's commit.
+    fn mark_changed(&mut self) {
+        group_commit::mark_changed();
+    }
 }
 
 impl Backend for Lite {
     const NAME: &'static str = "sqlite";
     const MIGRATIONS: &'static [super::Migration] = super::migrations::SQLITE;
     type Conn = Connection;
+
+    fn cache_epoch(&self) -> &Arc<crate::cache::CacheEpoch> {
+        &self.epoch
+    }
 
     async fn read<T, F>(&self, work: F) -> StoreResult<T>
     where
@@ -160,8 +170,12 @@ impl SqlStore<Lite> {
             configure(&conn)?;
             pool.push(Mutex::new(conn));
         }
+        // One process serves a SQLite database (it holds the lock), and every change it
+        // makes bumps the epoch, so caching is on from the start.
+        let epoch = Arc::new(crate::cache::CacheEpoch::new(true));
         Ok(SqlStore(Lite {
-            writer: group_commit::Writer::start(writer)?,
+            writer: group_commit::Writer::start(writer, epoch.clone())?,
+            epoch,
             readers: Arc::new(pool),
             next_reader: AtomicUsize::new(0),
         }))
