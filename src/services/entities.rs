@@ -76,15 +76,12 @@ impl Services {
                 }
             }
         }
-        self.store
-            .entity_by_name(&user.username)
-            .await?
-            .ok_or_else(|| {
-                ApiError::not_found(
-                    ErrorCode::EntityNotFound,
-                    format!("{} has no personal entity", user.username),
-                )
-            })
+        self.entity_by_name(&user.username).await?.ok_or_else(|| {
+            ApiError::not_found(
+                ErrorCode::EntityNotFound,
+                format!("{} has no personal entity", user.username),
+            )
+        })
     }
 
     /// Chooses the default team (None → the personal entity).
@@ -101,7 +98,6 @@ impl Services {
             None => None,
             Some(n) => {
                 let entity = self
-                    .store
                     .entity_by_name(n)
                     .await?
                     .ok_or_else(|| forbidden(n, &actor.user.username))?;

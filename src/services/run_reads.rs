@@ -243,7 +243,6 @@ impl Services {
             .await?
             .ok_or_else(|| run_not_found("with this id"))?;
         let entity = self
-            .store
             .entity_by_id(project.entity_id)
             .await?
             .ok_or_else(|| run_not_found("with this id"))?;

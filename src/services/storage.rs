@@ -115,10 +115,7 @@ impl Services {
             .project_by_id(run.project_id)
             .await?
             .ok_or_else(gone)?;
-        self.store
-            .entity_by_id(project.entity_id)
-            .await?
-            .ok_or_else(gone)
+        self.entity_by_id(project.entity_id).await?.ok_or_else(gone)
     }
 
     /// What `entity` may still store: the bytes left and its quota; `None` without a quota.

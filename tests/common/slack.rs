@@ -143,6 +143,10 @@ async fn incoming_webhook(
     body: Bytes,
 ) -> Response {
     let valid = serde_json::from_slice::<Value>(&body).is_ok_and(|v| v["text"].is_string());
+    let path = format!("/services/{hook}");
+    if s.inner.lock().unwrap().down.contains(&path) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable").into_response();
+    }
     if hook == "busy" {
         let mut inner = s.inner.lock().unwrap();
         if inner.busy > 0 {
