@@ -87,6 +87,15 @@ async fn cached_reads_never_outlive_a_change_on_the_same_instance(backend: Backe
     app.stop().await;
 }
 
+/// Waits (at most 5 s) until `server` caches (`live`) or has stopped caching.
+async fn caching_becomes(server: &fulcrum::app::RunningServer, live: bool, failure: &str) {
+    let started = Instant::now();
+    while server.services.store.cache_epoch().current().is_some() != live {
+        assert!(started.elapsed() < Duration::from_secs(5), "{failure}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// A second instance reaches PostgreSQL through a relay that the test cuts: its listener
 /// loses the connection, so while it cannot hear other instances' changes it must not
 /// serve what it cached before. A key revoked on the first instance meanwhile is refused by
@@ -117,27 +126,13 @@ async fn an_instance_that_cannot_hear_changes_does_not_serve_its_cache() {
     let key = minted["data"]["generateApiKey"]["apiKey"].clone();
     let secret = key["name"].as_str().unwrap().to_string();
     // B's listener starts after B does; once it listens, B caches the key.
-    let started = Instant::now();
-    while b.services.store.cache_epoch().current().is_none() {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "B's listener never connected"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    caching_becomes(&b, true, "B's listener never connected").await;
     for _ in 0..3 {
         assert_eq!(viewer(&b_base, &secret).await.0, 200);
     }
 
     relay.cut();
-    let started = Instant::now();
-    while b.services.store.cache_epoch().current().is_some() {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "B never noticed its listener was cut"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    caching_becomes(&b, false, "B never noticed its listener was cut").await;
     let (_, body) = a.gql_with("ada", REVOKE, json!({ "id": key["id"] })).await;
     assert!(body["errors"].is_null(), "{body}");
     assert_eq!(
