@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and integration tests (SQLite and PostgreSQL), the real
 # wandb SDK suites (0.31.0 and 0.19.11) against the built server, once alone and once as
-# three instances on PostgreSQL behind nginx, then the browser tests
-# (Debian's Chromium driven by playwright-core) against the same binary with the web UI.
+# three instances on PostgreSQL behind nginx with their blobs in an S3 bucket, then the
+# browser tests (Debian's Chromium driven by playwright-core) against the same binary with
+# the web UI. The S3-compatible server is moto's, from PyPI: scripts/s3-venv.sh installs it
+# into target/s3-venv the first time a test needs it.
 #
 #   TEST_DATABASE_URL  PostgreSQL server the tests create their databases on
 #                      (default postgres://postgres@127.0.0.1:5432/postgres)
