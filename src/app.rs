@@ -167,8 +167,9 @@ impl RunningServer {
     }
 }
 
-/// Marks runs crashed (or preempted) when they go silent, and forgets ended rate-limit
-/// windows. Every instance sweeps; the store makes each transition happen once.
+/// Marks runs crashed (or preempted) when they go silent, forgets ended rate-limit windows
+/// and prunes old finished jobs. Every instance sweeps; the store makes each transition
+/// happen once.
 async fn sweep_silent_runs(services: Arc<Services>, mut stop: watch::Receiver<bool>) {
     let every = services.config.runs.sweep_interval();
     loop {
@@ -185,6 +186,11 @@ async fn sweep_silent_runs(services: Arc<Services>, mut stop: watch::Receiver<bo
         }
         if let Err(e) = services.prune_rate_limits().await {
             tracing::warn!(error = %e, "ended rate-limit windows could not be pruned");
+        }
+        match services.prune_done_jobs().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "finished jobs past their retention pruned"),
+            Err(e) => tracing::warn!(error = %e, "finished jobs could not be pruned"),
         }
     }
 }

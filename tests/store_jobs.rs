@@ -1,6 +1,6 @@
 //! Store conformance: the job queue (`JobStore`), method by method, without a worker —
 //! enqueue and its dedup key, claim order, limit and leases, complete and fail under a
-//! lease, the retry and give-up paths, and the listings.
+//! lease, the retry and give-up paths, the listings, and pruning old finished jobs.
 //! Run against SQLite and a fresh PostgreSQL database (`tests/common/store.rs`).
 
 #[macro_use]
@@ -18,6 +18,7 @@ conformance! {
         complete_needs_the_current_lease_and_records_the_attempt,
         fail_retries_later_or_gives_up_for_good,
         list_jobs_filters_by_status_newest_first,
+        prune_done_deletes_old_successful_jobs_with_their_attempts_only,
     ],
 }
 
@@ -375,4 +376,67 @@ async fn list_jobs_filters_by_status_newest_first(jobs: DynJobStore, _sql: RawSq
         .await
         .unwrap()
         .is_empty());
+}
+
+/// A job with a dedup key, claimed and completed at `finished_at`; its id.
+async fn done_at(jobs: &DynJobStore, key: &str, finished_at: i64) -> i64 {
+    let id = pending(jobs, new_job("k", Some(key), finished_at - 10)).await;
+    let job = claim_one(jobs, "w1", finished_at - 5).await;
+    assert!(jobs
+        .complete(end(&job, "w1", finished_at - 5, finished_at), false)
+        .await
+        .unwrap());
+    id
+}
+
+async fn prune_done_deletes_old_successful_jobs_with_their_attempts_only(
+    jobs: DynJobStore,
+    sql: RawSql,
+) {
+    let now = fulcrum::now_ms();
+    let day = 86_400_000;
+    let oldest = done_at(&jobs, "oldest", now - 40 * day).await;
+    let old = done_at(&jobs, "old", now - 35 * day).await;
+    let recent = done_at(&jobs, "recent", now - day).await;
+    let failed = pending(&jobs, new_job("k", Some("failed"), now - 40 * day)).await;
+    let job = claim_one(&jobs, "w1", now - 40 * day).await;
+    assert!(jobs
+        .fail(
+            end(&job, "w1", now - 40 * day, now - 40 * day + 1),
+            "gone",
+            None
+        )
+        .await
+        .unwrap());
+    let waiting = pending(&jobs, new_job("k", Some("waiting"), now + day)).await;
+    assert_eq!(sql.count("job_attempts").await, 4);
+
+    let cutoff = now - 30 * day;
+    assert_eq!(
+        jobs.prune_done(cutoff, 1).await.unwrap(),
+        1,
+        "a batch at most"
+    );
+    assert!(jobs.job(oldest).await.unwrap().is_none(), "oldest first");
+    assert!(jobs.job(old).await.unwrap().is_some());
+    assert_eq!(jobs.prune_done(cutoff, 1000).await.unwrap(), 1);
+    assert_eq!(jobs.prune_done(cutoff, 1000).await.unwrap(), 0);
+    for kept in [recent, failed, waiting] {
+        assert!(
+            jobs.job(kept).await.unwrap().is_some(),
+            "job {kept} is kept"
+        );
+    }
+    assert_eq!(
+        sql.count("job_attempts").await,
+        2,
+        "the pruned jobs' attempts went too"
+    );
+    assert!(
+        jobs.enqueue(new_job("k", Some("old"), now))
+            .await
+            .unwrap()
+            .is_some(),
+        "a pruned job's dedup key is free again"
+    );
 }

@@ -72,6 +72,7 @@ const KEYS: &[(&str, Kind, bool)] = &[
     ("job_max_attempts", Kind::Int, false),
     ("job_backoff_base_ms", Kind::Int, false),
     ("job_backoff_max_ms", Kind::Int, false),
+    ("job_retention_days", Kind::Int, false),
     ("max_connections", Kind::Int, false),
     ("header_read_timeout_secs", Kind::Int, false),
     ("metrics_token", Kind::Str, true),
@@ -140,6 +141,8 @@ pub struct Config {
     pub job_max_attempts: i64,
     pub job_backoff_base_ms: i64,
     pub job_backoff_max_ms: i64,
+    /// Days a successfully finished job (and its attempts) is kept; 0 keeps them forever.
+    pub job_retention_days: i64,
     /// Open connections beyond this wait in the kernel's accept queue.
     pub max_connections: usize,
     /// A client that has not sent a whole request head within this is disconnected.
@@ -386,6 +389,7 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
             job_backoff_base_ms,
             7 * 86_400_000,
         )?,
+        job_retention_days: r.int("job_retention_days", 30, 0, 3650)?,
         max_connections: r.int("max_connections", 1024, 1, 1_000_000)? as usize,
         header_read_timeout_secs: r.int("header_read_timeout_secs", 10, 1, 600)? as u64,
         metrics_token: r.string("metrics_token")?.filter(|s| !s.is_empty()),

@@ -22,6 +22,17 @@ impl Services {
         Ok(self.store.limit_prune(crate::now_ms()).await?)
     }
 
+    /// Deletes jobs that finished successfully more than `job_retention_days` ago, a batch
+    /// per sweep so that a backlog never makes one long transaction; how many.
+    pub async fn prune_done_jobs(&self) -> Result<u64, ApiError> {
+        let days = self.config.job_retention_days;
+        if days == 0 {
+            return Ok(0);
+        }
+        let before = crate::now_ms() - days * 86_400_000;
+        Ok(self.jobs.prune_done(before, 1000).await?)
+    }
+
     /// The account with this username, deleted ones included (for the console).
     pub async fn user_named(&self, username: &str) -> Result<Option<User>, ApiError> {
         if username.len() > crate::validate::USERNAME_MAX {

@@ -138,4 +138,9 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Every recorded attempt of a job, in order.
     async fn attempts(&self, job_id: i64) -> StoreResult<Vec<JobAttempt>>;
+
+    /// Deletes up to `limit` jobs that finished successfully before `before`, oldest
+    /// first, with their attempts; how many. Their dedup keys are free again. Failed jobs
+    /// are kept: they are what an operator looks for.
+    async fn prune_done(&self, before: i64, limit: i64) -> StoreResult<u64>;
 }

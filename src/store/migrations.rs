@@ -38,6 +38,7 @@ migrations! {
     13 "0013_exports" "exports",
     14 "0014_active_keys" "active keys",
     15 "0015_rate_limits" "rate limits",
+    16 "0016_job_retention" "job retention",
 }
 
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

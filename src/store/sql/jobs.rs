@@ -202,4 +202,16 @@ impl<B: Backend> JobStore for SqlStore<B> {
     async fn attempts(&self, job_id: i64) -> StoreResult<Vec<JobAttempt>> {
         self.read_all(ATTEMPTS, (job_id,)).await
     }
+
+    async fn prune_done(&self, before: i64, limit: i64) -> StoreResult<u64> {
+        // Attempts go with their job (ON DELETE CASCADE).
+        self.write_one(
+            sql!(
+                "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status = 'done'
+                  AND finished_at < $1 ORDER BY finished_at LIMIT $2)"
+            ),
+            (before, limit),
+        )
+        .await
+    }
 }
