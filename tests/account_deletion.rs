@@ -189,8 +189,9 @@ async fn the_purge_removes_personal_runs_and_frees_the_name(backend: Backend) {
     let (status, body) = delete(&app, &cookie, PASSWORD, "ada").await;
     assert_eq!(status, 200, "{body}");
     let store = app.services().store.clone();
+    // The job deletes the rows, then (after that commit) the files: wait for both.
     for _ in 0..500 {
-        if store.user_by_id(ada_id).await.unwrap().is_none() {
+        if store.user_by_id(ada_id).await.unwrap().is_none() && !personal_blob.exists() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
