@@ -110,7 +110,7 @@ impl S3Server {
             .await
             .unwrap();
         text.split("<Key>")
-            .skip(1)
+            .skip(1) // the XML before the first key
             .filter_map(|part| part.split("</Key>").next())
             .map(str::to_string)
             .collect()
