@@ -299,6 +299,15 @@ impl ApiError {
         )
     }
 
+    /// Maps a blob store's error to `blob_store_unavailable`, logging why it could not
+    /// `doing` (the error stays in the log; the client learns only to come back).
+    pub fn blob_failure<E: std::fmt::Display>(doing: &'static str) -> impl FnOnce(E) -> Self {
+        move |e| {
+            tracing::error!(error = %format!("{e:#}"), "cannot {doing}");
+            Self::blob_store_unavailable()
+        }
+    }
+
     /// 503 with `Retry-After`: nothing is wrong with the request, only with now.
     fn retry_soon(code: ErrorCode, message: &str) -> Self {
         let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message);

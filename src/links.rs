@@ -57,15 +57,24 @@ fn read_secret(path: &Path) -> anyhow::Result<Zeroizing<String>> {
     Ok(Zeroizing::new(secret.to_string()))
 }
 
+/// A 32-byte key for one use (`label`, e.g. `fulcrum.links.v1`) derived from the server
+/// secret, so the link key and the sealing key never coincide.
+pub(crate) fn derive_key(label: &str, secret: &str) -> Zeroizing<[u8; 32]> {
+    let mut key = Zeroizing::new([0u8; 32]);
+    let digest = Sha256::new()
+        .chain_update(label.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(secret.as_bytes())
+        .finalize();
+    key.copy_from_slice(&digest);
+    key
+}
+
 impl LinkSigner {
     pub fn new(secret: &str) -> Self {
-        let mut key = Zeroizing::new([0u8; 32]);
-        let digest = Sha256::new()
-            .chain_update(b"fulcrum.links.v1\0")
-            .chain_update(secret.as_bytes())
-            .finalize();
-        key.copy_from_slice(&digest);
-        Self { key }
+        Self {
+            key: derive_key("fulcrum.links.v1", secret),
+        }
     }
 
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {

@@ -7,7 +7,6 @@
 use base64::Engine;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
 use ring::rand::{SecureRandom, SystemRandom};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::config::Config;
@@ -36,13 +35,9 @@ pub enum SealError {
 
 impl Sealer {
     pub fn new(secret: &str) -> Sealer {
-        let mut key = Zeroizing::new([0u8; 32]);
-        let digest = Sha256::new()
-            .chain_update(b"fulcrum.sealed.v1\0")
-            .chain_update(secret.as_bytes())
-            .finalize();
-        key.copy_from_slice(&digest);
-        Sealer { key }
+        Sealer {
+            key: crate::links::derive_key("fulcrum.sealed.v1", secret),
+        }
     }
 
     pub fn from_config(config: &Config) -> anyhow::Result<Sealer> {

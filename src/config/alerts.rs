@@ -69,26 +69,35 @@ pub(super) fn http_url(key: &str, raw: Option<String>, default: &str) -> anyhow:
     }
 }
 
+/// An OAuth app's `<app>_client_id` and `<app>_client_secret`: both or neither.
+pub(super) fn oauth_app(
+    r: &Reader<'_>,
+    app: &str,
+) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let [id, secret] = ["client_id", "client_secret"].map(|part| {
+        r.string(&format!("{app}_{part}"))
+            .map(|v| v.filter(|s| !s.trim().is_empty()))
+    });
+    let (id, secret) = (id?, secret?);
+    if id.is_some() != secret.is_some() {
+        bail!("`{app}_client_id` and `{app}_client_secret` go together: set both or neither");
+    }
+    Ok((id, secret))
+}
+
+/// The http(s) URL under `key`, or `default`.
+pub(super) fn url_at(r: &Reader<'_>, key: &str, default: &str) -> anyhow::Result<url::Url> {
+    http_url(key, r.string(key)?, default)
+}
+
 impl AlertConfig {
     pub(super) fn read(r: &Reader<'_>) -> anyhow::Result<AlertConfig> {
-        let id = r
-            .string("slack_client_id")?
-            .filter(|s| !s.trim().is_empty());
-        let secret = r
-            .string("slack_client_secret")?
-            .filter(|s| !s.trim().is_empty());
-        if id.is_some() != secret.is_some() {
-            bail!("`slack_client_id` and `slack_client_secret` go together: set both or neither");
-        }
+        let (slack_client_id, slack_client_secret) = oauth_app(r, "slack")?;
         Ok(AlertConfig {
-            slack_client_id: id,
-            slack_client_secret: secret,
-            slack_url: http_url("slack_url", r.string("slack_url")?, "https://slack.com")?,
-            slack_api_url: http_url(
-                "slack_api_url",
-                r.string("slack_api_url")?,
-                "https://slack.com/api",
-            )?,
+            slack_client_id,
+            slack_client_secret,
+            slack_url: url_at(r, "slack_url", "https://slack.com")?,
+            slack_api_url: url_at(r, "slack_api_url", "https://slack.com/api")?,
             slack_webhook_hosts: host_list(r.string("slack_webhook_hosts")?, &["hooks.slack.com"]),
             webhook_allow_hosts: host_list(r.string("webhook_allow_hosts")?, &[]),
             webhook_timeout_secs: r.int("webhook_timeout_secs", 10, 1, 120)? as u64,

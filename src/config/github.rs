@@ -2,9 +2,7 @@
 //! lives: github.com by default, a GitHub Enterprise Server, or a local stand-in in tests.
 //! The production code path is the same for all three.
 
-use anyhow::bail;
-
-use super::alerts::http_url;
+use super::alerts::{oauth_app, url_at};
 use super::layers::Reader;
 
 /// The GitHub keys and whether each is a secret (`github_client_secret_file` works too).
@@ -39,24 +37,12 @@ impl std::fmt::Debug for GithubConfig {
 
 impl GithubConfig {
     pub(super) fn read(r: &Reader<'_>) -> anyhow::Result<GithubConfig> {
-        let id = r
-            .string("github_client_id")?
-            .filter(|s| !s.trim().is_empty());
-        let secret = r
-            .string("github_client_secret")?
-            .filter(|s| !s.trim().is_empty());
-        if id.is_some() != secret.is_some() {
-            bail!("`github_client_id` and `github_client_secret` go together: set both or neither");
-        }
+        let (client_id, client_secret) = oauth_app(r, "github")?;
         Ok(GithubConfig {
-            client_id: id,
-            client_secret: secret,
-            url: http_url("github_url", r.string("github_url")?, "https://github.com")?,
-            api_url: http_url(
-                "github_api_url",
-                r.string("github_api_url")?,
-                "https://api.github.com",
-            )?,
+            client_id,
+            client_secret,
+            url: url_at(r, "github_url", "https://github.com")?,
+            api_url: url_at(r, "github_api_url", "https://api.github.com")?,
         })
     }
 

@@ -4,7 +4,7 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 
 use super::nodes::iso;
-use super::{request_context, IntoGql, Res};
+use super::{signed_in, IntoGql, Res};
 use crate::services::alert_channels::{ChannelTarget, ChannelView};
 
 #[derive(SimpleObject)]
@@ -60,8 +60,7 @@ pub struct AlertChannelQuery;
 impl AlertChannelQuery {
     /// The signed-in person's (or a team's) alert channels and routing.
     async fn alert_routing(&self, ctx: &Context<'_>, team: Option<String>) -> Res<AlertRouting> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         let s = &rc.services;
         let channels = s.alert_channels(actor, team.as_deref()).await.gql()?;
         let (muted_projects, min_run_seconds) =
@@ -143,10 +142,10 @@ impl AlertChannelMutation {
         ctx: &Context<'_>,
         input: DisconnectAlertChannelInput,
     ) -> Res<bool> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let id: i64 = input.id.parse().unwrap_or(-1);
         rc.services
-            .disconnect_alert_channel(rc.actor().gql()?, input.team.as_deref(), id, &rc.meta)
+            .disconnect_alert_channel(actor, input.team.as_deref(), id, &rc.meta)
             .await
             .gql()?;
         Ok(true)
@@ -157,10 +156,10 @@ impl AlertChannelMutation {
         ctx: &Context<'_>,
         input: MuteAlertProjectInput,
     ) -> Res<bool> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         rc.services
             .set_project_muted(
-                rc.actor().gql()?,
+                actor,
                 input.team.as_deref(),
                 &input.project,
                 input.muted,
@@ -176,14 +175,9 @@ impl AlertChannelMutation {
         ctx: &Context<'_>,
         input: AlertMinRunInput,
     ) -> Res<i64> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         rc.services
-            .set_min_run_secs(
-                rc.actor().gql()?,
-                input.team.as_deref(),
-                input.seconds,
-                &rc.meta,
-            )
+            .set_min_run_secs(actor, input.team.as_deref(), input.seconds, &rc.meta)
             .await
             .gql()?;
         Ok(input.seconds)
@@ -196,7 +190,7 @@ async fn connect(
     kind: &'static str,
     input: ConnectAlertChannelInput,
 ) -> Res<(ChannelNode, Option<String>)> {
-    let rc = request_context(ctx)?;
+    let (rc, actor) = signed_in(ctx)?;
     let target = ChannelTarget {
         kind,
         url: input.url,
@@ -206,7 +200,7 @@ async fn connect(
     let (view, secret) = rc
         .services
         .connect_alert_channel(
-            rc.actor().gql()?,
+            actor,
             input.team.as_deref(),
             input.project.as_deref(),
             target,

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 
 use super::scalars::Duration;
-use super::{acting, request_context, IntoGql, Res};
+use super::{acting, signed_in, IntoGql, Res};
 use crate::services::alert_delivery::ScriptableAlert;
 use crate::services::alerts::{AlertChannel, AlertEvent, AlertSwitch};
 
@@ -159,7 +159,7 @@ impl AlertMutation {
         ctx: &Context<'_>,
         input: NotifyScriptableRunAlertInput,
     ) -> Res<NotifyScriptableRunAlertPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let path = (
             input.entity_name.as_str(),
             input.project_name.as_str(),
@@ -177,7 +177,7 @@ impl AlertMutation {
         };
         let success = rc
             .services
-            .notify_scriptable_alert(rc.actor().gql()?, path, alert)
+            .notify_scriptable_alert(actor, path, alert)
             .await
             .gql()?;
         Ok(NotifyScriptableRunAlertPayload { success })

@@ -3,7 +3,7 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use super::nodes::EntityNode;
-use super::{acting, request_context, IntoGql, Res};
+use super::{acting, signed_in, IntoGql, Res};
 use crate::services::beta::BetaSwitch;
 use crate::services::Actor;
 
@@ -142,8 +142,7 @@ impl BetaMutation {
         ctx: &Context<'_>,
         input: UpdateBetaFeatureAvailabilityInput,
     ) -> Res<Vec<BetaFeatureNode>> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         let services = &rc.services;
         services
             .set_beta_available(actor, &input.key, input.available, &rc.meta)
@@ -164,8 +163,7 @@ impl BetaMutation {
         ctx: &Context<'_>,
         input: UpdateEntityInput,
     ) -> Res<UpdateEntityPayload> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         let services = &rc.services;
         let entity = match input.code_saving_enabled {
             Some(on) => services

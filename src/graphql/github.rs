@@ -3,7 +3,7 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use super::nodes::{iso, EntityNode};
-use super::{request_context, IntoGql, Res};
+use super::{signed_in, IntoGql, Res};
 use crate::services::github::GithubStatus;
 
 /// The signed-in person's GitHub connection.
@@ -47,8 +47,7 @@ pub struct GithubQuery;
 #[Object]
 impl GithubQuery {
     async fn github_connection(&self, ctx: &Context<'_>) -> Res<GithubConnection> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         Ok(rc.services.github_status(actor).await.gql()?.into())
     }
 }
@@ -73,8 +72,7 @@ pub struct GithubMutation;
 impl GithubMutation {
     /// Revokes this server's access on GitHub and forgets the connected account.
     async fn disconnect_github(&self, ctx: &Context<'_>) -> Res<GithubConnection> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         rc.services.disconnect_github(actor, &rc.meta).await.gql()?;
         Ok(rc.services.github_status(actor).await.gql()?.into())
     }
@@ -86,8 +84,7 @@ impl GithubMutation {
         ctx: &Context<'_>,
         input: SetTeamGithubOrganizationInput,
     ) -> Res<SetTeamGithubOrganizationPayload> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         let services = &rc.services;
         let organization = services
             .set_team_github_org(

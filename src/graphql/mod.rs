@@ -122,10 +122,17 @@ pub(crate) async fn acting<'a>(
     ctx: &'a async_graphql::Context<'_>,
     team: Option<&str>,
 ) -> async_graphql::Result<(&'a RequestContext, &'a Actor, crate::store::Owner)> {
-    let rc = request_context(ctx)?;
-    let actor = rc.actor().gql()?;
+    let (rc, actor) = signed_in(ctx)?;
     let owner = rc.services.acting_owner(actor, team).await.gql()?;
     Ok((rc, actor, owner))
+}
+
+/// The request and its signed-in caller; `unauthenticated` when nobody is signed in.
+pub(crate) fn signed_in<'a>(
+    ctx: &'a async_graphql::Context<'_>,
+) -> async_graphql::Result<(&'a RequestContext, &'a Actor)> {
+    let rc = request_context(ctx)?;
+    Ok((rc, rc.actor().gql()?))
 }
 
 pub(crate) fn request_context<'a>(

@@ -2,7 +2,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use super::nodes::{ApiKeyNode, UserNode};
 use super::Res;
-use super::{ids, request_context, IntoGql};
+use super::{ids, signed_in, IntoGql};
 use crate::services::accounts::NewAccount;
 use crate::services::profile::ProfileInput;
 
@@ -82,8 +82,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: UpdateProfileInput,
     ) -> Res<UpdateUserPayload> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         let profile = ProfileInput {
             name: input.name,
             institution: input.institution,
@@ -107,8 +106,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: UpdateIntroInput,
     ) -> Res<UpdateUserPayload> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         rc.services
             .update_intro(actor, &input.intro, &rc.meta)
             .await
@@ -125,8 +123,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: GenerateApiKeyInput,
     ) -> Res<GenerateApiKeyPayload> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         let name = input.description.unwrap_or_default();
         let (record, full) = rc
             .services
@@ -147,8 +144,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: DeleteApiKeyInput,
     ) -> Res<DeleteApiKeyPayload> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         let pk = ids::decode("ApiKey", &input.id).gql()?;
         rc.services.revoke_key(actor, pk, &rc.meta).await.gql()?;
         Ok(DeleteApiKeyPayload {
@@ -164,8 +160,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: CreateUserInput,
     ) -> Res<CreateUserPayload> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         let account = NewAccount {
             username: input.username.unwrap_or_default(),
             email: input.email,

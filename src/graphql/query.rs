@@ -2,7 +2,7 @@ use async_graphql::{Context, Object, SimpleObject};
 
 use super::nodes::{UserConnection, UserEdge, UserNode};
 use super::Res;
-use super::{request_context, IntoGql};
+use super::{request_context, signed_in, IntoGql};
 
 #[derive(Default)]
 pub struct AccountQuery;
@@ -23,8 +23,7 @@ impl AccountQuery {
         query: Option<String>,
         #[graphql(default = 20)] first: i32,
     ) -> Res<UserConnection> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         let query = query.unwrap_or_default();
         let users = rc
             .services

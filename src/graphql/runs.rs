@@ -5,7 +5,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 
 use super::nodes::{ProjectConnection, ProjectEdge, ProjectNode, RunNode};
 use super::scalars::JsonString;
-use super::{ids, request_context, IntoGql, Res};
+use super::{ids, signed_in, IntoGql, Res};
 use crate::services::runs::BucketInput;
 use crate::store::RunFields;
 
@@ -33,10 +33,10 @@ impl RunQuery {
         after: Option<String>,
         #[graphql(default = 50)] first: i32,
     ) -> Res<ProjectConnection> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let all = rc
             .services
-            .list_projects(rc.actor().gql()?, entity_name.as_deref())
+            .list_projects(actor, entity_name.as_deref())
             .await
             .gql()?;
         let (edges, page_info) = super::paging::of(all, after.as_deref(), first);
@@ -67,10 +67,10 @@ async fn project_node(
     name: String,
     entity_name: Option<String>,
 ) -> Res<Option<ProjectNode>> {
-    let rc = request_context(ctx)?;
+    let (rc, actor) = signed_in(ctx)?;
     let found = rc
         .services
-        .project_for(rc.actor().gql()?, entity_name.as_deref(), &name)
+        .project_for(actor, entity_name.as_deref(), &name)
         .await
         .gql()?;
     Ok(found.map(|(entity, project)| ProjectNode { entity, project }))
@@ -194,10 +194,10 @@ impl RunMutation {
         ctx: &Context<'_>,
         input: UpsertBucketInput,
     ) -> Res<UpsertBucketPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let (bucket, inserted) = rc
             .services
-            .upsert_bucket(rc.actor().gql()?, input.into_service()?, &rc.meta)
+            .upsert_bucket(actor, input.into_service()?, &rc.meta)
             .await
             .gql()?;
         Ok(UpsertBucketPayload {
@@ -212,7 +212,7 @@ impl RunMutation {
         ctx: &Context<'_>,
         input: CreateRunFilesInput,
     ) -> Res<CreateRunFilesPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let path = (
             input.entity_name.as_str(),
             input.project_name.as_str(),
@@ -220,7 +220,7 @@ impl RunMutation {
         );
         let (bucket, files) = rc
             .services
-            .create_run_files(rc.actor().gql()?, path, input.files)
+            .create_run_files(actor, path, input.files)
             .await
             .gql()?;
         Ok(CreateRunFilesPayload {
@@ -235,13 +235,10 @@ impl RunMutation {
 
     /// Deletes a run with its history, console and files.
     async fn delete_run(&self, ctx: &Context<'_>, input: DeleteRunInput) -> Res<DeleteRunPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let _ = input.delete_artifacts;
         let id = ids::decode("Run", &input.id).gql()?;
-        rc.services
-            .delete_run(rc.actor().gql()?, id, &rc.meta)
-            .await
-            .gql()?;
+        rc.services.delete_run(actor, id, &rc.meta).await.gql()?;
         Ok(DeleteRunPayload {
             client_mutation_id: None,
         })
@@ -249,12 +246,9 @@ impl RunMutation {
 
     /// Asks a live run to stop; its SDK stops at its next `file_stream` answer.
     async fn stop_run(&self, ctx: &Context<'_>, input: StopRunInput) -> Res<StopRunPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let id = ids::decode("Run", &input.id).gql()?;
-        rc.services
-            .stop_run(rc.actor().gql()?, id, &rc.meta)
-            .await
-            .gql()?;
+        rc.services.stop_run(actor, id, &rc.meta).await.gql()?;
         Ok(StopRunPayload { success: true })
     }
 }

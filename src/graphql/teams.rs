@@ -6,9 +6,8 @@ use async_graphql::{Context, Object};
 
 use super::nodes::{ApiKeyNode, EntityNode, InviteNode, UserNode};
 use super::team_inputs::*;
-use super::{gql_error, ids, request_context, IntoGql, RequestContext};
+use super::{gql_error, ids, request_context, signed_in, IntoGql, RequestContext};
 use crate::error::{ApiError, ErrorCode};
-use crate::services::Actor;
 
 #[derive(Default)]
 pub struct TeamQuery;
@@ -17,10 +16,10 @@ pub struct TeamQuery;
 impl TeamQuery {
     /// The pending invitation behind a mailed link, for its invitee only.
     async fn invite(&self, ctx: &Context<'_>, token: String) -> Res<InviteNode> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let (invite, _) = rc
             .services
-            .own_invite(actor(rc)?, None, Some(&token))
+            .own_invite(actor, None, Some(&token))
             .await
             .gql()?;
         Ok(InviteNode(invite))
@@ -28,12 +27,8 @@ impl TeamQuery {
 
     /// A team (members and site admins) or a personal entity (its person and site admins).
     async fn entity(&self, ctx: &Context<'_>, name: String) -> Res<Option<EntityNode>> {
-        let rc = request_context(ctx)?;
-        let entity = rc
-            .services
-            .visible_entity(rc.actor().gql()?, &name)
-            .await
-            .gql()?;
+        let (rc, actor) = signed_in(ctx)?;
+        let entity = rc.services.visible_entity(actor, &name).await.gql()?;
         Ok(Some(EntityNode::new(entity)))
     }
 }
@@ -46,10 +41,6 @@ fn invite_id(input: &AnswerInviteInput) -> Res<Option<i64>> {
         .map(|i| ids::decode("Invite", i))
         .transpose()
         .gql()
-}
-
-fn actor(rc: &RequestContext) -> Res<&Actor> {
-    rc.actor().gql()
 }
 
 async fn team_payload(rc: &RequestContext, name: &str) -> Res<EntityPayload> {
@@ -71,12 +62,12 @@ pub struct TeamMutation;
 #[Object]
 impl TeamMutation {
     async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> Res<EntityPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let description = input.description.unwrap_or_default();
         let team = rc
             .services
             .create_team(
-                actor(rc)?,
+                actor,
                 &input.team_name,
                 input.team_admin_user_name.as_deref(),
                 &description,
@@ -88,11 +79,11 @@ impl TeamMutation {
     }
 
     async fn update_team(&self, ctx: &Context<'_>, input: UpdateTeamInput) -> Res<EntityPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let team = rc
             .services
             .update_team(
-                actor(rc)?,
+                actor,
                 &input.entity_name,
                 input.description.as_deref(),
                 input.join_policy.as_deref(),
@@ -105,9 +96,9 @@ impl TeamMutation {
     }
 
     async fn delete_team(&self, ctx: &Context<'_>, input: EntityNameInput) -> Res<SuccessPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         rc.services
-            .delete_team(actor(rc)?, &input.entity_name, &rc.meta)
+            .delete_team(actor, &input.entity_name, &rc.meta)
             .await
             .gql()?;
         Ok(SuccessPayload::DONE)
@@ -119,7 +110,7 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: CreateInviteInput,
     ) -> Res<InvitePayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let who = input.username.or(input.email).unwrap_or_default();
         if who.trim().is_empty() {
             return Err(gql_error(ApiError::validation(
@@ -137,7 +128,7 @@ impl TeamMutation {
         });
         let invite = rc
             .services
-            .invite(actor(rc)?, &input.entity_name, &who, &role, &rc.meta)
+            .invite(actor, &input.entity_name, &who, &role, &rc.meta)
             .await
             .gql()?;
         Ok(InvitePayload {
@@ -151,11 +142,11 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: DeleteInviteInput,
     ) -> Res<SuccessPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let id = input.id.unwrap_or_default();
         if let Ok(invite_id) = ids::decode("Invite", &id) {
             rc.services
-                .cancel_invite(actor(rc)?, invite_id, &rc.meta)
+                .cancel_invite(actor, invite_id, &rc.meta)
                 .await
                 .gql()?;
             return Ok(SuccessPayload::DONE);
@@ -169,7 +160,7 @@ impl TeamMutation {
             ))
         })?;
         rc.services
-            .remove_member(actor(rc)?, &team, user_id, &rc.meta)
+            .remove_member(actor, &team, user_id, &rc.meta)
             .await
             .gql()?;
         Ok(SuccessPayload::DONE)
@@ -180,11 +171,11 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: AnswerInviteInput,
     ) -> Res<EntityPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let id = invite_id(&input)?;
         let invite = rc
             .services
-            .answer_invite(actor(rc)?, id, input.token.as_deref(), true, &rc.meta)
+            .answer_invite(actor, id, input.token.as_deref(), true, &rc.meta)
             .await
             .gql()?;
         team_payload(rc, &invite.team_name).await
@@ -195,10 +186,10 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: AnswerInviteInput,
     ) -> Res<SuccessPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let id = invite_id(&input)?;
         rc.services
-            .answer_invite(actor(rc)?, id, input.token.as_deref(), false, &rc.meta)
+            .answer_invite(actor, id, input.token.as_deref(), false, &rc.meta)
             .await
             .gql()?;
         Ok(SuccessPayload::DONE)
@@ -209,10 +200,10 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: UpdateMemberRoleInput,
     ) -> Res<EntityPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         rc.services
             .set_member_role(
-                actor(rc)?,
+                actor,
                 &input.entity_name,
                 &input.username,
                 &input.role,
@@ -224,20 +215,19 @@ impl TeamMutation {
     }
 
     async fn leave_team(&self, ctx: &Context<'_>, input: EntityNameInput) -> Res<SuccessPayload> {
-        let rc = request_context(ctx)?;
-        let a = actor(rc)?;
+        let (rc, actor) = signed_in(ctx)?;
         rc.services
-            .remove_member(a, &input.entity_name, a.user.id, &rc.meta)
+            .remove_member(actor, &input.entity_name, actor.user.id, &rc.meta)
             .await
             .gql()?;
         Ok(SuccessPayload::DONE)
     }
 
     async fn join_team(&self, ctx: &Context<'_>, input: EntityNameInput) -> Res<JoinTeamPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         match rc
             .services
-            .join_team(actor(rc)?, &input.entity_name, &rc.meta)
+            .join_team(actor, &input.entity_name, &rc.meta)
             .await
             .gql()?
         {
@@ -257,10 +247,10 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: ResolveJoinRequestInput,
     ) -> Res<SuccessPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let id = ids::decode("Invite", &input.id).gql()?;
         rc.services
-            .resolve_join_request(actor(rc)?, id, input.approve, &rc.meta)
+            .resolve_join_request(actor, id, input.approve, &rc.meta)
             .await
             .gql()?;
         Ok(SuccessPayload::DONE)
@@ -271,11 +261,11 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: CreateServiceAccountInput,
     ) -> Res<ServiceAccountPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let user = rc
             .services
             .create_service_account(
-                actor(rc)?,
+                actor,
                 &input.entity_name,
                 input.name.as_deref(),
                 &input.description,
@@ -293,12 +283,12 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: CreateServiceAccountApiKeyInput,
     ) -> Res<ServiceAccountKeyPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let id = ids::decode("User", &input.service_account_id).gql()?;
         let name = input.description.unwrap_or_default();
         let (record, full) = rc
             .services
-            .create_service_account_key(actor(rc)?, &input.entity_name, id, &name, &rc.meta)
+            .create_service_account_key(actor, &input.entity_name, id, &name, &rc.meta)
             .await
             .gql()?;
         let mut node = ApiKeyNode::listed(record);
@@ -312,14 +302,13 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: SetDefaultEntityInput,
     ) -> Res<UserPayload> {
-        let rc = request_context(ctx)?;
-        let a = actor(rc)?;
+        let (rc, actor) = signed_in(ctx)?;
         rc.services
-            .set_default_entity(a, input.entity_name.as_deref(), &rc.meta)
+            .set_default_entity(actor, input.entity_name.as_deref(), &rc.meta)
             .await
             .gql()?;
         Ok(UserPayload {
-            user: fresh_user(rc, a.user.id).await?,
+            user: fresh_user(rc, actor.user.id).await?,
         })
     }
 
@@ -328,21 +317,23 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: UpdateUserSettingsInput,
     ) -> Res<UserPayload> {
-        let rc = request_context(ctx)?;
-        let a = actor(rc)?;
+        let (rc, actor) = signed_in(ctx)?;
         if let Some(hide) = input.hide_teams_in_profile {
-            rc.services.set_hide_teams(a, hide, &rc.meta).await.gql()?;
+            rc.services
+                .set_hide_teams(actor, hide, &rc.meta)
+                .await
+                .gql()?;
         }
         Ok(UserPayload {
-            user: fresh_user(rc, a.user.id).await?,
+            user: fresh_user(rc, actor.user.id).await?,
         })
     }
 
     /// Mails a verification link to the caller's address.
     async fn request_email_verification(&self, ctx: &Context<'_>) -> Res<SuccessPayload> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         rc.services
-            .request_email_verification(actor(rc)?, &rc.meta)
+            .request_email_verification(actor, &rc.meta)
             .await
             .gql()?;
         Ok(SuccessPayload::DONE)

@@ -82,10 +82,7 @@ pub async fn image(
         .blobs
         .get(&name)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %format!("{e:#}"), "cannot read a profile image");
-            ApiError::blob_store_unavailable()
-        })?
+        .map_err(ApiError::blob_failure("read a profile image"))?
         .ok_or_else(not_found)?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();

@@ -272,10 +272,7 @@ impl Templates {
     }
 
     fn verify_email(&self, mail: &super::VerifyEmailMail) -> Result<RenderedMail, JobError> {
-        let url = url::Url::parse(&mail.verify_url)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| JobError::permanent("the verification link is not an http(s) URL"))?;
+        let url = http_link(&mail.verify_url, "verification")?;
         let lang = Lang::pick(mail.language.as_deref());
         let ctx = context! {
             name => single_line(&mail.name),
@@ -287,10 +284,7 @@ impl Templates {
     }
 
     fn team_invite(&self, invite: &TeamInviteMail) -> Result<RenderedMail, JobError> {
-        let accept_url = url::Url::parse(&invite.accept_url)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| JobError::permanent("the accept link is not an http(s) URL"))?;
+        let accept_url = http_link(&invite.accept_url, "accept")?;
         let lang = Lang::pick(invite.language.as_deref());
         let ctx = context! {
             inviter => single_line(&invite.inviter),
@@ -303,14 +297,19 @@ impl Templates {
     }
 }
 
+/// A link a mail carries, which must be an absolute http(s) URL; `what` names it in the error.
+fn http_link(raw: &str, what: &str) -> Result<url::Url, JobError> {
+    url::Url::parse(raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| JobError::permanent(format!("the {what} link is not an http(s) URL")))
+}
+
 impl Templates {
     fn run_alert(&self, mail: &super::alerts::RunAlertMail) -> Result<RenderedMail, JobError> {
         use super::alert_text;
         let a = &mail.about;
-        let url = url::Url::parse(&a.run_url)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| JobError::permanent("the run link is not an http(s) URL"))?;
+        let url = http_link(&a.run_url, "run")?;
         let lang = Lang::pick(mail.language.as_deref());
         let exit_code = a
             .exit_code

@@ -69,25 +69,17 @@ pub struct JobError {
 
 impl JobError {
     pub fn retry(message: impl Into<String>) -> Self {
-        JobError {
-            message: message.into(),
-            ..JobError::default()
-        }
+        crate::notify::DeliveryError::retry(message).into()
     }
 
     pub fn permanent(message: impl Into<String>) -> Self {
-        JobError {
-            message: message.into(),
-            permanent: true,
-            ..JobError::default()
-        }
+        crate::notify::DeliveryError::permanent(message).into()
     }
 
     pub fn wait_turn(message: impl Into<String>) -> Self {
         JobError {
-            message: message.into(),
             wait_turn: true,
-            ..JobError::default()
+            ..JobError::retry(message)
         }
     }
 }

@@ -20,6 +20,15 @@ fn retry(e: impl std::fmt::Display) -> JobError {
 }
 
 impl Services {
+    /// The channel's row and its URL, unsealed.
+    async fn channel_target(&self, id: i64) -> Result<(AlertChannelRow, url::Url), JobError> {
+        let row = self.channel_row(id).await?;
+        let url = self.open_sealed(SEAL_URL, &row.url_sealed)?;
+        let url = url::Url::parse(&url)
+            .map_err(|_| JobError::permanent("the stored URL is not a URL"))?;
+        Ok((row, url))
+    }
+
     async fn channel_row(&self, id: i64) -> Result<AlertChannelRow, JobError> {
         let row = self
             .store
@@ -207,10 +216,7 @@ impl AlertSender for Services {
     }
 
     async fn send_slack(&self, alert: &ChannelAlert) -> Result<(), JobError> {
-        let row = self.channel_row(alert.channel_id).await?;
-        let url = self.open_sealed(SEAL_URL, &row.url_sealed)?;
-        let url = url::Url::parse(&url)
-            .map_err(|_| JobError::permanent("the stored URL is not a URL"))?;
+        let (row, url) = self.channel_target(alert.channel_id).await?;
         let sent = self
             .outbound
             .post_guarded(&url, slack_body(alert), &[])
@@ -222,10 +228,7 @@ impl AlertSender for Services {
     }
 
     async fn send_webhook(&self, alert: &ChannelAlert, delivery: &str) -> Result<(), JobError> {
-        let row = self.channel_row(alert.channel_id).await?;
-        let url = self.open_sealed(SEAL_URL, &row.url_sealed)?;
-        let url = url::Url::parse(&url)
-            .map_err(|_| JobError::permanent("the stored URL is not a URL"))?;
+        let (row, url) = self.channel_target(alert.channel_id).await?;
         let secret = row
             .secret_sealed
             .as_deref()

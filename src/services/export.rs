@@ -87,10 +87,7 @@ impl Services {
             .export_blobs
             .open(&blob)
             .await
-            .map_err(|e| {
-                tracing::error!(error = %format!("{e:#}"), "cannot open an export");
-                ApiError::blob_store_unavailable()
-            })?
+            .map_err(ApiError::blob_failure("open an export"))?
             .ok_or_else(not_found)?;
         Ok((row, file))
     }

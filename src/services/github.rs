@@ -108,14 +108,6 @@ impl Services {
         }
     }
 
-    fn github_redirect_uri(&self) -> String {
-        self.config
-            .public_url
-            .join(CALLBACK_PATH.trim_start_matches('/'))
-            .map(|u| u.to_string())
-            .unwrap_or_default()
-    }
-
     /// GitHub's authorize page for this person, with a state bound to their session.
     pub fn github_authorize_url(&self, actor: &Actor) -> Result<url::Url, ApiError> {
         self.require_github_app()?;
@@ -132,7 +124,7 @@ impl Services {
                 "client_id",
                 self.config.github.client_id.as_deref().unwrap_or(""),
             )
-            .append_pair("redirect_uri", &self.github_redirect_uri())
+            .append_pair("redirect_uri", &self.oauth_callback(CALLBACK_PATH))
             .append_pair("scope", "read:org")
             .append_pair("state", &state)
             .append_pair("allow_signup", "false");
@@ -155,7 +147,7 @@ impl Services {
         self.require_github_app()?;
         let gh = self.github();
         let token = gh
-            .exchange_code(code, &self.github_redirect_uri())
+            .exchange_code(code, &self.oauth_callback(CALLBACK_PATH))
             .await
             .map_err(github_error)?;
         let user = gh.user(&token).await.map_err(github_error)?;

@@ -8,7 +8,7 @@ use super::teams::validate_role;
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::keys::{hash_key, random_token};
-use crate::store::{AccountType, Invite, InviteResolution, NewInvite, Team, User};
+use crate::store::{AccountType, AuditEvent, Invite, InviteResolution, NewInvite, Team, User};
 use crate::validate;
 
 const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
@@ -187,18 +187,12 @@ impl Services {
         let event = meta
             .audit(actor, action, &invite.team_name)
             .with(json!({ "invite": invite.id }));
-        let end = InviteResolution {
-            invite: invite.id,
-            outcome,
-            join,
-            at: crate::now_ms(),
-        };
-        if !self.store.resolve_invite(end, event).await? {
-            return Err(ApiError::gone(
-                ErrorCode::InviteExpired,
-                "this invitation is no longer valid",
-            ));
-        }
+        let stale = (
+            ErrorCode::InviteExpired,
+            "this invitation is no longer valid",
+        );
+        self.close_invite(invite.id, (outcome, join), event, stale)
+            .await?;
         // Accepting a mailed invitation proves the mailbox.
         if accept && via_token && actor.user.email_verified_at.is_none() {
             self.store
@@ -368,18 +362,29 @@ impl Services {
         let event = meta
             .audit(actor, action, &request.team_name)
             .with(json!({ "request": request.id }));
+        let stale = (ErrorCode::InviteUsed, "this request was already answered");
+        self.close_invite(request.id, (outcome, join), event, stale)
+            .await
+    }
+
+    /// Closes an invitation or join request with its outcome, adding the member `join`
+    /// names, and its audit row; `stale` answers when someone closed it first.
+    async fn close_invite(
+        &self,
+        invite: i64,
+        (outcome, join): (&'static str, Option<(i64, String)>),
+        event: AuditEvent,
+        stale: (ErrorCode, &'static str),
+    ) -> Result<(), ApiError> {
         let end = InviteResolution {
-            invite: request.id,
+            invite,
             outcome,
             join,
             at: crate::now_ms(),
         };
-        if !self.store.resolve_invite(end, event).await? {
-            return Err(ApiError::gone(
-                ErrorCode::InviteUsed,
-                "this request was already answered",
-            ));
+        match self.store.resolve_invite(end, event).await? {
+            true => Ok(()),
+            false => Err(ApiError::gone(stale.0, stale.1)),
         }
-        Ok(())
     }
 }

@@ -37,6 +37,15 @@ impl OauthFlow {
 }
 
 impl Services {
+    /// The absolute URL of this server's callback route `path`: the OAuth `redirect_uri`.
+    pub(crate) fn oauth_callback(&self, path: &str) -> String {
+        self.config
+            .public_url
+            .join(path.trim_start_matches('/'))
+            .map(|u| u.to_string())
+            .unwrap_or_default()
+    }
+
     fn state_mac(&self, flow: &OauthFlow, actor: &Actor, session: i64, body: &str) -> String {
         let msg = format!("{}.{session}.{body}", actor.user.id);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.links.mac(flow.purpose, &msg))

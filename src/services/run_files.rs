@@ -230,10 +230,11 @@ impl Services {
             .run_file(bucket.run.id, name)
             .await?
             .ok_or_else(missing)?;
-        let opened = self.run_blobs.open(&file.blob).await.map_err(|e| {
-            tracing::error!(error = %format!("{e:#}"), "cannot open a run file");
-            ApiError::blob_store_unavailable()
-        })?;
+        let opened = self
+            .run_blobs
+            .open(&file.blob)
+            .await
+            .map_err(ApiError::blob_failure("open a run file"))?;
         Ok((file, opened.ok_or_else(missing)?))
     }
 }

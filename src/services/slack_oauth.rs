@@ -45,14 +45,6 @@ impl Services {
         }
     }
 
-    fn slack_redirect_uri(&self) -> String {
-        self.config
-            .public_url
-            .join(CALLBACK_PATH.trim_start_matches('/'))
-            .map(|u| u.to_string())
-            .unwrap_or_default()
-    }
-
     /// Slack's authorize URL for this person (and team, checked now and again on return).
     pub async fn slack_authorize_url(
         &self,
@@ -75,7 +67,7 @@ impl Services {
         url.query_pairs_mut()
             .append_pair("client_id", client_id)
             .append_pair("scope", "incoming-webhook")
-            .append_pair("redirect_uri", &self.slack_redirect_uri())
+            .append_pair("redirect_uri", &self.oauth_callback(CALLBACK_PATH))
             .append_pair("state", &state);
         Ok(url)
     }
@@ -99,7 +91,7 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         let (client_id, client_secret) = self.slack_app()?;
-        let redirect = self.slack_redirect_uri();
+        let redirect = self.oauth_callback(CALLBACK_PATH);
         let form = [
             ("client_id", client_id),
             ("client_secret", client_secret),

@@ -59,10 +59,7 @@ impl Services {
                 .blobs
                 .size(&format!("{base}-{size}.png"))
                 .await
-                .map_err(|e| {
-                    tracing::error!(error = %format!("{e:#}"), "cannot read a profile image's size");
-                    ApiError::blob_store_unavailable()
-                })?;
+                .map_err(ApiError::blob_failure("read a profile image's size"))?;
         }
         Ok(total as i64)
     }

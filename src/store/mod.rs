@@ -79,6 +79,14 @@ impl Owner {
             Owner::Team(id) => format!("t:{id}"),
         }
     }
+
+    /// `for_user` or `for_team` (a person's table or a team's), with the owner's id.
+    pub fn pick<T>(self, for_user: T, for_team: T) -> (T, i64) {
+        match self {
+            Owner::User(id) => (for_user, id),
+            Owner::Team(id) => (for_team, id),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 
 use super::{ApiKeyNode, InviteNode};
 use crate::graphql::scalars::Int64;
-use crate::graphql::{gql_error, ids, request_context, IntoGql, RequestContext};
+use crate::graphql::{gql_error, ids, request_context, signed_in, IntoGql, RequestContext};
 use crate::store::{AccountType, Entity, Membership, Team, User};
 
 #[derive(SimpleObject)]
@@ -165,8 +165,7 @@ impl EntityNode {
     /// What the entity stores, by project, and its quota: for its person, its team's
     /// members and site admins.
     async fn storage(&self, ctx: &Context<'_>) -> Res<EntityStorage> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         let report = rc
             .services
             .entity_storage(actor, &self.entity)
@@ -235,8 +234,7 @@ impl EntityNode {
 
     /// Members by join time, so a new service account is last. Members and site admins only.
     async fn members(&self, ctx: &Context<'_>) -> Res<Vec<MemberNode>> {
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         let (members, team_admin) = rc.services.members_of(actor, &self.entity).await.gql()?;
         Ok(members
             .into_iter()
@@ -328,10 +326,10 @@ impl MemberNode {
         if !self.team_admin || self.membership.user.account_type != AccountType::Service {
             return Ok(vec![]);
         }
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let keys = rc
             .services
-            .list_keys(rc.actor().gql()?, self.membership.user.id)
+            .list_keys(actor, self.membership.user.id)
             .await
             .gql()?;
         Ok(keys.into_iter().map(ApiKeyNode::listed).collect())

@@ -5,7 +5,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use super::{iso, EntityNode, RunNode, UserNode};
 use crate::graphql::paging::{self, PageInfo};
 use crate::graphql::scalars::JsonString;
-use crate::graphql::{ids, request_context, IntoGql, Res};
+use crate::graphql::{ids, request_context, signed_in, IntoGql, Res};
 use crate::store::{Entity, Project};
 
 pub struct ProjectNode {
@@ -40,10 +40,10 @@ impl ProjectNode {
     }
 
     async fn read_only(&self, ctx: &Context<'_>) -> Res<bool> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let access = rc
             .services
-            .entity_run_access(&rc.actor().gql()?.user, &self.entity)
+            .entity_run_access(&actor.user, &self.entity)
             .await
             .gql()?;
         Ok(access < crate::services::runs::RunAccess::Write)
@@ -113,15 +113,10 @@ impl ProjectNode {
 
 impl ProjectNode {
     async fn find(&self, ctx: &Context<'_>, name: &str) -> Res<Option<RunNode>> {
-        let rc = request_context(ctx)?;
+        let (rc, actor) = signed_in(ctx)?;
         let found = rc
             .services
-            .find_run(
-                rc.actor().gql()?,
-                &self.entity.name,
-                &self.project.name,
-                name,
-            )
+            .find_run(actor, &self.entity.name, &self.project.name, name)
             .await
             .gql()?;
         Ok(found.map(|(bucket, _)| RunNode(bucket)))

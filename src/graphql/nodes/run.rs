@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{iso, ProjectNode, UserNode};
 use crate::graphql::scalars::{Int64, JsonString};
-use crate::graphql::{ids, request_context, IntoGql, Res};
+use crate::graphql::{ids, request_context, signed_in, IntoGql, Res};
 use crate::services::runs::Bucket;
 use crate::services::runs::RunAccess;
 use crate::store::{Run, Stream};
@@ -277,12 +277,8 @@ impl RunNode {
     }
 
     async fn read_only(&self, ctx: &Context<'_>) -> Res<bool> {
-        let rc = request_context(ctx)?;
-        let access = rc
-            .services
-            .run_access(rc.actor().gql()?, &self.0)
-            .await
-            .gql()?;
+        let (rc, actor) = signed_in(ctx)?;
+        let access = rc.services.run_access(actor, &self.0).await.gql()?;
         Ok(access < RunAccess::Write)
     }
 
@@ -401,12 +397,8 @@ impl RunNode {
 
     /// Where the run's alerts went, with each delivery's status.
     async fn alert_deliveries(&self, ctx: &Context<'_>) -> Res<Vec<DeliveryNode>> {
-        let rc = request_context(ctx)?;
-        let list = rc
-            .services
-            .deliveries_of(rc.actor().gql()?, &self.0)
-            .await
-            .gql()?;
+        let (rc, actor) = signed_in(ctx)?;
+        let list = rc.services.deliveries_of(actor, &self.0).await.gql()?;
         Ok(list
             .into_iter()
             .map(|d| DeliveryNode {

@@ -6,7 +6,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 
 use super::{iso, ApiKeyConnection, ApiKeyEdge, ApiKeyNode, EntityConnection, EntityEdge};
 use super::{EntityNode, InviteNode, TeamMembership};
-use crate::graphql::{ids, request_context, IntoGql};
+use crate::graphql::{ids, request_context, signed_in, IntoGql};
 use crate::services::profile::photo_url;
 use crate::store::{Profile, User};
 
@@ -126,8 +126,7 @@ impl UserNode {
         if !self.visible_to_viewer(ctx) {
             return Ok(ApiKeyConnection { edges: vec![] });
         }
-        let rc = request_context(ctx)?;
-        let actor = rc.actor().gql()?;
+        let (rc, actor) = signed_in(ctx)?;
         let keys = rc.services.list_keys(actor, self.user.id).await.gql()?;
         Ok(ApiKeyConnection {
             edges: keys

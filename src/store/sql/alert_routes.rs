@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{enqueue, sql, work, Backend, Exec, Sql, SqlStore};
+use super::{audited_if_changed, enqueue, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::store::alert_routes::{
     AlertChannelRow, AlertMute, AlertRouteStore, BrokenChannel, Delivery, NewAlertChannel,
@@ -85,13 +85,14 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
 
     async fn disconnect_alert_channel(&self, id: i64, audit: AuditEvent) -> StoreResult<bool> {
         work!(self, tx, |c| {
-            let gone = c
-                .execute(sql!("DELETE FROM alert_channels WHERE id = $1"), &[&id])
-                .await?;
-            if gone > 0 {
-                super::audited(c, &audit, None, crate::now_ms()).await?;
-            }
-            Ok(gone > 0)
+            audited_if_changed(
+                c,
+                sql!("DELETE FROM alert_channels WHERE id = $1"),
+                &[&id],
+                &audit,
+                crate::now_ms(),
+            )
+            .await
         })
     }
 

@@ -14,16 +14,10 @@ const RUN_ALERT: &Sql =
 #[async_trait]
 impl<B: Backend> AlertStore for SqlStore<B> {
     async fn alert_settings(&self, owner: Owner) -> StoreResult<Vec<AlertSetting>> {
-        let (statement, id) = match owner {
-            Owner::User(id) => (
-                sql!("SELECT event, channel, enabled FROM alert_settings WHERE user_id = $1 ORDER BY event, channel"),
-                id,
-            ),
-            Owner::Team(id) => (
-                sql!("SELECT event, channel, enabled FROM team_alert_settings WHERE team_id = $1 ORDER BY event, channel"),
-                id,
-            ),
-        };
+        let (statement, id) = owner.pick(
+            sql!("SELECT event, channel, enabled FROM alert_settings WHERE user_id = $1 ORDER BY event, channel"),
+            sql!("SELECT event, channel, enabled FROM team_alert_settings WHERE team_id = $1 ORDER BY event, channel"),
+        );
         let rows: Vec<(String, String, bool)> = self.read_all(statement, (id,)).await?;
         Ok(rows.into_iter().map(AlertSetting::from).collect())
     }
@@ -34,18 +28,12 @@ impl<B: Backend> AlertStore for SqlStore<B> {
         s: AlertSetting,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        let (statement, id) = match owner {
-            Owner::User(id) => (
-                sql!("INSERT INTO alert_settings (user_id, event, channel, enabled, updated_at) VALUES ($1, $2, $3, $4, $5)
+        let (statement, id) = owner.pick(
+            sql!("INSERT INTO alert_settings (user_id, event, channel, enabled, updated_at) VALUES ($1, $2, $3, $4, $5)
                       ON CONFLICT (user_id, event, channel) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at"),
-                id,
-            ),
-            Owner::Team(id) => (
-                sql!("INSERT INTO team_alert_settings (team_id, event, channel, enabled, updated_at) VALUES ($1, $2, $3, $4, $5)
+            sql!("INSERT INTO team_alert_settings (team_id, event, channel, enabled, updated_at) VALUES ($1, $2, $3, $4, $5)
                       ON CONFLICT (team_id, event, channel) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at"),
-                id,
-            ),
-        };
+        );
         let values = (id, s.event, s.channel, s.enabled, crate::now_ms());
         self.write_audited(statement, values, audit).await
     }

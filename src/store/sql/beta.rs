@@ -33,16 +33,10 @@ impl<B: Backend> BetaStore for SqlStore<B> {
     }
 
     async fn beta_choices(&self, owner: Owner) -> StoreResult<Vec<BetaChoice>> {
-        let (statement, id) = match owner {
-            Owner::User(id) => (
-                sql!("SELECT feature, enabled FROM user_beta_features WHERE user_id = $1 ORDER BY feature"),
-                id,
-            ),
-            Owner::Team(id) => (
-                sql!("SELECT feature, enabled FROM team_beta_features WHERE team_id = $1 ORDER BY feature"),
-                id,
-            ),
-        };
+        let (statement, id) = owner.pick(
+            sql!("SELECT feature, enabled FROM user_beta_features WHERE user_id = $1 ORDER BY feature"),
+            sql!("SELECT feature, enabled FROM team_beta_features WHERE team_id = $1 ORDER BY feature"),
+        );
         let rows: Vec<(String, bool)> = self.read_all(statement, (id,)).await?;
         Ok(rows.into_iter().map(BetaChoice::from).collect())
     }
@@ -56,20 +50,18 @@ impl<B: Backend> BetaStore for SqlStore<B> {
     ) -> StoreResult<()> {
         let feature = feature.to_string();
         let now = crate::now_ms();
-        let (upsert, forget, id) = match owner {
-            Owner::User(id) => (
+        let ((upsert, forget), id) = owner.pick(
+            (
                 sql!("INSERT INTO user_beta_features (user_id, feature, enabled, updated_at) VALUES ($1, $2, $3, $4)
                       ON CONFLICT (user_id, feature) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at"),
                 sql!("DELETE FROM user_beta_features WHERE user_id = $1 AND feature = $2"),
-                id,
             ),
-            Owner::Team(id) => (
+            (
                 sql!("INSERT INTO team_beta_features (team_id, feature, enabled, updated_at) VALUES ($1, $2, $3, $4)
                       ON CONFLICT (team_id, feature) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at"),
                 sql!("DELETE FROM team_beta_features WHERE team_id = $1 AND feature = $2"),
-                id,
             ),
-        };
+        );
         work!(self, tx, |c| {
             match enabled {
                 Some(on) => c.execute(upsert, &[&id, &feature, &on, &now]).await?,

@@ -292,6 +292,21 @@ pub(crate) async fn audited<C: Exec>(
     changed(c).await
 }
 
+/// Runs one statement and, when it changed a row, writes `audit` with it; whether it did.
+pub(crate) async fn audited_if_changed<C: Exec>(
+    c: &mut C,
+    sql: &Sql,
+    args: &[&dyn Param],
+    audit: &AuditEvent,
+    now: i64,
+) -> StoreResult<bool> {
+    let rows = c.execute(sql, args).await?;
+    if rows > 0 {
+        audited(c, audit, None, now).await?;
+    }
+    Ok(rows > 0)
+}
+
 /// The write changes what the read caches may hold (`crate::cache`), here and on every
 /// other instance (notified at commit, like the job wake-up). Every audited change calls
 /// it; the few unaudited writes to accounts call it themselves.
