@@ -106,6 +106,7 @@ error_codes! {
     KeyLimitReached = "key_limit_reached",
     KeyMintingForbidden = "key_minting_forbidden",
     KeyNameInvalid = "key_name_invalid",
+    LanguageInvalid = "language_invalid",
     LastSiteAdmin = "last_site_admin",
     LastTeamAdmin = "last_team_admin",
     LimitReached = "limit_reached",

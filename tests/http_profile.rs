@@ -34,6 +34,7 @@ async fn profile_fields_and_public_profile(backend: Backend) {
         ("location", json!("a\u{0}b"), "location_invalid"),
         ("institution", json!("i".repeat(101)), "institution_invalid"),
         ("name", json!("n".repeat(65)), "name_invalid"),
+        ("language", json!("fr"), "language_invalid"),
     ] {
         let (status, body) = t
             .gql(
@@ -50,6 +51,20 @@ async fn profile_fields_and_public_profile(backend: Backend) {
         );
         assert_eq!(body["errors"][0]["extensions"]["field"], field);
     }
+    // The language the top bar's switch sends: the mails' language.
+    let (status, body) = t
+        .gql(
+            Some(&key),
+            PROFILE,
+            None,
+            json!({ "input": { "language": " KO " } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let alice = t.user_row("alice").await;
+    let stored = t.server.services.profile_of(&alice).await.unwrap();
+    assert_eq!(stored.language.as_deref(), Some("ko"));
+    assert_eq!(stored.institution, "Wonderland U", "other fields kept");
     let intro = "mutation I($intro: String!) { updateIntro(input: {intro: $intro}) { user { intro introHtml } } }";
     let md = "# Hi\n\n<script>window.__xss=1</script>\n\n[![X: @weights_biases](https://img.shields.io/twitter/follow/weights_biases?style=social)](https://x.com/intent/follow?screen_name=weights_biases)\n\n<img src=\"https://img.shields.io/badge/a-b-blue\" width=\"120\">";
     let (status, body) = t.gql(Some(&key), intro, None, json!({ "intro": md })).await;
@@ -104,8 +119,8 @@ async fn profile_fields_and_public_profile(backend: Backend) {
             .iter()
             .filter(|a| a.action == "profile.update")
             .count(),
-        1,
-        "refused updates write nothing"
+        2,
+        "the fields and the language; refused updates write nothing"
     );
     t.server.shutdown().await.unwrap();
 }

@@ -4,7 +4,7 @@ use super::nodes::{ApiKeyNode, UserNode};
 use super::Res;
 use super::{ids, signed_in, IntoGql};
 use crate::services::accounts::NewAccount;
-use crate::services::profile::ProfileInput;
+use crate::store::ProfileUpdate;
 
 #[derive(Default)]
 pub struct AccountMutation;
@@ -58,6 +58,8 @@ pub struct UpdateProfileInput {
     pub bio: Option<String>,
     pub location: Option<String>,
     pub website: Option<String>,
+    /// The language of the mails the server sends this person: `en` or `ko`.
+    pub language: Option<String>,
     pub client_mutation_id: Option<String>,
 }
 
@@ -83,12 +85,13 @@ impl AccountMutation {
         input: UpdateProfileInput,
     ) -> Res<UpdateUserPayload> {
         let (rc, actor) = signed_in(ctx)?;
-        let profile = ProfileInput {
+        let profile = ProfileUpdate {
             name: input.name,
             institution: input.institution,
             bio: input.bio,
             location: input.location,
             website: input.website,
+            language: input.language,
         };
         rc.services
             .update_profile(actor, profile, &rc.meta)

@@ -16,16 +16,6 @@ pub const INTRO_MAX: usize = 20_000;
 /// How long an upload waits for a decode slot before it is told to come back.
 const DECODE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// What the Profile section sends; absent fields stay as they are.
-#[derive(Debug, Default)]
-pub struct ProfileInput {
-    pub name: Option<String>,
-    pub institution: Option<String>,
-    pub bio: Option<String>,
-    pub location: Option<String>,
-    pub website: Option<String>,
-}
-
 fn single_line(
     field: &'static str,
     code: ErrorCode,
@@ -82,6 +72,18 @@ pub fn website(raw: &str) -> Result<String, ApiError> {
     Ok(value.to_string())
 }
 
+/// The language mails are written in: one the server has templates for.
+fn language(raw: &str) -> Result<String, ApiError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        code @ ("en" | "ko") => Ok(code.to_string()),
+        _ => Err(ApiError::validation(
+            "language",
+            ErrorCode::LanguageInvalid,
+            "the language is `en` or `ko`",
+        )),
+    }
+}
+
 pub fn photo_url(avatar: &str, size: u32) -> String {
     format!("/avatars/{avatar}-{size}.png")
 }
@@ -106,7 +108,7 @@ impl Services {
     pub async fn update_profile(
         &self,
         actor: &Actor,
-        input: ProfileInput,
+        input: ProfileUpdate,
         meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         let update = ProfileUpdate {
@@ -134,7 +136,7 @@ impl Services {
                 .map(|v| single_line("location", ErrorCode::LocationInvalid, v, LOCATION_MAX))
                 .transpose()?,
             website: input.website.as_deref().map(website).transpose()?,
-            language: None,
+            language: input.language.as_deref().map(language).transpose()?,
         };
         let changed: Vec<&str> = [
             ("name", update.name.is_some()),
@@ -142,6 +144,7 @@ impl Services {
             ("bio", update.bio.is_some()),
             ("location", update.location.is_some()),
             ("website", update.website.is_some()),
+            ("language", update.language.is_some()),
         ]
         .iter()
         .filter(|(_, set)| *set)

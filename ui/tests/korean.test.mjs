@@ -157,9 +157,15 @@ describe('Korean', () => {
       assert.equal((await page.textContent('#intro-content h2')).trim(), '연구 분야')
       await shot(page, 'ko-public-profile')
 
-      // switching back to English works in place
+      // switching back to English works in place, and the server keeps it for the mails
+      const saved = page.waitForResponse(
+        (r) => r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('mutation Language'),
+      )
       await page.selectOption('#lang-switch', 'en')
       assert.equal((await page.textContent('#intro-title')).trim(), 'Intro')
+      const answer = await (await saved).json()
+      assert.equal(answer.errors, undefined, JSON.stringify(answer))
+      assert.equal(await page.locator('.banner.error').count(), 0)
       assert.deepEqual(page.errors, [])
     assert.deepEqual(cspViolations(page), [])
     } finally {
