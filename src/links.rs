@@ -21,14 +21,24 @@ pub const TOKEN_LEN: usize = 43;
 pub const INVITE: &str = "invite";
 pub const VERIFY_EMAIL: &str = "verify_email";
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct LinkSigner {
-    key: Zeroizing<[u8; 32]>,
+    key: DerivedKey,
 }
 
-impl std::fmt::Debug for LinkSigner {
+/// A key derived from the server secret ([`derive_key`]): wiped when dropped, never printed.
+#[derive(Clone)]
+pub(crate) struct DerivedKey(Zeroizing<[u8; 32]>);
+
+impl DerivedKey {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+}
+
+impl std::fmt::Debug for DerivedKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LinkSigner(***)")
+        f.write_str("***")
     }
 }
 
@@ -59,7 +69,7 @@ fn read_secret(path: &Path) -> anyhow::Result<Zeroizing<String>> {
 
 /// A 32-byte key for one use (`label`, e.g. `fulcrum.links.v1`) derived from the server
 /// secret, so the link key and the sealing key never coincide.
-pub(crate) fn derive_key(label: &str, secret: &str) -> Zeroizing<[u8; 32]> {
+pub(crate) fn derive_key(label: &str, secret: &str) -> DerivedKey {
     let mut key = Zeroizing::new([0u8; 32]);
     let digest = Sha256::new()
         .chain_update(label.as_bytes())
@@ -67,7 +77,7 @@ pub(crate) fn derive_key(label: &str, secret: &str) -> Zeroizing<[u8; 32]> {
         .chain_update(secret.as_bytes())
         .finalize();
     key.copy_from_slice(&digest);
-    key
+    DerivedKey(key)
 }
 
 impl LinkSigner {

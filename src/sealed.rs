@@ -13,15 +13,9 @@ use crate::config::Config;
 
 const VERSION: &str = "v1:";
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Sealer {
-    key: Zeroizing<[u8; 32]>,
-}
-
-impl std::fmt::Debug for Sealer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Sealer(***)")
-    }
+    key: crate::links::DerivedKey,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -110,23 +110,13 @@ pub async fn download(
 
 /// A blob streamed as a download, never cached.
 pub(super) fn file_response(read: crate::blobs::BlobRead, disposition: HeaderValue) -> Response {
-    let size = read.size;
-    let stream = read.body;
-    let mut response = Body::from_stream(stream).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    headers.insert(header::CONTENT_DISPOSITION, disposition);
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    response
+    let fixed = |v| HeaderValue::from_static(v);
+    let headers = [
+        (header::CONTENT_TYPE, fixed("application/octet-stream")),
+        (header::CONTENT_DISPOSITION, disposition),
+        (header::CONTENT_LENGTH, HeaderValue::from(read.size)),
+        (header::X_CONTENT_TYPE_OPTIONS, fixed("nosniff")),
+        (header::CACHE_CONTROL, fixed("private, no-store")),
+    ];
+    (headers, Body::from_stream(read.body)).into_response()
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited_if_changed, enqueue, sql, work, Backend, Exec, Sql, SqlStore};
+use super::{enqueue, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::store::alert_routes::{
     AlertChannelRow, AlertMute, AlertRouteStore, BrokenChannel, Delivery, NewAlertChannel,
@@ -84,16 +84,12 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
     }
 
     async fn disconnect_alert_channel(&self, id: i64, audit: AuditEvent) -> StoreResult<bool> {
-        work!(self, tx, |c| {
-            audited_if_changed(
-                c,
-                sql!("DELETE FROM alert_channels WHERE id = $1"),
-                &[&id],
-                &audit,
-                crate::now_ms(),
-            )
-            .await
-        })
+        self.write_if_changed(
+            sql!("DELETE FROM alert_channels WHERE id = $1"),
+            (id,),
+            audit,
+        )
+        .await
     }
 
     async fn mark_alert_channel_broken(&self, b: BrokenChannel) -> StoreResult<bool> {

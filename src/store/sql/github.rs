@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited, audited_if_changed, sql, work, Backend, Exec, Sql, SqlStore};
+use super::{audited, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::store::github::{GithubLink, GithubStore};
 use crate::store::rows::team_cols;
@@ -60,16 +60,12 @@ impl<B: Backend> GithubStore for SqlStore<B> {
     }
 
     async fn delete_github_link(&self, user_id: i64, audit: AuditEvent) -> StoreResult<bool> {
-        work!(self, tx, |c| {
-            audited_if_changed(
-                c,
-                sql!("DELETE FROM github_links WHERE user_id = $1"),
-                &[&user_id],
-                &audit,
-                crate::now_ms(),
-            )
-            .await
-        })
+        self.write_if_changed(
+            sql!("DELETE FROM github_links WHERE user_id = $1"),
+            (user_id,),
+            audit,
+        )
+        .await
     }
 
     async fn team_github_org(&self, team_id: i64) -> StoreResult<Option<String>> {

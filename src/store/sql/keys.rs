@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited, audited_if_changed, sql, work, Backend, Exec, Sql, SqlStore};
+use super::{audited, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::{StoreError, StoreResult};
 use crate::keys::KeyHash;
 use crate::store::rows::{key_cols, user_cols};
@@ -87,10 +87,12 @@ impl<B: Backend> KeyStore for SqlStore<B> {
     }
 
     async fn revoke_api_key(&self, r: KeyRevocation, audit: AuditEvent) -> StoreResult<bool> {
-        work!(self, tx, |c| {
-            let revoke = sql!("UPDATE api_keys SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL");
-            audited_if_changed(c, revoke, &[&r.at, &r.by, &r.key], &audit, r.at).await
-        })
+        self.write_if_changed(
+            sql!("UPDATE api_keys SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL"),
+            (r.at, r.by, r.key),
+            audit,
+        )
+        .await
     }
 
     async fn record_key_usage(&self, batch: &[KeyUsage]) -> StoreResult<()> {

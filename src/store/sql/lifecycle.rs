@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited, audited_if_changed, enqueue, sql, work, Backend, Exec, Sql, SqlStore};
+use super::{audited, enqueue, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::store::lifecycle::{AccountDeletion, DeletionCheck, LifecycleStore, Removed};
 use crate::store::AuditEvent;
@@ -118,16 +118,12 @@ impl<B: Backend> LifecycleStore for SqlStore<B> {
     }
 
     async fn restore_account(&self, user_id: i64, audit: AuditEvent) -> StoreResult<bool> {
-        work!(self, tx, |c| {
-            audited_if_changed(
-                c,
-                sql!("UPDATE users SET deleted_at = NULL WHERE id = $1 AND deleted_at IS NOT NULL"),
-                &[&user_id],
-                &audit,
-                crate::now_ms(),
-            )
-            .await
-        })
+        self.write_if_changed(
+            sql!("UPDATE users SET deleted_at = NULL WHERE id = $1 AND deleted_at IS NOT NULL"),
+            (user_id,),
+            audit,
+        )
+        .await
     }
 
     async fn purge_account(&self, user_id: i64, audit: AuditEvent) -> StoreResult<Option<Removed>> {

@@ -275,6 +275,22 @@ impl<B: Backend> SqlStore<B> {
             audited(c, &audit, None, crate::now_ms()).await
         })
     }
+
+    /// One statement and, when it changed a row, its audit row; whether it changed one.
+    async fn write_if_changed(
+        &self,
+        sql: &'static Sql,
+        args: impl Args,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        work!(self, tx, |c| {
+            let rows = c.execute(sql, &args.refs()).await?;
+            if rows > 0 {
+                audited(c, &audit, None, crate::now_ms()).await?;
+            }
+            Ok(rows > 0)
+        })
+    }
 }
 
 /// Ends a change: its audit row and, when it has one, its outbox job, written in the
@@ -290,21 +306,6 @@ pub(crate) async fn audited<C: Exec>(
         enqueue(c, job, now).await?;
     }
     changed(c).await
-}
-
-/// Runs one statement and, when it changed a row, writes `audit` with it; whether it did.
-pub(crate) async fn audited_if_changed<C: Exec>(
-    c: &mut C,
-    sql: &Sql,
-    args: &[&dyn Param],
-    audit: &AuditEvent,
-    now: i64,
-) -> StoreResult<bool> {
-    let rows = c.execute(sql, args).await?;
-    if rows > 0 {
-        audited(c, audit, None, now).await?;
-    }
-    Ok(rows > 0)
 }
 
 /// The write changes what the read caches may hold (`crate::cache`), here and on every

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{audited, audited_if_changed, sql, work, Backend, Exec, Sql, SqlStore};
+use super::{audited, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
 use crate::keys::KeyHash;
 use crate::store::rows::user_cols;
@@ -90,10 +90,8 @@ impl<B: Backend> SessionStore for SqlStore<B> {
     }
 
     async fn end_session(&self, user_id: i64, id: i64, audit: AuditEvent) -> StoreResult<bool> {
-        work!(self, tx, |c| {
-            let end = sql!("DELETE FROM sessions WHERE id = $1 AND user_id = $2");
-            audited_if_changed(c, end, &[&id, &user_id], &audit, crate::now_ms()).await
-        })
+        let end = sql!("DELETE FROM sessions WHERE id = $1 AND user_id = $2");
+        self.write_if_changed(end, (id, user_id), audit).await
     }
 
     async fn end_other_sessions(
