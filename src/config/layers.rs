@@ -12,7 +12,7 @@ pub(super) fn kind_of(key: &str) -> Option<(Kind, bool)> {
     if super::runs::KEYS.contains(&key) {
         return Some((Kind::Int, false));
     }
-    let integrations = super::alerts::KEYS.iter().chain(super::github::KEYS);
+    let integrations = super::alerts::KEYS.iter().chain(super::oauth::GITHUB_KEYS);
     if let Some((name, secret)) = integrations.into_iter().find(|(k, _)| *k == key) {
         let kind = if name.ends_with("_secs") {
             Kind::Int

@@ -7,8 +7,8 @@
 
 mod alerts;
 mod blobs;
-mod github;
 mod layers;
+mod oauth;
 mod runs;
 
 use std::collections::BTreeMap;
@@ -20,8 +20,8 @@ use url::Url;
 
 pub use alerts::AlertConfig;
 pub use blobs::BlobUrl;
-pub use github::GithubConfig;
 use layers::{kind_of, merge_env, merge_file, Reader};
+pub use oauth::OauthApp;
 pub use runs::RunLimits;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -154,7 +154,8 @@ pub struct Config {
     pub graphql_anonymous_introspection: bool,
     pub runs: RunLimits,
     pub alerts: AlertConfig,
-    pub github: GithubConfig,
+    /// The Personal GitHub integration's OAuth App and GitHub's hosts.
+    pub github: OauthApp,
 }
 
 impl std::fmt::Debug for Config {
@@ -397,7 +398,11 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
         graphql_anonymous_introspection: r.boolean("graphql_anonymous_introspection", false)?,
         runs: RunLimits::read(&r)?,
         alerts: AlertConfig::read(&r)?,
-        github: GithubConfig::read(&r)?,
+        github: OauthApp::read(
+            &r,
+            "github",
+            ("https://github.com", "https://api.github.com"),
+        )?,
     })
 }
 

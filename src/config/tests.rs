@@ -9,6 +9,13 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The environment variable `key` set to `value` stops the start with a message naming
+/// `names`.
+fn refused(key: &str, value: &str, names: &str) {
+    let err = Config::load_from(&Overrides::default(), &env(&[(key, value)])).unwrap_err();
+    assert!(err.to_string().contains(names), "{key}={value}: {err}");
+}
+
 #[test]
 fn bare_log_levels_leave_other_crates_at_info() {
     let with = |level: &str| Config {
@@ -93,23 +100,18 @@ fn mail_settings() {
         ("FULCRUM_MAIL_FROM", "not an address"),
         ("FULCRUM_SMTP_PORT", "70000"),
     ] {
-        let err = Config::load_from(&Overrides::default(), &env(&[(key, value)])).unwrap_err();
-        let name = key.trim_start_matches("FULCRUM_").to_ascii_lowercase();
-        assert!(err.to_string().contains(&name), "{err}");
+        refused(
+            key,
+            value,
+            &key.trim_start_matches("FULCRUM_").to_ascii_lowercase(),
+        );
     }
 }
 
 #[test]
 fn unknown_keys_and_bad_values_name_the_key() {
-    let err =
-        Config::load_from(&Overrides::default(), &env(&[("FULCRUM_LISTN", "x")])).unwrap_err();
-    assert!(err.to_string().contains("FULCRUM_LISTN"), "{err}");
-    let err = Config::load_from(
-        &Overrides::default(),
-        &env(&[("FULCRUM_MAX_BODY_BYTES", "big")]),
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("FULCRUM_MAX_BODY_BYTES"), "{err}");
+    refused("FULCRUM_LISTN", "x", "FULCRUM_LISTN");
+    refused("FULCRUM_MAX_BODY_BYTES", "big", "FULCRUM_MAX_BODY_BYTES");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("f.toml");
     std::fs::write(&file, "lisen = \"x\"\n").unwrap();
@@ -128,12 +130,7 @@ fn unknown_keys_and_bad_values_name_the_key() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("listen"), "{err}");
-    let err = Config::load_from(
-        &Overrides::default(),
-        &env(&[("FULCRUM_PUBLIC_URL", "ftp://x")]),
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("public_url"), "{err}");
+    refused("FULCRUM_PUBLIC_URL", "ftp://x", "public_url");
 }
 
 #[test]
@@ -188,16 +185,6 @@ fn github_app_and_hosts() {
         "joins keep the path"
     );
     assert!(!format!("{c:?}").contains("gh-secret"));
-    let err = Config::load_from(
-        &Overrides::default(),
-        &env(&[("FULCRUM_GITHUB_CLIENT_ID", "x")]),
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("github_client_secret"), "{err}");
-    let err = Config::load_from(
-        &Overrides::default(),
-        &env(&[("FULCRUM_GITHUB_URL", "ftp://x")]),
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("github_url"), "{err}");
+    refused("FULCRUM_GITHUB_CLIENT_ID", "x", "github_client_secret");
+    refused("FULCRUM_GITHUB_URL", "ftp://x", "github_url");
 }

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde::Deserialize;
 
 use super::http::Outbound;
-use crate::config::GithubConfig;
+use crate::config::OauthApp;
 
 /// GitHub answers are small, but a person may be in many organizations.
 const ANSWER_MAX: usize = 1024 * 1024;
@@ -72,7 +72,7 @@ fn endpoint(base: &url::Url, path: &str) -> Result<url::Url, GithubError> {
 
 pub struct Github<'a> {
     pub out: &'a Outbound,
-    pub config: &'a GithubConfig,
+    pub config: &'a OauthApp,
 }
 
 impl Github<'_> {

@@ -34,10 +34,9 @@ fn state_invalid() -> ApiError {
 
 impl Services {
     fn slack_app(&self) -> Result<(&str, &str), ApiError> {
-        let a = &self.config.alerts;
-        match (&a.slack_client_id, &a.slack_client_secret) {
-            (Some(id), Some(secret)) => Ok((id, secret)),
-            _ => Err(ApiError::conflict(
+        match self.config.alerts.slack.app() {
+            Some(app) => Ok(app),
+            None => Err(ApiError::conflict(
                 "slack",
                 ErrorCode::SlackNotConfigured,
                 "this server has no Slack app; paste an incoming-webhook URL instead",
@@ -61,7 +60,8 @@ impl Services {
         let mut url = self
             .config
             .alerts
-            .slack_url
+            .slack
+            .url
             .join("oauth/v2/authorize")
             .map_err(|_| ApiError::internal())?;
         url.query_pairs_mut()
@@ -100,7 +100,7 @@ impl Services {
         ];
         let installed = crate::notify::slack::oauth_access(
             &self.outbound,
-            &self.config.alerts.slack_api_url,
+            &self.config.alerts.slack.api_url,
             &form,
         )
         .await

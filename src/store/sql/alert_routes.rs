@@ -84,12 +84,9 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
     }
 
     async fn disconnect_alert_channel(&self, id: i64, audit: AuditEvent) -> StoreResult<bool> {
-        self.write_if_changed(
-            sql!("DELETE FROM alert_channels WHERE id = $1"),
-            (id,),
-            audit,
-        )
-        .await
+        let change = sql!("DELETE FROM alert_channels WHERE id = $1");
+        self.write_if_changed(change, (id,), audit, crate::now_ms())
+            .await
     }
 
     async fn mark_alert_channel_broken(&self, b: BrokenChannel) -> StoreResult<bool> {

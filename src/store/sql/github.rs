@@ -60,12 +60,9 @@ impl<B: Backend> GithubStore for SqlStore<B> {
     }
 
     async fn delete_github_link(&self, user_id: i64, audit: AuditEvent) -> StoreResult<bool> {
-        self.write_if_changed(
-            sql!("DELETE FROM github_links WHERE user_id = $1"),
-            (user_id,),
-            audit,
-        )
-        .await
+        let change = sql!("DELETE FROM github_links WHERE user_id = $1");
+        self.write_if_changed(change, (user_id,), audit, crate::now_ms())
+            .await
     }
 
     async fn team_github_org(&self, team_id: i64) -> StoreResult<Option<String>> {

@@ -87,12 +87,9 @@ impl<B: Backend> KeyStore for SqlStore<B> {
     }
 
     async fn revoke_api_key(&self, r: KeyRevocation, audit: AuditEvent) -> StoreResult<bool> {
-        self.write_if_changed(
-            sql!("UPDATE api_keys SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL"),
-            (r.at, r.by, r.key),
-            audit,
-        )
-        .await
+        let change = sql!("UPDATE api_keys SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL");
+        self.write_if_changed(change, (r.at, r.by, r.key), audit, r.at)
+            .await
     }
 
     async fn record_key_usage(&self, batch: &[KeyUsage]) -> StoreResult<()> {

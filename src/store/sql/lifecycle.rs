@@ -118,12 +118,10 @@ impl<B: Backend> LifecycleStore for SqlStore<B> {
     }
 
     async fn restore_account(&self, user_id: i64, audit: AuditEvent) -> StoreResult<bool> {
-        self.write_if_changed(
-            sql!("UPDATE users SET deleted_at = NULL WHERE id = $1 AND deleted_at IS NOT NULL"),
-            (user_id,),
-            audit,
-        )
-        .await
+        let change =
+            sql!("UPDATE users SET deleted_at = NULL WHERE id = $1 AND deleted_at IS NOT NULL");
+        self.write_if_changed(change, (user_id,), audit, crate::now_ms())
+            .await
     }
 
     async fn purge_account(&self, user_id: i64, audit: AuditEvent) -> StoreResult<Option<Removed>> {

@@ -276,17 +276,19 @@ impl<B: Backend> SqlStore<B> {
         })
     }
 
-    /// One statement and, when it changed a row, its audit row; whether it changed one.
+    /// One statement and, when it changed a row, its audit row (at `at`); whether it
+    /// changed one.
     async fn write_if_changed(
         &self,
         sql: &'static Sql,
         args: impl Args,
         audit: AuditEvent,
+        at: i64,
     ) -> StoreResult<bool> {
         work!(self, tx, |c| {
             let rows = c.execute(sql, &args.refs()).await?;
             if rows > 0 {
-                audited(c, &audit, None, crate::now_ms()).await?;
+                audited(c, &audit, None, at).await?;
             }
             Ok(rows > 0)
         })

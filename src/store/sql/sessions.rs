@@ -91,7 +91,8 @@ impl<B: Backend> SessionStore for SqlStore<B> {
 
     async fn end_session(&self, user_id: i64, id: i64, audit: AuditEvent) -> StoreResult<bool> {
         let end = sql!("DELETE FROM sessions WHERE id = $1 AND user_id = $2");
-        self.write_if_changed(end, (id, user_id), audit).await
+        self.write_if_changed(end, (id, user_id), audit, crate::now_ms())
+            .await
     }
 
     async fn end_other_sessions(
