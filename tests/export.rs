@@ -10,6 +10,7 @@ use std::io::Read;
 
 use common::app::TestApp;
 use common::{Backend, ORIGIN};
+use fulcrum::store::exports::NewExport;
 use fulcrum::store::AuditEvent;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -176,22 +177,26 @@ async fn one_export_at_a_time(backend: Backend) {
         action: "account.export",
         ..Default::default()
     };
+    let export = |token: &str, stale_before| NewExport {
+        token: token.into(),
+        user_id: ada,
+        stale_before,
+        job: job(token),
+    };
     let first = s
-        .create_export("t1", ada, 0, job("t1"), audit())
+        .create_export(export("t1", 0), audit())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(first.status, "pending");
     assert_eq!(
-        s.create_export("t2", ada, 0, job("t2"), audit())
-            .await
-            .unwrap(),
+        s.create_export(export("t2", 0), audit()).await.unwrap(),
         None,
         "one pending at a time"
     );
     s.fail_export("t1", "disk full").await.unwrap();
     assert!(
-        s.create_export("t3", ada, 0, job("t3"), audit())
+        s.create_export(export("t3", 0), audit())
             .await
             .unwrap()
             .is_some(),
@@ -210,7 +215,7 @@ async fn one_export_at_a_time(backend: Backend) {
     );
     let later = fulcrum::now_ms() + 1;
     assert!(
-        s.create_export("t4", ada, later, job("t4"), audit())
+        s.create_export(export("t4", later), audit())
             .await
             .unwrap()
             .is_some(),

@@ -12,8 +12,8 @@ use fulcrum::jobs::DynJobStore;
 use fulcrum::keys::hash_key;
 use fulcrum::store::outbox::NewJob;
 use fulcrum::store::{
-    AccountType, AuditEvent, DynStore, Invite, InviteResolution, NewEmailToken, NewInvite, NewTeam,
-    NewUser, Seat, Team, User,
+    AccountType, AuditEvent, DynStore, Invite, InviteResolution, NewEmailToken, NewInvite,
+    NewServiceAccount, NewTeam, NewUser, Seat, Team, User,
 };
 use serde_json::json;
 
@@ -234,7 +234,7 @@ async fn deleting_a_team_removes_what_belongs_to_it(backend: Backend) {
         .await
         .unwrap();
     let sa = s
-        .create_service_account(lab.id, service_user("lab-ci"), "ci", event("sa"))
+        .create_service_account(service_account(lab.id, "ci"), event("sa"))
         .await
         .unwrap();
     let carl = person(s, "carl").await;
@@ -278,14 +278,19 @@ async fn deleting_a_team_removes_what_belongs_to_it(backend: Backend) {
     assert_eq!(actions(s, "team.delete").await, 1);
 }
 
-fn service_user(username: &str) -> NewUser {
-    NewUser {
-        username: username.into(),
-        email: format!("{username}@service-accounts.invalid"),
-        name: "CI".into(),
-        is_admin: false,
-        account_type: AccountType::Service,
-        password_hash: None,
+/// Service account `lab-ci` of `team_id`, described as `description`.
+fn service_account(team_id: i64, description: &str) -> NewServiceAccount {
+    NewServiceAccount {
+        team_id,
+        user: NewUser {
+            username: "lab-ci".into(),
+            email: "lab-ci@service-accounts.invalid".into(),
+            name: "CI".into(),
+            is_admin: false,
+            account_type: AccountType::Service,
+            password_hash: None,
+        },
+        description: description.into(),
     }
 }
 
@@ -524,7 +529,7 @@ async fn service_accounts_belong_to_their_team(backend: Backend) {
     let ada = person(s, "ada").await;
     let lab = team(s, "lab", &ada).await;
     let sa = s
-        .create_service_account(lab.id, service_user("lab-ci"), "nightly", event("sa"))
+        .create_service_account(service_account(lab.id, "nightly"), event("sa"))
         .await
         .unwrap();
     assert_eq!(sa.account_type, AccountType::Service);

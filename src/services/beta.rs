@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{BetaChoice, Entity, Owner, User};
+use crate::store::{BetaChoice, Entity, FeatureQuery, Owner, User};
 
 /// A text in each language of the web app.
 #[derive(Debug)]
@@ -246,12 +246,13 @@ impl Services {
     /// the SDK's Viewer asks for it on every `wandb.init`.
     pub async fn code_saving_for(&self, user: &User) -> Result<bool, ApiError> {
         let feature = BetaFeature::CodeSaving;
-        let team = user.service_team_id.or(user.default_entity_id);
-        let setting = availability_setting(feature);
-        let state = self
-            .cache
-            .feature_state(&*self.store, feature.key(), &setting, user.id, team)
-            .await?;
+        let query = FeatureQuery {
+            feature: feature.key().to_string(),
+            setting: availability_setting(feature),
+            user_id: user.id,
+            team_id: user.service_team_id.or(user.default_entity_id),
+        };
+        let state = self.cache.feature_state(&*self.store, query).await?;
         let available = state.available.as_deref() != Some("false");
         Ok(available && state.mine.or(state.team).unwrap_or(feature.info().default))
     }

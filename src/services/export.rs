@@ -9,7 +9,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::jobs::lifecycle::{BuildExport, ExpireExport};
 use crate::jobs::security_mail::{SecurityChange, SecurityNoticeMail};
 use crate::jobs::{JobError, JobKind};
-use crate::store::exports::{ExportRow, ReadyExport};
+use crate::store::exports::{ExportRow, NewExport, ReadyExport};
 
 /// How long a built archive can be downloaded.
 pub const EXPORT_TTL_MS: i64 = 24 * 3600 * 1000;
@@ -41,8 +41,14 @@ impl Services {
         }
         .job(&self.config, Some(format!("export:{token}")), now);
         let audit = meta.audit(actor, "account.export", actor.user.username.clone());
+        let export = NewExport {
+            token,
+            user_id: actor.user.id,
+            stale_before: now - EXPORT_STALE_MS,
+            job,
+        };
         self.store
-            .create_export(&token, actor.user.id, now - EXPORT_STALE_MS, job, audit)
+            .create_export(export, audit)
             .await?
             .ok_or_else(|| {
                 ApiError::conflict(

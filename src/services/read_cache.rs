@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::cache::{CacheEpoch, Memo};
 use crate::error::StoreResult;
 use crate::keys::KeyHash;
-use crate::store::{Entity, FeatureState, KeyAuth, Store, Team};
+use crate::store::{Entity, FeatureQuery, FeatureState, KeyAuth, Store, Team};
 
 /// How a presented key is looked up.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -18,15 +18,13 @@ pub enum KeyLookup {
     Hash(KeyHash),
 }
 
-type FeatureKey = (String, String, i64, Option<i64>);
-
 pub struct ReadCache {
     epoch: Arc<CacheEpoch>,
     keys: Memo<KeyLookup, KeyAuth>,
     user_teams: Memo<i64, Vec<(Team, String)>>,
     entities: Memo<String, Option<Entity>>,
     entity_ids: Memo<i64, Option<Entity>>,
-    features: Memo<FeatureKey, FeatureState>,
+    features: Memo<FeatureQuery, FeatureState>,
 }
 
 /// Entries per map; past it a map starts over (`Memo::put`).
@@ -112,14 +110,10 @@ impl ReadCache {
     pub async fn feature_state(
         &self,
         store: &dyn Store,
-        feature: &str,
-        setting: &str,
-        user_id: i64,
-        team_id: Option<i64>,
+        query: FeatureQuery,
     ) -> StoreResult<FeatureState> {
-        let key = (feature.to_string(), setting.to_string(), user_id, team_id);
-        let load = store.feature_state(feature, setting, user_id, team_id);
-        self.through(&self.features, key, load).await
+        let load = store.feature_state(&query);
+        self.through(&self.features, query.clone(), load).await
     }
 }
 

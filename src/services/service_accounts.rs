@@ -6,7 +6,7 @@ use super::teams::description;
 use super::{Actor, RequestMeta, Services};
 use crate::error::{ApiError, ErrorCode};
 use crate::keys::random_token;
-use crate::store::{AccountType, NewUser, User};
+use crate::store::{AccountType, NewServiceAccount, NewUser, User};
 use crate::validate;
 
 impl Services {
@@ -51,10 +51,12 @@ impl Services {
         let event = meta
             .audit(actor, "team.service_account_create", &team.name)
             .with(json!({ "username": user.username }));
-        Ok(self
-            .store
-            .create_service_account(team.id, user, &desc, event)
-            .await?)
+        let account = NewServiceAccount {
+            team_id: team.id,
+            user,
+            description: desc,
+        };
+        Ok(self.store.create_service_account(account, event).await?)
     }
 
     /// A key for one of the team's service accounts, shown once.

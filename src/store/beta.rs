@@ -30,16 +30,19 @@ pub struct FeatureState {
     pub team: Option<bool>,
 }
 
+/// A feature for a person and, when given, their default team; `setting` is the key of
+/// its availability. Also the read cache's key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FeatureQuery {
+    pub feature: String,
+    pub setting: String,
+    pub user_id: i64,
+    pub team_id: Option<i64>,
+}
+
 #[async_trait]
 pub trait BetaStore: Send + Sync {
-    /// `feature` for `user_id` and, when given, their default team.
-    async fn feature_state(
-        &self,
-        feature: &str,
-        setting: &str,
-        user_id: i64,
-        team_id: Option<i64>,
-    ) -> StoreResult<FeatureState>;
+    async fn feature_state(&self, query: &FeatureQuery) -> StoreResult<FeatureState>;
     /// The choices an owner made, by feature key.
     async fn beta_choices(&self, owner: Owner) -> StoreResult<Vec<BetaChoice>>;
     /// Records a choice (`Some`) or forgets it (`None`, back to the default), with its

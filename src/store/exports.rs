@@ -21,6 +21,16 @@ pub struct ExportRow {
     pub expires_at: Option<i64>,
 }
 
+/// An export to build: its token, its owner, its build job, and since when a pending one
+/// still counts as being built (an older one was interrupted).
+#[derive(Debug, Clone)]
+pub struct NewExport {
+    pub token: String,
+    pub user_id: i64,
+    pub stale_before: i64,
+    pub job: NewJob,
+}
+
 /// A built archive: where it is, and the jobs that mail its owner and later delete it.
 #[derive(Debug, Clone)]
 pub struct ReadyExport {
@@ -40,10 +50,7 @@ pub trait ExportStore: Send + Sync {
     /// was interrupted (its instance stopped) and is marked failed.
     async fn create_export(
         &self,
-        token: &str,
-        user_id: i64,
-        stale_before: i64,
-        job: NewJob,
+        e: NewExport,
         audit: AuditEvent,
     ) -> StoreResult<Option<ExportRow>>;
     async fn export(&self, token: &str) -> StoreResult<Option<ExportRow>>;

@@ -44,7 +44,7 @@ pub use alert_routes::{
 };
 pub use alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
 pub use audit::AuditStore;
-pub use beta::{BetaChoice, BetaStore, FeatureState};
+pub use beta::{BetaChoice, BetaStore, FeatureQuery, FeatureState};
 pub use email_tokens::{EmailChange, EmailTokenStore, NewEmailToken};
 pub use exports::ExportStore;
 pub use github::{GithubLink, GithubStore};
@@ -62,7 +62,7 @@ pub use runs::{
 pub use sessions::SessionStore;
 pub use settings::SettingStore;
 pub use storage::{ProjectStorage, StorageStore};
-pub use teams::{Entity, Membership, NewTeam, Seat, Team, TeamStore};
+pub use teams::{Entity, Membership, NewServiceAccount, NewTeam, Seat, Team, TeamStore};
 
 /// Whose setting, channel or choice: a person or a team.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -7,6 +7,14 @@ use async_trait::async_trait;
 use super::{AuditEvent, NewUser, User};
 use crate::error::StoreResult;
 
+/// A team's service account to create: its user row and what it is for.
+#[derive(Debug, Clone)]
+pub struct NewServiceAccount {
+    pub team_id: i64,
+    pub user: NewUser,
+    pub description: String,
+}
+
 /// A namespace for projects: a person's personal entity or a team.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entity {
@@ -102,9 +110,7 @@ pub trait TeamStore: Send + Sync {
     /// A service account: a user row owned by a team, no password, no personal entity.
     async fn create_service_account(
         &self,
-        team_id: i64,
-        user: NewUser,
-        description: &str,
+        account: NewServiceAccount,
         audit: AuditEvent,
     ) -> StoreResult<User>;
 }

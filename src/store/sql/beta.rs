@@ -4,24 +4,18 @@ use async_trait::async_trait;
 
 use super::{audited, sql, work, Backend, Exec, SqlStore};
 use crate::error::StoreResult;
-use crate::store::beta::{BetaChoice, BetaStore, FeatureState};
+use crate::store::beta::{BetaChoice, BetaStore, FeatureQuery, FeatureState};
 use crate::store::{AuditEvent, Owner};
 
 #[async_trait]
 impl<B: Backend> BetaStore for SqlStore<B> {
-    async fn feature_state(
-        &self,
-        feature: &str,
-        setting: &str,
-        user_id: i64,
-        team_id: Option<i64>,
-    ) -> StoreResult<FeatureState> {
+    async fn feature_state(&self, q: &FeatureQuery) -> StoreResult<FeatureState> {
         let row: Option<(Option<String>, Option<bool>, Option<bool>)> = self
             .read_opt(
                 sql!("SELECT (SELECT value FROM settings WHERE key = $2),
                         (SELECT enabled FROM user_beta_features WHERE user_id = $3 AND feature = $1),
                         (SELECT enabled FROM team_beta_features WHERE team_id = $4 AND feature = $1)"),
-                (feature.to_string(), setting.to_string(), user_id, team_id.unwrap_or(-1)),
+                (q.feature.clone(), q.setting.clone(), q.user_id, q.team_id.unwrap_or(-1)),
             )
             .await?;
         let (available, mine, team) = row.unwrap_or_default();

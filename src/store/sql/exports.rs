@@ -4,8 +4,7 @@ use async_trait::async_trait;
 
 use super::{audited, enqueue, sql, work, Backend, Exec, Sql, SqlStore};
 use crate::error::StoreResult;
-use crate::store::exports::{ExportRow, ExportStore, ReadyExport};
-use crate::store::outbox::NewJob;
+use crate::store::exports::{ExportRow, ExportStore, NewExport, ReadyExport};
 use crate::store::AuditEvent;
 
 macro_rules! export_cols {
@@ -20,13 +19,15 @@ const BY_TOKEN: &Sql = sql!("SELECT ", export_cols!(), " FROM exports WHERE toke
 impl<B: Backend> ExportStore for SqlStore<B> {
     async fn create_export(
         &self,
-        token: &str,
-        user_id: i64,
-        stale_before: i64,
-        job: NewJob,
+        e: NewExport,
         audit: AuditEvent,
     ) -> StoreResult<Option<ExportRow>> {
-        let token = token.to_string();
+        let NewExport {
+            token,
+            user_id,
+            stale_before,
+            job,
+        } = e;
         let now = crate::now_ms();
         work!(self, tx, |c| {
             // PostgreSQL: the person's row serializes two requests on two instances.

@@ -263,12 +263,14 @@ impl<B: Backend> TeamStore for SqlStore<B> {
 
     async fn create_service_account(
         &self,
-        team_id: i64,
-        user: NewUser,
-        description: &str,
+        account: NewServiceAccount,
         audit: AuditEvent,
     ) -> StoreResult<User> {
-        let description = description.to_string();
+        let NewServiceAccount {
+            team_id,
+            user,
+            description,
+        } = account;
         work!(self, tx, |c| {
             let now = crate::now_ms();
             let (id,): (i64,) = c
