@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use crate::services::accounts::NewAccount;
 use crate::services::api_keys::SETTING_ALLOW_KEY_MINTING;
 use crate::services::{Actor, AuthMethod, RequestMeta, Services};
-use crate::store::{AccountType, User};
+use crate::store::{AccountType, Client, User};
 
 /// The console acts with admin rights; audit rows record it as `via: console`.
 fn console_actor() -> Actor {
@@ -38,8 +38,7 @@ fn console_actor() -> Actor {
 
 fn console_meta() -> RequestMeta {
     RequestMeta {
-        ip: None,
-        user_agent: Some("fulcrum-admin".into()),
+        client: Client::new(None, Some("fulcrum-admin")),
         request_id: None,
     }
 }

@@ -11,10 +11,9 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::store::{DynStore, KeyUsage};
+use crate::store::{Client, DynStore, KeyUsage};
 
 const MAX_TRACKED: usize = 200_000;
-const MAX_UA_LEN: usize = 256;
 
 pub struct UsageRecorder {
     granularity_ms: i64,
@@ -31,7 +30,7 @@ impl UsageRecorder {
         }
     }
 
-    pub fn note(&self, key_pk: i64, at: i64, ip: Option<&str>, user_agent: Option<&str>) {
+    pub fn note(&self, key_pk: i64, at: i64, client: &Client) {
         {
             let mut noted = self.last_noted.lock();
             if noted
@@ -46,16 +45,10 @@ impl UsageRecorder {
             }
             noted.insert(key_pk, at);
         }
-        let user_agent = user_agent.map(|ua| ua.chars().take(MAX_UA_LEN).collect());
-        self.pending.lock().insert(
-            key_pk,
-            KeyUsage {
-                key_pk,
-                at,
-                ip: ip.map(str::to_string),
-                user_agent,
-            },
-        );
+        let client = client.clone();
+        self.pending
+            .lock()
+            .insert(key_pk, KeyUsage { key_pk, at, client });
     }
 
     pub fn pending_len(&self) -> usize {
@@ -106,16 +99,15 @@ mod tests {
     #[test]
     fn notes_each_key_at_most_once_per_window() {
         let r = UsageRecorder::new(60);
-        r.note(1, 1_000, Some("10.0.0.1"), Some("ua"));
-        r.note(1, 30_000, Some("10.0.0.2"), Some("ua"));
-        r.note(2, 30_000, None, None);
+        let from = |ip: &str, ua: &str| Client::new(Some(ip.into()), Some(ua));
+        r.note(1, 1_000, &from("10.0.0.1", "ua"));
+        r.note(1, 30_000, &from("10.0.0.2", "ua"));
+        r.note(2, 30_000, &Client::default());
         assert_eq!(r.pending_len(), 2);
-        assert_eq!(r.pending.lock()[&1].ip.as_deref(), Some("10.0.0.1"));
-        r.note(1, 61_001, Some("10.0.0.3"), Some(&"x".repeat(1000)));
-        assert_eq!(r.pending.lock()[&1].ip.as_deref(), Some("10.0.0.3"));
-        assert_eq!(
-            r.pending.lock()[&1].user_agent.as_ref().map(String::len),
-            Some(256)
-        );
+        assert_eq!(r.pending.lock()[&1].client.ip.as_deref(), Some("10.0.0.1"));
+        r.note(1, 61_001, &from("10.0.0.3", &"x".repeat(1000)));
+        let noted = r.pending.lock()[&1].client.clone();
+        assert_eq!(noted.ip.as_deref(), Some("10.0.0.3"));
+        assert_eq!(noted.user_agent.map(|ua| ua.len()), Some(256), "bounded");
     }
 }

@@ -84,7 +84,7 @@ async fn deeply_nested_intros_are_refused(backend: Backend) {
 
 fn meta(ip: &str) -> fulcrum::services::RequestMeta {
     fulcrum::services::RequestMeta {
-        ip: Some(ip.into()),
+        client: fulcrum::store::Client::new(Some(ip.into()), None),
         ..Default::default()
     }
 }

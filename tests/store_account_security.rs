@@ -29,8 +29,10 @@ fn session(user_id: i64, hash: KeyHash, seen: i64) -> NewSession {
         created_at: seen,
         idle_expires_at: seen + 1_000_000,
         absolute_expires_at: seen + 10_000_000,
-        ip: Some("198.51.100.4".into()),
-        user_agent: Some("Firefox".into()),
+        client: Client {
+            ip: Some("198.51.100.4".into()),
+            user_agent: Some("Firefox".into()),
+        },
     }
 }
 
@@ -67,8 +69,8 @@ async fn sessions_are_listed_live_and_newest_seen_first(store: DynStore) {
         [ids[2], ids[1], ids[0]]
     );
     let first = &listed[2];
-    assert_eq!(first.ip.as_deref(), Some("198.51.100.4"));
-    assert_eq!(first.user_agent.as_deref(), Some("Firefox"));
+    assert_eq!(first.client.ip.as_deref(), Some("198.51.100.4"));
+    assert_eq!(first.client.user_agent.as_deref(), Some("Firefox"));
     assert_eq!(
         first.signed_in_at, first.created_at,
         "signed in when created"

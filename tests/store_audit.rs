@@ -33,8 +33,10 @@ async fn create_user_writes_exactly_one_audit_row_with_its_action(store: DynStor
                 actor_user_id: Some(admin.id),
                 action: "user.create_by_admin",
                 target: None,
-                ip: Some("192.0.2.7".into()),
-                user_agent: Some("probe/1.0".into()),
+                client: Client {
+                    ip: Some("192.0.2.7".into()),
+                    user_agent: Some("probe/1.0".into()),
+                },
                 detail: json!({ "via": "session", "admin": true }),
             },
         )
@@ -48,8 +50,8 @@ async fn create_user_writes_exactly_one_audit_row_with_its_action(store: DynStor
     assert_eq!(row.actor_user_id, Some(admin.id));
     // Without an explicit target, the new username is the target.
     assert_eq!(row.target.as_deref(), Some("erin"));
-    assert_eq!(row.ip.as_deref(), Some("192.0.2.7"));
-    assert_eq!(row.user_agent.as_deref(), Some("probe/1.0"));
+    assert_eq!(row.client.ip.as_deref(), Some("192.0.2.7"));
+    assert_eq!(row.client.user_agent.as_deref(), Some("probe/1.0"));
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&row.detail).unwrap(),
         json!({ "via": "session", "admin": true })
@@ -119,8 +121,10 @@ async fn recent_audit_is_newest_first_and_limited(store: DynStore) {
                     actor_user_id: Some(42),
                     action,
                     target: Some(format!("t-{action}")),
-                    ip: None,
-                    user_agent: None,
+                    client: Client {
+                        ip: None,
+                        user_agent: None,
+                    },
                     detail: json!({ "n": at }),
                 },
                 at,
@@ -139,7 +143,7 @@ async fn recent_audit_is_newest_first_and_limited(store: DynStore) {
     assert!(rows.windows(2).all(|w| w[0].id > w[1].id));
     assert_eq!(rows[2].actor_user_id, Some(42));
     assert_eq!(rows[2].target.as_deref(), Some("t-a.first"));
-    assert_eq!(rows[2].ip, None);
+    assert_eq!(rows[2].client.ip, None);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&rows[2].detail).unwrap(),
         json!({ "n": 100 })

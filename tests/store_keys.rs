@@ -373,8 +373,10 @@ async fn record_key_usage_sets_last_used_and_never_moves_it_backwards(store: Dyn
     let usage = |key: &ApiKeyRecord, at: i64, ip: &str, ua: &str| KeyUsage {
         key_pk: key.id,
         at,
-        ip: Some(ip.into()),
-        user_agent: Some(ua.into()),
+        client: Client {
+            ip: Some(ip.into()),
+            user_agent: Some(ua.into()),
+        },
     };
     let last_used = |r: ApiKeyRecord| (r.last_used_at, r.last_used_ip, r.last_used_ua);
     let expect =
@@ -440,8 +442,10 @@ async fn record_key_usage_sets_last_used_and_never_moves_it_backwards(store: Dyn
         .record_key_usage(&[KeyUsage {
             key_pk: untouched.id,
             at: 5,
-            ip: None,
-            user_agent: None,
+            client: Client {
+                ip: None,
+                user_agent: None,
+            },
         }])
         .await
         .unwrap();
@@ -454,8 +458,10 @@ async fn record_key_usage_sets_last_used_and_never_moves_it_backwards(store: Dyn
     let gone = KeyUsage {
         key_pk: untouched.id + 1000,
         at: 50_000,
-        ip: None,
-        user_agent: None,
+        client: Client {
+            ip: None,
+            user_agent: None,
+        },
     };
     store
         .record_key_usage(&[gone, usage(&a, 40_000, "10.0.0.4", "wandb/0.21")])
@@ -538,8 +544,10 @@ async fn concurrent_usage_flushes_in_different_key_orders_all_succeed(store: Dyn
                         .map(|&key_pk| KeyUsage {
                             key_pk,
                             at: 1_000 + round * 10 + f,
-                            ip: Some(format!("10.0.{f}.{round}")),
-                            user_agent: Some(format!("flusher-{f}")),
+                            client: Client {
+                                ip: Some(format!("10.0.{f}.{round}")),
+                                user_agent: Some(format!("flusher-{f}")),
+                            },
                         })
                         .collect();
                     // A different order per flusher and per round, as a HashMap would give.

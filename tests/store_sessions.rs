@@ -27,8 +27,10 @@ fn new_session(user_id: i64, hash: KeyHash, created_at: i64) -> NewSession {
         created_at,
         idle_expires_at: created_at + 1_000,
         absolute_expires_at: created_at + 100_000,
-        ip: Some("198.51.100.4".into()),
-        user_agent: Some("Firefox".into()),
+        client: Client {
+            ip: Some("198.51.100.4".into()),
+            user_agent: Some("Firefox".into()),
+        },
     }
 }
 

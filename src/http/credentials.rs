@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::error::{ApiError, ErrorCode};
 use crate::keys::MAX_PRESENTED_LEN;
 use crate::services::{Actor, RequestMeta};
+use crate::store::Client;
 
 /// Longest `Authorization` value looked at: a Basic header for the longest key we accept.
 const MAX_AUTHORIZATION_LEN: usize = 16 + MAX_PRESENTED_LEN * 4 / 3 + 16;
@@ -46,12 +47,10 @@ pub fn client_meta(
         })
         .flatten()
         .filter(|s| s.parse::<std::net::IpAddr>().is_ok());
+    let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok());
+    let ip = forwarded.or_else(|| peer.map(|p| p.ip().to_string()));
     RequestMeta {
-        ip: forwarded.or_else(|| peer.map(|p| p.ip().to_string())),
-        user_agent: headers
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(256).collect()),
+        client: Client::new(ip, user_agent),
         request_id: None,
     }
 }

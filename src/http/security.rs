@@ -121,8 +121,8 @@ fn session_json(view: &SessionView) -> serde_json::Value {
         "createdAt": s.created_at,
         "lastSeenAt": s.last_seen_at,
         "signedInAt": s.signed_in_at,
-        "ip": s.ip,
-        "userAgent": s.user_agent,
+        "ip": s.client.ip,
+        "userAgent": s.client.user_agent,
     })
 }
 
@@ -134,8 +134,8 @@ fn event_json(e: &AuditRecord) -> serde_json::Value {
         "id": e.id.to_string(),
         "at": e.at,
         "action": e.action,
-        "ip": e.ip,
-        "userAgent": e.user_agent,
+        "ip": e.client.ip,
+        "userAgent": e.client.user_agent,
         "via": detail.get("via"),
         "during": detail.get("during"),
     })

@@ -295,7 +295,7 @@ impl Services {
         }
         let pair_key = format!(
             "{} user:{}",
-            meta.ip.as_deref().unwrap_or_default(),
+            meta.client.ip.as_deref().unwrap_or_default(),
             actor.user.id
         );
         let store = &*self.store;
@@ -339,7 +339,7 @@ impl Services {
             name: user.name.clone(),
             change,
             new_email,
-            ip: meta.ip.clone(),
+            ip: meta.client.ip.clone(),
             at: now,
             settings_url: self.security_settings_url(),
             until,

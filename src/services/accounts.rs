@@ -75,7 +75,7 @@ impl Services {
         // Hashing the password costs tens of milliseconds of CPU: strangers get nothing of
         // it once an admin exists, and only a few tries per address before that.
         self.login_by_ip
-            .check_and_hit(&*self.store, meta.ip.as_deref().unwrap_or_default())
+            .check_and_hit(&*self.store, meta.client.ip.as_deref().unwrap_or_default())
             .await?;
         if !self.needs_setup().await? {
             return Err(refused());
@@ -209,7 +209,7 @@ impl Services {
                 "enter your username or email and password",
             ));
         }
-        let ip_key = meta.ip.clone().unwrap_or_default();
+        let ip_key = meta.client.ip.clone().unwrap_or_default();
         self.login_by_ip
             .check_and_hit(&*self.store, &ip_key)
             .await?;

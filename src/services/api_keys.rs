@@ -45,12 +45,7 @@ impl Services {
         };
         match (found, refusal) {
             (Some(k), None) => {
-                self.usage.note(
-                    k.key.id,
-                    now,
-                    meta.ip.as_deref(),
-                    meta.user_agent.as_deref(),
-                );
+                self.usage.note(k.key.id, now, &meta.client);
                 Ok(Actor {
                     user: k.user,
                     auth: AuthMethod::ApiKey {

@@ -43,7 +43,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::keys::KeyHash;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
-use crate::store::{AuditEvent, DynStore, User};
+use crate::store::{AuditEvent, Client, DynStore, User};
 use crate::usage::UsageRecorder;
 
 /// Who is making a request, resolved before any service runs.
@@ -107,8 +107,7 @@ impl Actor {
 /// Where a request came from, for audit rows, rate limits and `last used`.
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
+    pub client: Client,
     /// The id in the request's log lines and `X-Request-Id`.
     pub request_id: Option<String>,
 }
@@ -139,11 +138,7 @@ impl RequestMeta {
             actor_user_id: None,
             action,
             target: Some(target.into()),
-            ip: self.ip.clone(),
-            user_agent: self
-                .user_agent
-                .as_ref()
-                .map(|ua| ua.chars().take(256).collect()),
+            client: self.client.clone(),
             detail: serde_json::json!({}),
         }
     }

@@ -44,11 +44,7 @@ impl Services {
                 created_at: now,
                 idle_expires_at: now + self.config.session_idle_hours * HOUR_MS,
                 absolute_expires_at: now + self.config.session_absolute_hours * HOUR_MS,
-                ip: meta.ip.clone(),
-                user_agent: meta
-                    .user_agent
-                    .as_ref()
-                    .map(|ua| ua.chars().take(256).collect()),
+                client: meta.client.clone(),
             })
             .await?;
         Ok(token)

@@ -201,13 +201,31 @@ pub struct KeyAuth {
     pub user: User,
 }
 
+/// Where a request came from: the client's address and its `User-Agent` (at most
+/// [`Client::USER_AGENT_MAX`] characters), as sessions, key use and audit rows record it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Client {
+    pub const USER_AGENT_MAX: usize = 256;
+
+    pub fn new(ip: Option<String>, user_agent: Option<&str>) -> Client {
+        Client {
+            ip,
+            user_agent: user_agent.map(|ua| ua.chars().take(Self::USER_AGENT_MAX).collect()),
+        }
+    }
+}
+
 /// One batched `last used` observation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyUsage {
     pub key_pk: i64,
     pub at: i64,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
+    pub client: Client,
 }
 
 #[derive(Debug, Clone)]
@@ -217,8 +235,7 @@ pub struct NewSession {
     pub created_at: i64,
     pub idle_expires_at: i64,
     pub absolute_expires_at: i64,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
+    pub client: Client,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,8 +248,7 @@ pub struct Session {
     pub absolute_expires_at: i64,
     /// When the owner last typed their password in this session (sign-in or sudo prompt).
     pub signed_in_at: i64,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
+    pub client: Client,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -240,8 +256,7 @@ pub struct AuditEvent {
     pub actor_user_id: Option<i64>,
     pub action: &'static str,
     pub target: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
+    pub client: Client,
     pub detail: serde_json::Value,
 }
 
@@ -267,9 +282,8 @@ pub struct AuditRecord {
     pub actor_user_id: Option<i64>,
     pub action: String,
     pub target: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
     pub detail: String,
+    pub client: Client,
 }
 
 /// The public profile of a person, kept apart from `User` so the authentication path never

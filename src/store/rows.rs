@@ -112,23 +112,37 @@ tuple_from_row!(A 0, B 1, C 2, D 3);
 tuple_from_row!(A 0, B 1, C 2, D 3, E 4);
 
 /// Reads consecutive columns, from `at`, into the listed fields of `$ty`; `field via f`
-/// reads the column as text and converts it with `f`.
+/// reads the column as text and converts it with `f`; `field as f` lets `f` read as
+/// many columns as it needs (a struct inside the row, like [`Client`]).
 macro_rules! read_row {
-    ($r:expr, $at:expr => $ty:ident { $($field:ident $(via $conv:path)?),+ $(,)? }) => {{
+    ($r:expr, $at:expr => $ty:ident {
+        $($field:ident $(via $conv:path)? $(as $reader:path)?),+ $(,)?
+    }) => {{
         let r = $r;
         let mut at = $at;
         let mut next = || {
             at += 1;
             at - 1
         };
-        $ty { $($field: read_row!(@col r, next() $(, $conv)?)),+ }
+        $ty { $($field: read_row!(@col r, next $(, $conv)? $(; $reader)?)),+ }
     }};
-    (@col $r:ident, $i:expr) => {
-        $r.col($i)?
+    (@col $r:ident, $next:ident) => {
+        $r.col($next())?
     };
-    (@col $r:ident, $i:expr, $conv:path) => {
-        $conv(&$r.col::<String>($i)?)
+    (@col $r:ident, $next:ident, $conv:path) => {
+        $conv(&$r.col::<String>($next())?)
     };
+    (@col $r:ident, $next:ident; $reader:path) => {
+        $reader($r, &mut $next)?
+    };
+}
+
+/// A [`Client`] from two columns: `ip, user_agent`.
+fn client<R: Cols>(r: &R, next: &mut impl FnMut() -> usize) -> Result<Client, R::Error> {
+    Ok(Client {
+        ip: r.col(next())?,
+        user_agent: r.col(next())?,
+    })
 }
 
 /// A `User` from `user_cols!()`, starting at column `at`.
@@ -143,7 +157,7 @@ fn user<R: Cols>(r: &R, at: usize) -> Result<User, R::Error> {
 fn session<R: Cols>(r: &R) -> Result<Session, R::Error> {
     Ok(read_row!(r, 0 => Session {
         id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
-        signed_in_at, ip, user_agent,
+        signed_in_at, client as client,
     }))
 }
 
@@ -198,7 +212,7 @@ from_row! {
         checked_at,
     }),
     AuditRecord => |r| read_row!(r, 0 => AuditRecord {
-        id, at, actor_user_id, action, target, ip, user_agent, detail,
+        id, at, actor_user_id, action, target, detail, client as client,
     }),
     Job => |r| read_row!(r, 0 => Job {
         id, kind, payload via parse_payload, dedup_key, status via JobStatus::parse, attempts,

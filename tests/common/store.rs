@@ -18,9 +18,9 @@ pub use fulcrum::store::outbox::NewJob;
 pub use fulcrum::store::postgres::PgStore;
 pub use fulcrum::store::sqlite::SqliteStore;
 pub use fulcrum::store::{
-    AccountStore, AccountType, ApiKeyRecord, AuditEvent, AuditRecord, DynStore, EmailChange,
-    EmailMatch, FirstAdmin, InviteResolution, KeyOrigin, KeyRevocation, KeyUsage, NewApiKey,
-    NewEmailToken, NewSession, NewUser, OneTimeToken, PasswordChange, Seat, User,
+    AccountStore, AccountType, ApiKeyRecord, AuditEvent, AuditRecord, Client, DynStore,
+    EmailChange, EmailMatch, FirstAdmin, InviteResolution, KeyOrigin, KeyRevocation, KeyUsage,
+    NewApiKey, NewEmailToken, NewSession, NewUser, OneTimeToken, PasswordChange, Seat, User,
 };
 pub use serde_json::json;
 

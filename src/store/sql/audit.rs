@@ -8,7 +8,7 @@ use crate::store::*;
 
 macro_rules! audit_cols {
     () => {
-        "SELECT id, at, actor_user_id, action, target, ip, user_agent, detail FROM audit_log "
+        "SELECT id, at, actor_user_id, action, target, detail, ip, user_agent FROM audit_log "
     };
 }
 

@@ -105,7 +105,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
                 c.execute(
                     sql!("UPDATE api_keys SET last_used_at = $1, last_used_ip = $2, last_used_ua = $3
                           WHERE id = $4 AND (last_used_at IS NULL OR last_used_at < $1)"),
-                    &[&u.at, &u.ip, &u.user_agent, &u.key_pk],
+                    &[&u.at, &u.client.ip, &u.client.user_agent, &u.key_pk],
                 )
                 .await?;
             }

@@ -321,7 +321,7 @@ pub(crate) async fn changed<C: Exec>(c: &mut C) -> StoreResult<()> {
 pub(crate) async fn insert_audit<C: Exec>(c: &mut C, e: &AuditEvent, now: i64) -> StoreResult<()> {
     c.execute(
         sql!("INSERT INTO audit_log (at, actor_user_id, action, target, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
-        &[&now, &e.actor_user_id, &e.action, &e.target, &e.ip, &e.user_agent, &e.detail.to_string()],
+        &[&now, &e.actor_user_id, &e.action, &e.target, &e.client.ip, &e.client.user_agent, &e.detail.to_string()],
     )
     .await?;
     Ok(())

@@ -30,8 +30,8 @@ impl<B: Backend> SessionStore for SqlStore<B> {
                 s.created_at,
                 s.idle_expires_at,
                 s.absolute_expires_at,
-                s.ip,
-                s.user_agent,
+                s.client.ip,
+                s.client.user_agent,
             ),
         )
         .await?;
