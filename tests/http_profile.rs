@@ -65,6 +65,16 @@ async fn profile_fields_and_public_profile(backend: Backend) {
     let stored = t.server.services.profile_of(&alice).await.unwrap();
     assert_eq!(stored.language.as_deref(), Some("ko"));
     assert_eq!(stored.institution, "Wonderland U", "other fields kept");
+    let language = "query L($u: String!) { viewer { language } user(username: $u) { language } }";
+    let vars = json!({ "u": "alice" });
+    let (_, body) = t.gql(Some(&key), language, None, vars.clone()).await;
+    assert_eq!(body["data"]["viewer"]["language"], "ko", "{body}");
+    let (_, body) = t.gql(None, language, None, vars).await;
+    assert_eq!(
+        body["data"]["user"]["language"],
+        Value::Null,
+        "private: {body}"
+    );
     let intro = "mutation I($intro: String!) { updateIntro(input: {intro: $intro}) { user { intro introHtml } } }";
     let md = "# Hi\n\n<script>window.__xss=1</script>\n\n[![X: @weights_biases](https://img.shields.io/twitter/follow/weights_biases?style=social)](https://x.com/intent/follow?screen_name=weights_biases)\n\n<img src=\"https://img.shields.io/badge/a-b-blue\" width=\"120\">";
     let (status, body) = t.gql(Some(&key), intro, None, json!({ "intro": md })).await;

@@ -70,7 +70,7 @@ fn names(list: &Value, field: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-const PROFILE: &str = "{ user(username: \"subj\") { email emailVerified entity defaultEntity { name } teams { edges { node { name } } } teamMemberships { role entity { name } } apiKeys { edges { node { name } } } invites { id fromUser { email } } projectEntities { name } joinableTeams { name } } }";
+const PROFILE: &str = "{ user(username: \"subj\") { email emailVerified language entity defaultEntity { name } teams { edges { node { name } } } teamMemberships { role entity { name } } apiKeys { edges { node { name } } } invites { id fromUser { email } } projectEntities { name } joinableTeams { name } } }";
 const TEAM: &str = "{ entity(name: \"matrix\") { members { username email apiKeys { name } } invites { name email toUser { email } } } }";
 const PERSONAL: &str = "{ entity(name: \"subj\") { members { email } } }";
 
@@ -124,6 +124,12 @@ async fn privacy_matrix(backend: Backend) {
         "mutation { updateUserSettings(input: {hideTeamsInProfile: true}) { user { id } } }",
     )
     .await;
+    ok(
+        t,
+        subj,
+        "mutation { updateProfile(input: {language: \"ko\"}) { clientMutationId } }",
+    )
+    .await;
 
     let mut checked = 0;
     for caller in CALLERS {
@@ -149,6 +155,7 @@ async fn privacy_matrix(backend: Backend) {
         };
         expect("email", json!("subj@example.com"), Value::Null);
         expect("emailVerified", json!(false), Value::Null);
+        expect("language", json!("ko"), Value::Null);
         expect("entity", json!("matrix"), json!("subj"));
         expect("defaultEntity", json!({ "name": "matrix" }), Value::Null);
         let teams = names(&u["teams"]["edges"], "/node/name");

@@ -172,4 +172,24 @@ describe('Korean', () => {
       await browser.close()
     }
   })
+
+  test('the language chosen while signed in follows the person to another browser', async () => {
+    // the last test left minji's choice at English; this browser speaks Korean
+    const browser = await launch({ locale: 'ko-KR' })
+    try {
+      const page = await browser.newPage()
+      await page.goto(`${server.url}/login`)
+      await page.waitForSelector('#login-submit')
+      assert.equal(await page.getAttribute('html', 'lang'), 'ko')
+      await page.fill('#login-name', 'minji')
+      await page.fill('#login-password', PASSWORD)
+      await page.click('#login-submit')
+      await page.waitForURL(`${server.url}/settings`)
+      await page.waitForFunction(() => document.documentElement.lang === 'en')
+      assert.equal(await page.inputValue('#lang-switch'), 'en')
+      assert.deepEqual(page.errors, [])
+    } finally {
+      await browser.close()
+    }
+  })
 })

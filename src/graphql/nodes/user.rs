@@ -62,6 +62,15 @@ impl UserNode {
         self.visible_to_viewer(ctx).then(|| self.user.email.clone())
     }
 
+    /// The language of the mails the server sends this person (`en`, `ko`), as they last
+    /// chose it; private, like the email address.
+    async fn language(&self, ctx: &Context<'_>) -> Res<Option<String>> {
+        if !self.visible_to_viewer(ctx) {
+            return Ok(None);
+        }
+        Ok(self.profile(ctx).await?.language.clone())
+    }
+
     async fn admin(&self) -> bool {
         self.user.is_admin
     }

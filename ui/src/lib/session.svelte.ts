@@ -1,5 +1,6 @@
 import { gql, rest } from './api'
 import { darkModeChoice, loadBeta } from './beta'
+import { lang, setLang } from './i18n.svelte'
 import { setThemeChoice } from './theme.svelte'
 
 export interface SessionUser {
@@ -21,6 +22,7 @@ export interface Viewer {
   website: string
   intro: string
   introHtml: string
+  language: string | null
 }
 
 export const session = $state<{
@@ -34,7 +36,7 @@ export const session = $state<{
   mailConfigured: boolean
 }>({ loaded: false, user: null, needsSetup: false, viewer: null, viewerError: null, mailConfigured: true })
 
-export const VIEWER_FIELDS = 'id username name email photoUrl institution bio location website intro introHtml'
+export const VIEWER_FIELDS = 'id username name email photoUrl institution bio location website intro introHtml language'
 
 export async function loadSession() {
   // the viewer is asked for at the same time, not after: one round trip before the first
@@ -51,7 +53,16 @@ export async function loadSession() {
   await viewer
   if (!session.user) session.viewer = null
   session.loaded = true
-  if (session.user) void syncTheme()
+  if (session.user) {
+    syncLanguage()
+    void syncTheme()
+  }
+}
+
+/** Takes the language stored on the server (chosen on any device, and the mails' language). */
+function syncLanguage() {
+  const stored = session.viewer?.language
+  if ((stored === 'en' || stored === 'ko') && stored !== lang.current) setLang(stored)
 }
 
 /** Takes the dark-mode choice stored on the server (made on any device). */
@@ -78,6 +89,7 @@ export async function signedIn(user: SessionUser) {
   session.needsSetup = false
   await loadViewer() // before the user is set, so pages never render with a missing viewer
   session.user = user
+  syncLanguage()
   void syncTheme()
 }
 
