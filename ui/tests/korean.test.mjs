@@ -3,7 +3,7 @@
 // Korean dates, and the editor's own strings.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { PASSWORD, createUser, cspViolations, launch, shot, startServer } from './helpers.mjs'
+import { PASSWORD, createUser, cspViolations, launch, shot, signedIn, startServer } from './helpers.mjs'
 
 describe('Korean', () => {
   let server
@@ -174,17 +174,10 @@ describe('Korean', () => {
   })
 
   test('the language chosen while signed in follows the person to another browser', async () => {
-    // the last test left minji's choice at English; this browser speaks Korean
-    const browser = await launch({ locale: 'ko-KR' })
+    // the last test left minji's choice at English; this browser speaks Korean (the first
+    // test shows it starts in Korean)
+    const { browser, page } = await signedIn(server, 'minji', { locale: 'ko-KR' })
     try {
-      const page = await browser.newPage()
-      await page.goto(`${server.url}/login`)
-      await page.waitForSelector('#login-submit')
-      assert.equal(await page.getAttribute('html', 'lang'), 'ko')
-      await page.fill('#login-name', 'minji')
-      await page.fill('#login-password', PASSWORD)
-      await page.click('#login-submit')
-      await page.waitForURL(`${server.url}/settings`)
       await page.waitForFunction(() => document.documentElement.lang === 'en')
       assert.equal(await page.inputValue('#lang-switch'), 'en')
       assert.deepEqual(page.errors, [])
