@@ -33,6 +33,7 @@ fn console_actor() -> Actor {
         },
         auth: AuthMethod::Console,
         on_behalf_of: None,
+        request: console_meta(),
     }
 }
 
@@ -102,7 +103,7 @@ pub async fn create_user(
         bail!("--username must not be empty");
     }
     let user = services
-        .create_user(&console_actor(), account, &console_meta())
+        .create_user(&console_actor(), account)
         .await
         .map_err(fail)?;
     Ok(user_line(&user))
@@ -120,7 +121,7 @@ pub async fn create_key(
     // The key belongs to the named user; the console only acts on their behalf.
     actor.user = user;
     let (_, full) = services
-        .generate_key(&actor, name, expires_in_days, &console_meta())
+        .generate_key(&actor, name, expires_in_days)
         .await
         .map_err(fail)?;
     Ok(full.to_string())
@@ -130,7 +131,7 @@ pub async fn import_key(services: &Services, username: &str, name: &str) -> anyh
     let user = user_named(services, username).await?;
     let key = read_stdin_line()?;
     let record = services
-        .import_key(&console_actor(), &user, name, &key, &console_meta())
+        .import_key(&console_actor(), &user, name, &key)
         .await
         .map_err(fail)?;
     Ok(
@@ -147,7 +148,7 @@ pub async fn list_users(services: &Services) -> anyhow::Result<String> {
 pub async fn reset_password(services: &Services, username: &str) -> anyhow::Result<String> {
     let password = read_stdin_line()?;
     services
-        .reset_password(&console_actor(), username, password, &console_meta())
+        .reset_password(&console_actor(), username, password)
         .await
         .map_err(fail)?;
     Ok(json!({ "username": username, "password_reset": true, "sessions_ended": true }).to_string())
@@ -176,7 +177,7 @@ pub async fn setting(
     }
     if let Some(v) = value {
         services
-            .set_key_minting_with_key(&console_actor(), v, &console_meta())
+            .set_key_minting_with_key(&console_actor(), v)
             .await
             .map_err(fail)?;
     }
@@ -209,7 +210,7 @@ async fn beta_setting(
     let actor = console_actor();
     if let Some(available) = value {
         services
-            .set_beta_available(&actor, key, available, &console_meta())
+            .set_beta_available(&actor, key, available)
             .await
             .map_err(fail)?;
     }
@@ -227,7 +228,7 @@ async fn beta_setting(
 /// Restores a deleted account within its purge window.
 pub async fn restore_user(services: &Services, username: &str) -> anyhow::Result<String> {
     services
-        .restore_user(&console_actor(), username, &console_meta())
+        .restore_user(&console_actor(), username)
         .await
         .map_err(fail)?;
     Ok(json!({ "username": username, "restored": true }).to_string())
@@ -237,7 +238,7 @@ pub async fn restore_user(services: &Services, username: &str) -> anyhow::Result
 pub async fn verify_email(services: &Services, username: &str) -> anyhow::Result<String> {
     let user = user_named(services, username).await?;
     services
-        .mark_email_verified(&console_actor(), &user, &console_meta())
+        .mark_email_verified(&console_actor(), &user)
         .await
         .map_err(fail)?;
     Ok(
@@ -248,10 +249,7 @@ pub async fn verify_email(services: &Services, username: &str) -> anyhow::Result
 
 /// Backs the server up into `to` while it serves; prints the manifest.
 pub async fn backup(services: &Services, to: &std::path::Path) -> anyhow::Result<String> {
-    let manifest = services
-        .backup(&console_actor(), to, &console_meta())
-        .await
-        .map_err(fail)?;
+    let manifest = services.backup(&console_actor(), to).await.map_err(fail)?;
     Ok(serde_json::to_string(&manifest)?)
 }
 

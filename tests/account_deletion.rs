@@ -129,7 +129,7 @@ async fn deletion_waits_for_the_last_admin_then_revokes_everything_at_once(backe
 
     let ada = app.actor("ada").await;
     app.services()
-        .set_member_role(&ada, "lab", "bob", "admin", &Default::default())
+        .set_member_role(&ada, "lab", "bob", "admin")
         .await
         .unwrap();
     let (status, body) = delete(&app, &cookie, PASSWORD, "ada").await;
@@ -239,13 +239,10 @@ async fn a_site_admin_restores_an_account_within_the_window(backend: Backend) {
     let (_, body) = app.gql("ada", VIEWER).await;
     assert_eq!(code(&body), "invalid_api_key", "her key is revoked");
     let refused = services
-        .restore_user(&app.actor("root").await, "nobody", &Default::default())
+        .restore_user(&app.actor("root").await, "nobody")
         .await;
     assert_eq!(refused.unwrap_err().code.as_str(), "user_not_found");
-    services
-        .restore_user(&root, "ada", &Default::default())
-        .await
-        .unwrap();
+    services.restore_user(&root, "ada").await.unwrap();
     app.browser_login("ada").await; // signs in with her password again
     let (status, _) = app.gql("ada", VIEWER).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "her keys stay revoked");

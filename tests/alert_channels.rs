@@ -158,7 +158,7 @@ async fn slack_and_webhooks_get_every_alert_signed_and_sealed(backend: Backend) 
         .await
         .unwrap();
     assert_eq!(rows.len(), 2);
-    for r in &rows {
+    for r in rows.iter().map(|r| &r.spec) {
         assert!(!r.url_sealed.contains("127.0.0.1") && !r.url_sealed.contains("/services/"));
         assert!(r
             .secret_sealed

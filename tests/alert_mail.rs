@@ -7,7 +7,7 @@ mod common;
 
 use common::app::TestApp;
 use common::Backend;
-use fulcrum::store::{AuditEvent, ProfileUpdate};
+use fulcrum::store::{AuditEvent, ProfileField, ProfileUpdate};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -93,10 +93,9 @@ async fn a_run_that_ends_mails_its_person_once_as_they_asked(backend: Backend) {
 
     // bob reads Korean.
     let bob = app.t.user_row("bob").await;
-    let korean = ProfileUpdate {
-        language: Some("ko".into()),
-        ..Default::default()
-    };
+    let korean: ProfileUpdate = [(ProfileField::Language, "ko".to_string())]
+        .into_iter()
+        .collect();
     let audit = AuditEvent {
         action: "profile.update",
         ..Default::default()

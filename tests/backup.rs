@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use common::app::TestApp;
 use common::process::{self, ServerProcess, BIN};
 use common::{console, Backend, T};
-use fulcrum::services::RequestMeta;
 use serde_json::{json, Value};
 
 fn admin(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
@@ -55,11 +54,7 @@ async fn a_backup_taken_while_writing_restores_every_acknowledged_write() {
         tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let name = format!("k{}", minted.lock().unwrap().len());
-                let meta = RequestMeta::default();
-                let (_, key) = services
-                    .generate_key(&ada, &name, None, &meta)
-                    .await
-                    .unwrap();
+                let (_, key) = services.generate_key(&ada, &name, None).await.unwrap();
                 minted.lock().unwrap().push(key.to_string());
             }
         })
@@ -68,10 +63,7 @@ async fn a_backup_taken_while_writing_restores_every_acknowledged_write() {
     let backup_dir = tempfile::tempdir().unwrap();
     let target = backup_dir.path().join("b1");
     let before = minted.lock().unwrap().len();
-    let manifest = services
-        .backup(&console(), &target, &RequestMeta::default())
-        .await
-        .unwrap();
+    let manifest = services.backup(&console(), &target).await.unwrap();
     let after = minted.lock().unwrap().len();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     stop.store(true, Ordering::Relaxed);
@@ -228,7 +220,7 @@ async fn postgres_is_backed_up_with_its_own_tools() {
     let services = common::services(&backend, &[]).await;
     let dir = tempfile::tempdir().unwrap();
     let err = services
-        .backup(&console(), &dir.path().join("b"), &RequestMeta::default())
+        .backup(&console(), &dir.path().join("b"))
         .await
         .unwrap_err();
     assert_eq!(err.code, "backup_unsupported");

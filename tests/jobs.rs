@@ -499,18 +499,14 @@ async fn verification_link_round_trip(backend: Backend) {
         admin: false,
         password: None,
     };
-    let user = s
-        .create_user(&common::console(), account, &Default::default())
-        .await
-        .unwrap();
+    let user = s.create_user(&common::console(), account).await.unwrap();
     let actor = fulcrum::services::Actor {
         user,
         auth: fulcrum::services::AuthMethod::Console,
         on_behalf_of: None,
+        request: Default::default(),
     };
-    s.request_email_verification(&actor, &Default::default())
-        .await
-        .unwrap();
+    s.request_email_verification(&actor).await.unwrap();
     wait_for("the verification mail", 20, || async {
         (!sink.messages().is_empty()).then_some(())
     })

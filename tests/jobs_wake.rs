@@ -22,25 +22,19 @@ async fn person(s: &Services, name: &str) -> Actor {
         admin: false,
         password: None,
     };
-    let user = s
-        .create_user(&console(), account, &Default::default())
-        .await
-        .unwrap();
+    let user = s.create_user(&console(), account).await.unwrap();
     Actor {
         user,
         auth: fulcrum::services::AuthMethod::Console,
         on_behalf_of: None,
+        request: Default::default(),
     }
 }
 
 /// Invites `guest` to a new team of `owner`'s.
 async fn invite(s: &Services, owner: &Actor) {
-    s.create_team(owner, "lab", None, "", &Default::default())
-        .await
-        .unwrap();
-    s.invite(owner, "lab", "guest", "member", &Default::default())
-        .await
-        .unwrap();
+    s.create_team(owner, "lab", None, "").await.unwrap();
+    s.invite(owner, "lab", "guest", "member").await.unwrap();
 }
 
 async fn first_mail(outbox: &MemoryTransport, within: Duration) -> Duration {
@@ -75,7 +69,7 @@ async fn the_worker_wakes_when_its_own_process_enqueues() {
     let token: String = flat[at + 15..].chars().take(43).collect();
     let guest = person_actor(&services, "guest").await;
     services
-        .answer_invite(&guest, None, Some(&token), true, &Default::default())
+        .answer_invite(&guest, None, Some(&token), true)
         .await
         .unwrap();
     println!("mail delivered {took:?} after the enqueue");
@@ -87,6 +81,7 @@ async fn person_actor(s: &Services, name: &str) -> Actor {
         user: s.store.user_by_username(name).await.unwrap().unwrap(),
         auth: fulcrum::services::AuthMethod::Console,
         on_behalf_of: None,
+        request: Default::default(),
     }
 }
 

@@ -90,7 +90,7 @@ async fn privacy_matrix(backend: Backend) {
     let owner_actor = app.actor("owner").await;
     for (team, who) in [("matrix", "pending"), ("second", "subj")] {
         app.services()
-            .invite(&owner_actor, team, who, "member", &Default::default())
+            .invite(&owner_actor, team, who, "member")
             .await
             .unwrap();
     }

@@ -42,13 +42,12 @@ async fn stream(app: &TestApp, who: &str, run: &str) -> StatusCode {
 async fn service_account(app: &TestApp, team: &str, admin: &str) -> (String, String) {
     let services = app.services();
     let actor = app.actor(admin).await;
-    let meta = Default::default();
     let sa = services
-        .create_service_account(&actor, team, None, "CI", &meta)
+        .create_service_account(&actor, team, None, "CI")
         .await
         .unwrap();
     let (_, key) = services
-        .create_service_account_key(&actor, team, sa.id, "ci", &meta)
+        .create_service_account_key(&actor, team, sa.id, "ci")
         .await
         .unwrap();
     (sa.username, key.to_string())

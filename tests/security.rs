@@ -50,6 +50,7 @@ fn actor_for(user: fulcrum::store::User) -> Actor {
         user,
         auth: AuthMethod::Console,
         on_behalf_of: None,
+        request: Default::default(),
     }
 }
 
@@ -122,7 +123,7 @@ async fn mail_jobs_hold_no_usable_link_token(backend: Backend) {
     let guest = t.user("guest", false).await;
     team(&t, &owner, "lab").await;
     gql(&t, &owner, INVITE, json!({ "e": "lab", "u": "guest" })).await;
-    s.request_email_verification(&actor_for(t.user_row("owner").await), &Default::default())
+    s.request_email_verification(&actor_for(t.user_row("owner").await))
         .await
         .unwrap();
     let jobs = s.jobs.list_jobs(None, 10).await.unwrap();
@@ -261,7 +262,7 @@ async fn a_demoted_service_account_loses_its_team(backend: Backend) {
     .await;
     assert_eq!(s.resolve_entity(&sa, None).await.unwrap().name, "lab");
     let owner_actor = actor_for(t.user_row("owner").await);
-    s.remove_member(&owner_actor, "lab", sa.user.id, &Default::default())
+    s.remove_member(&owner_actor, "lab", sa.user.id)
         .await
         .unwrap();
     assert_eq!(

@@ -7,7 +7,7 @@ mod common;
 
 use common::app::TestApp;
 use common::Backend;
-use fulcrum::store::{AuditEvent, BetaChoice, Owner};
+use fulcrum::store::{AuditEvent, BetaChoice, ChoiceChange, Owner};
 
 on_both_backends!(
     choices_are_kept_per_owner_and_feature,
@@ -18,6 +18,14 @@ fn event() -> AuditEvent {
     AuditEvent {
         action: "beta_feature.change",
         ..Default::default()
+    }
+}
+
+fn change(owner: Owner, feature: &str, enabled: Option<bool>) -> ChoiceChange {
+    ChoiceChange {
+        owner,
+        feature: feature.into(),
+        enabled,
     }
 }
 
@@ -51,7 +59,7 @@ async fn choices_are_kept_per_owner_and_feature(backend: Backend) {
             ("dark_mode", false),
             ("code_saving", false),
         ] {
-            s.set_beta_choice(owner, feature, Some(on), event())
+            s.set_beta_choice(change(owner, feature, Some(on)), event())
                 .await
                 .unwrap();
         }
@@ -60,7 +68,7 @@ async fn choices_are_kept_per_owner_and_feature(backend: Backend) {
             vec![choice("code_saving", false), choice("dark_mode", false)],
             "one row per feature, the last choice, sorted by key"
         );
-        s.set_beta_choice(owner, "dark_mode", None, event())
+        s.set_beta_choice(change(owner, "dark_mode", None), event())
             .await
             .unwrap();
         assert_eq!(

@@ -5,7 +5,13 @@
 mod common;
 
 use common::Backend;
-use fulcrum::store::{AccountType, AuditEvent, DynStore, Intro, NewUser, ProfileUpdate, User};
+use fulcrum::store::{
+    AccountType, AuditEvent, DynStore, Intro, NewUser, ProfileField, ProfileUpdate, User,
+};
+
+fn profile(fields: &[(ProfileField, &str)]) -> ProfileUpdate {
+    fields.iter().map(|(f, v)| (*f, v.to_string())).collect()
+}
 
 on_both_backends!(
     profile_updates_change_only_what_they_name,
@@ -51,19 +57,15 @@ async fn profile_updates_change_only_what_they_name(backend: Backend) {
         ),
         ("Ada", "", None)
     );
-    let update = ProfileUpdate {
-        institution: Some("Analytical Engines".into()),
-        bio: Some("line one\nline two".into()),
-        language: Some("ko".into()),
-        ..Default::default()
-    };
+    let update = profile(&[
+        (ProfileField::Institution, "Analytical Engines"),
+        (ProfileField::Bio, "line one\nline two"),
+        (ProfileField::Language, "ko"),
+    ]);
     s.update_profile(ada.id, update, event("profile.update"))
         .await
         .unwrap();
-    let update = ProfileUpdate {
-        website: Some("https://example.com".into()),
-        ..Default::default()
-    };
+    let update = profile(&[(ProfileField::Website, "https://example.com")]);
     s.update_profile(ada.id, update, event("profile.update"))
         .await
         .unwrap();
@@ -74,10 +76,7 @@ async fn profile_updates_change_only_what_they_name(backend: Backend) {
     assert_eq!(p.website, "https://example.com");
     assert_eq!(p.language.as_deref(), Some("ko"));
     // The display name lives on the user row too.
-    let update = ProfileUpdate {
-        name: Some("Ada L.".into()),
-        ..Default::default()
-    };
+    let update = profile(&[(ProfileField::Name, "Ada L.")]);
     s.update_profile(ada.id, update, event("profile.update"))
         .await
         .unwrap();

@@ -9,10 +9,19 @@ mod common;
 use common::Backend;
 use fulcrum::store::jobs::DynJobStore;
 use fulcrum::store::outbox::NewJob;
+use fulcrum::store::LinePage;
 use fulcrum::store::{
-    AuditEvent, DynStore, Entity, OnTransition, Run, RunFields, RunState, RunUpsert, Silence,
-    Stream, StreamLines, StreamWrite, User,
+    AuditEvent, DynStore, Entity, OnTransition, Run, RunFields, RunInfo, RunState, RunUpsert,
+    Silence, Stream, StreamLines, StreamWrite, User,
 };
+
+fn page(stream: Stream, from: i64, limit: i64) -> LinePage {
+    LinePage {
+        stream,
+        from,
+        limit,
+    }
+}
 
 on_both_backends!(
     upserts_make_the_project_once_and_update_the_run_in_place,
@@ -91,9 +100,12 @@ fn lines(stream: Stream, offset: i64, content: &[&str]) -> StreamLines {
 async fn upserts_make_the_project_once_and_update_the_run_in_place(backend: Backend) {
     let (s, ada, me) = open(&backend).await;
     let fields = RunFields {
-        display_name: Some("first".into()),
+        info: RunInfo {
+            display_name: Some("first".into()),
+            host: Some("box".into()),
+            ..Default::default()
+        },
         config: Some(r#"{"lr":{"value":0.1}}"#.into()),
-        host: Some("box".into()),
         ..Default::default()
     };
     let (p1, r1, inserted) = s
@@ -112,7 +124,7 @@ async fn upserts_make_the_project_once_and_update_the_run_in_place(backend: Back
         (r1.state.as_str(), r1.tags.as_str(), r1.summary.as_str()),
         ("running", "[]", "{}")
     );
-    assert_eq!(r1.host.as_deref(), Some("box"));
+    assert_eq!(r1.info.host.as_deref(), Some("box"));
 
     // Same project in another case, same run: no second project, no second run; only the
     // fields given change.
@@ -130,7 +142,7 @@ async fn upserts_make_the_project_once_and_update_the_run_in_place(backend: Back
     assert!(!inserted);
     assert_eq!((p2.id, r2.id), (p1.id, r1.id));
     assert_eq!(r2.config, r#"{"lr":{"value":0.2}}"#);
-    assert_eq!(r2.display_name.as_deref(), Some("first"));
+    assert_eq!(r2.info.display_name.as_deref(), Some("first"));
     assert_eq!(s.projects(me.id).await.unwrap().len(), 1);
     assert_eq!(
         s.project(me.id, "VISION").await.unwrap().map(|p| p.id),
@@ -171,12 +183,18 @@ async fn streamed_lines_are_kept_by_offset_and_a_replay_changes_nothing(backend:
     next.summary = Some(r#"{"loss":0.25}"#.into());
     s.stream_write(next).await.unwrap();
 
-    let history = s.run_lines(run.id, Stream::History, 0, 100).await.unwrap();
+    let history = s
+        .run_lines(run.id, page(Stream::History, 0, 100))
+        .await
+        .unwrap();
     assert_eq!(
         history.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
         vec![0, 1, 2]
     );
-    let output = s.run_lines(run.id, Stream::Output, 0, 100).await.unwrap();
+    let output = s
+        .run_lines(run.id, page(Stream::Output, 0, 100))
+        .await
+        .unwrap();
     assert_eq!(
         output,
         vec![
@@ -185,7 +203,10 @@ async fn streamed_lines_are_kept_by_offset_and_a_replay_changes_nothing(backend:
         ],
         "a console line is rewritten at its offset (progress bars)"
     );
-    let page = s.run_lines(run.id, Stream::History, 1, 1).await.unwrap();
+    let page = s
+        .run_lines(run.id, page(Stream::History, 1, 1))
+        .await
+        .unwrap();
     assert_eq!(page, vec![(1, r#"{"_step":1,"loss":0.5}"#.to_string())]);
     let run = s.run_by_id(run.id).await.unwrap().unwrap();
     assert_eq!(
@@ -354,7 +375,10 @@ async fn reopening_an_ended_run_records_the_transition(backend: Backend) {
         "p",
         "again",
         RunFields {
-            notes: Some("edited later".into()),
+            info: RunInfo {
+                notes: Some("edited later".into()),
+                ..Default::default()
+            },
             ..Default::default()
         },
     );
@@ -374,7 +398,7 @@ async fn reopening_an_ended_run_records_the_transition(backend: Backend) {
         ("running", None)
     );
     assert_eq!(resumed.history_lines, 1, "a resumed run keeps its history");
-    assert_eq!(resumed.notes.as_deref(), Some("edited later"));
+    assert_eq!(resumed.info.notes.as_deref(), Some("edited later"));
     let states: Vec<String> = s
         .run_transitions(run.id)
         .await

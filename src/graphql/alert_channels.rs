@@ -145,7 +145,7 @@ impl AlertChannelMutation {
         let (rc, actor) = signed_in(ctx)?;
         let id: i64 = input.id.parse().unwrap_or(-1);
         rc.services
-            .disconnect_alert_channel(actor, input.team.as_deref(), id, &rc.meta)
+            .disconnect_alert_channel(actor, input.team.as_deref(), id)
             .await
             .gql()?;
         Ok(true)
@@ -158,13 +158,7 @@ impl AlertChannelMutation {
     ) -> Res<bool> {
         let (rc, actor) = signed_in(ctx)?;
         rc.services
-            .set_project_muted(
-                actor,
-                input.team.as_deref(),
-                &input.project,
-                input.muted,
-                &rc.meta,
-            )
+            .set_project_muted(actor, input.team.as_deref(), &input.project, input.muted)
             .await
             .gql()?;
         Ok(input.muted)
@@ -177,7 +171,7 @@ impl AlertChannelMutation {
     ) -> Res<i64> {
         let (rc, actor) = signed_in(ctx)?;
         rc.services
-            .set_min_run_secs(actor, input.team.as_deref(), input.seconds, &rc.meta)
+            .set_min_run_secs(actor, input.team.as_deref(), input.seconds)
             .await
             .gql()?;
         Ok(input.seconds)
@@ -204,7 +198,6 @@ async fn connect(
             input.team.as_deref(),
             input.project.as_deref(),
             target,
-            &rc.meta,
         )
         .await
         .gql()?;

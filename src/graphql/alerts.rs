@@ -191,11 +191,7 @@ impl AlertMutation {
     ) -> Res<Vec<SwitchNode>> {
         let (rc, actor, owner) = acting(ctx, input.team.as_deref()).await?;
         let change = (input.event.into(), input.channel.into(), input.enabled);
-        let switches = rc
-            .services
-            .set_switch(actor, owner, change, &rc.meta)
-            .await
-            .gql()?;
+        let switches = rc.services.set_switch(actor, owner, change).await.gql()?;
         Ok(nodes(switches))
     }
 }

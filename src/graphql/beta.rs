@@ -125,7 +125,7 @@ impl BetaMutation {
         let (rc, actor, owner) = acting(ctx, input.team.as_deref()).await?;
         let services = &rc.services;
         services
-            .set_beta_feature(actor, owner, &input.key, input.enabled, &rc.meta)
+            .set_beta_feature(actor, owner, &input.key, input.enabled)
             .await
             .gql()?;
         Ok(listed(
@@ -145,7 +145,7 @@ impl BetaMutation {
         let (rc, actor) = signed_in(ctx)?;
         let services = &rc.services;
         services
-            .set_beta_available(actor, &input.key, input.available, &rc.meta)
+            .set_beta_available(actor, &input.key, input.available)
             .await
             .gql()?;
         let mine = crate::store::Owner::User(actor.user.id);
@@ -167,7 +167,7 @@ impl BetaMutation {
         let services = &rc.services;
         let entity = match input.code_saving_enabled {
             Some(on) => services
-                .set_entity_code_saving(actor, &input.entity, on, &rc.meta)
+                .set_entity_code_saving(actor, &input.entity, on)
                 .await
                 .gql()?,
             None => services.visible_entity(actor, &input.entity).await.gql()?,

@@ -73,7 +73,7 @@ impl GithubMutation {
     /// Revokes this server's access on GitHub and forgets the connected account.
     async fn disconnect_github(&self, ctx: &Context<'_>) -> Res<GithubConnection> {
         let (rc, actor) = signed_in(ctx)?;
-        rc.services.disconnect_github(actor, &rc.meta).await.gql()?;
+        rc.services.disconnect_github(actor).await.gql()?;
         Ok(rc.services.github_status(actor).await.gql()?.into())
     }
 
@@ -87,12 +87,7 @@ impl GithubMutation {
         let (rc, actor) = signed_in(ctx)?;
         let services = &rc.services;
         let organization = services
-            .set_team_github_org(
-                actor,
-                &input.entity_name,
-                input.organization.as_deref(),
-                &rc.meta,
-            )
+            .set_team_github_org(actor, &input.entity_name, input.organization.as_deref())
             .await
             .gql()?;
         let entity = services

@@ -4,7 +4,7 @@ use super::nodes::{ApiKeyNode, UserNode};
 use super::Res;
 use super::{ids, signed_in, IntoGql};
 use crate::services::accounts::NewAccount;
-use crate::store::ProfileUpdate;
+use crate::store::ProfileField;
 
 #[derive(Default)]
 pub struct AccountMutation;
@@ -85,16 +85,17 @@ impl AccountMutation {
         input: UpdateProfileInput,
     ) -> Res<UpdateUserPayload> {
         let (rc, actor) = signed_in(ctx)?;
-        let profile = ProfileUpdate {
-            name: input.name,
-            institution: input.institution,
-            bio: input.bio,
-            location: input.location,
-            website: input.website,
-            language: input.language,
-        };
+        let profile = [
+            (ProfileField::Name, input.name),
+            (ProfileField::Institution, input.institution),
+            (ProfileField::Bio, input.bio),
+            (ProfileField::Location, input.location),
+            (ProfileField::Website, input.website),
+            (ProfileField::Language, input.language),
+        ];
+        let profile = profile.into_iter().filter_map(|(f, v)| Some((f, v?)));
         rc.services
-            .update_profile(actor, profile, &rc.meta)
+            .update_profile(actor, profile.collect())
             .await
             .gql()?;
         Ok(UpdateUserPayload {
@@ -110,10 +111,7 @@ impl AccountMutation {
         input: UpdateIntroInput,
     ) -> Res<UpdateUserPayload> {
         let (rc, actor) = signed_in(ctx)?;
-        rc.services
-            .update_intro(actor, &input.intro, &rc.meta)
-            .await
-            .gql()?;
+        rc.services.update_intro(actor, &input.intro).await.gql()?;
         Ok(UpdateUserPayload {
             user: super::teams::fresh_user(rc, actor.user.id).await?,
             client_mutation_id: input.client_mutation_id,
@@ -130,7 +128,7 @@ impl AccountMutation {
         let name = input.description.unwrap_or_default();
         let (record, full) = rc
             .services
-            .generate_key(actor, &name, input.expires_in_days.map(i64::from), &rc.meta)
+            .generate_key(actor, &name, input.expires_in_days.map(i64::from))
             .await
             .gql()?;
         let mut node = ApiKeyNode::listed(record);
@@ -149,7 +147,7 @@ impl AccountMutation {
     ) -> Res<DeleteApiKeyPayload> {
         let (rc, actor) = signed_in(ctx)?;
         let pk = ids::decode("ApiKey", &input.id).gql()?;
-        rc.services.revoke_key(actor, pk, &rc.meta).await.gql()?;
+        rc.services.revoke_key(actor, pk).await.gql()?;
         Ok(DeleteApiKeyPayload {
             success: true,
             client_mutation_id: input.client_mutation_id,
@@ -171,11 +169,7 @@ impl AccountMutation {
             admin: input.admin.unwrap_or(false),
             password: None,
         };
-        let user = rc
-            .services
-            .create_user(actor, account, &rc.meta)
-            .await
-            .gql()?;
+        let user = rc.services.create_user(actor, account).await.gql()?;
         Ok(CreateUserPayload {
             user: UserNode::new(user),
             client_mutation_id: input.client_mutation_id,

@@ -7,7 +7,7 @@ use super::nodes::{ProjectConnection, ProjectEdge, ProjectNode, RunNode};
 use super::scalars::JsonString;
 use super::{ids, signed_in, IntoGql, Res};
 use crate::services::runs::BucketInput;
-use crate::store::RunFields;
+use crate::store::{RunFields, RunInfo};
 
 #[derive(Default)]
 pub struct RunQuery;
@@ -114,15 +114,17 @@ impl UpsertBucketInput {
             entity: self.entity_name,
             tags: self.tags,
             fields: RunFields {
-                display_name: self.display_name,
-                notes: self.notes.or(self.description),
-                group_name: self.group_name,
-                job_type: self.job_type,
-                host: self.host,
-                program: self.job_program,
-                repo: self.job_repo,
-                commit_sha: self.commit,
-                sweep: self.sweep,
+                info: RunInfo {
+                    display_name: self.display_name,
+                    notes: self.notes.or(self.description),
+                    group_name: self.group_name,
+                    job_type: self.job_type,
+                    host: self.host,
+                    program: self.job_program,
+                    repo: self.job_repo,
+                    commit_sha: self.commit,
+                    sweep: self.sweep,
+                },
                 tags: None,
                 config: self.config.map(|c| c.0),
                 summary: self.summary_metrics.map(|s| s.0),
@@ -197,7 +199,7 @@ impl RunMutation {
         let (rc, actor) = signed_in(ctx)?;
         let (bucket, inserted) = rc
             .services
-            .upsert_bucket(actor, input.into_service()?, &rc.meta)
+            .upsert_bucket(actor, input.into_service()?)
             .await
             .gql()?;
         Ok(UpsertBucketPayload {
@@ -238,7 +240,7 @@ impl RunMutation {
         let (rc, actor) = signed_in(ctx)?;
         let _ = input.delete_artifacts;
         let id = ids::decode("Run", &input.id).gql()?;
-        rc.services.delete_run(actor, id, &rc.meta).await.gql()?;
+        rc.services.delete_run(actor, id).await.gql()?;
         Ok(DeleteRunPayload {
             client_mutation_id: None,
         })
@@ -248,7 +250,7 @@ impl RunMutation {
     async fn stop_run(&self, ctx: &Context<'_>, input: StopRunInput) -> Res<StopRunPayload> {
         let (rc, actor) = signed_in(ctx)?;
         let id = ids::decode("Run", &input.id).gql()?;
-        rc.services.stop_run(actor, id, &rc.meta).await.gql()?;
+        rc.services.stop_run(actor, id).await.gql()?;
         Ok(StopRunPayload { success: true })
     }
 }

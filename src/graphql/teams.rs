@@ -71,7 +71,6 @@ impl TeamMutation {
                 &input.team_name,
                 input.team_admin_user_name.as_deref(),
                 &description,
-                &rc.meta,
             )
             .await
             .gql()?;
@@ -88,7 +87,6 @@ impl TeamMutation {
                 input.description.as_deref(),
                 input.join_policy.as_deref(),
                 input.email_domain.as_deref(),
-                &rc.meta,
             )
             .await
             .gql()?;
@@ -98,7 +96,7 @@ impl TeamMutation {
     async fn delete_team(&self, ctx: &Context<'_>, input: EntityNameInput) -> Res<SuccessPayload> {
         let (rc, actor) = signed_in(ctx)?;
         rc.services
-            .delete_team(actor, &input.entity_name, &rc.meta)
+            .delete_team(actor, &input.entity_name)
             .await
             .gql()?;
         Ok(SuccessPayload::DONE)
@@ -128,7 +126,7 @@ impl TeamMutation {
         });
         let invite = rc
             .services
-            .invite(actor, &input.entity_name, &who, &role, &rc.meta)
+            .invite(actor, &input.entity_name, &who, &role)
             .await
             .gql()?;
         Ok(InvitePayload {
@@ -145,10 +143,7 @@ impl TeamMutation {
         let (rc, actor) = signed_in(ctx)?;
         let id = input.id.unwrap_or_default();
         if let Ok(invite_id) = ids::decode("Invite", &id) {
-            rc.services
-                .cancel_invite(actor, invite_id, &rc.meta)
-                .await
-                .gql()?;
+            rc.services.cancel_invite(actor, invite_id).await.gql()?;
             return Ok(SuccessPayload::DONE);
         }
         let user_id = ids::decode("User", &id).gql()?;
@@ -160,7 +155,7 @@ impl TeamMutation {
             ))
         })?;
         rc.services
-            .remove_member(actor, &team, user_id, &rc.meta)
+            .remove_member(actor, &team, user_id)
             .await
             .gql()?;
         Ok(SuccessPayload::DONE)
@@ -175,7 +170,7 @@ impl TeamMutation {
         let id = invite_id(&input)?;
         let invite = rc
             .services
-            .answer_invite(actor, id, input.token.as_deref(), true, &rc.meta)
+            .answer_invite(actor, id, input.token.as_deref(), true)
             .await
             .gql()?;
         team_payload(rc, &invite.team_name).await
@@ -189,7 +184,7 @@ impl TeamMutation {
         let (rc, actor) = signed_in(ctx)?;
         let id = invite_id(&input)?;
         rc.services
-            .answer_invite(actor, id, input.token.as_deref(), false, &rc.meta)
+            .answer_invite(actor, id, input.token.as_deref(), false)
             .await
             .gql()?;
         Ok(SuccessPayload::DONE)
@@ -202,13 +197,7 @@ impl TeamMutation {
     ) -> Res<EntityPayload> {
         let (rc, actor) = signed_in(ctx)?;
         rc.services
-            .set_member_role(
-                actor,
-                &input.entity_name,
-                &input.username,
-                &input.role,
-                &rc.meta,
-            )
+            .set_member_role(actor, &input.entity_name, &input.username, &input.role)
             .await
             .gql()?;
         team_payload(rc, &input.entity_name).await
@@ -217,7 +206,7 @@ impl TeamMutation {
     async fn leave_team(&self, ctx: &Context<'_>, input: EntityNameInput) -> Res<SuccessPayload> {
         let (rc, actor) = signed_in(ctx)?;
         rc.services
-            .remove_member(actor, &input.entity_name, actor.user.id, &rc.meta)
+            .remove_member(actor, &input.entity_name, actor.user.id)
             .await
             .gql()?;
         Ok(SuccessPayload::DONE)
@@ -227,7 +216,7 @@ impl TeamMutation {
         let (rc, actor) = signed_in(ctx)?;
         match rc
             .services
-            .join_team(actor, &input.entity_name, &rc.meta)
+            .join_team(actor, &input.entity_name)
             .await
             .gql()?
         {
@@ -250,7 +239,7 @@ impl TeamMutation {
         let (rc, actor) = signed_in(ctx)?;
         let id = ids::decode("Invite", &input.id).gql()?;
         rc.services
-            .resolve_join_request(actor, id, input.approve, &rc.meta)
+            .resolve_join_request(actor, id, input.approve)
             .await
             .gql()?;
         Ok(SuccessPayload::DONE)
@@ -269,7 +258,6 @@ impl TeamMutation {
                 &input.entity_name,
                 input.name.as_deref(),
                 &input.description,
-                &rc.meta,
             )
             .await
             .gql()?;
@@ -288,7 +276,7 @@ impl TeamMutation {
         let name = input.description.unwrap_or_default();
         let (record, full) = rc
             .services
-            .create_service_account_key(actor, &input.entity_name, id, &name, &rc.meta)
+            .create_service_account_key(actor, &input.entity_name, id, &name)
             .await
             .gql()?;
         let mut node = ApiKeyNode::listed(record);
@@ -304,7 +292,7 @@ impl TeamMutation {
     ) -> Res<UserPayload> {
         let (rc, actor) = signed_in(ctx)?;
         rc.services
-            .set_default_entity(actor, input.entity_name.as_deref(), &rc.meta)
+            .set_default_entity(actor, input.entity_name.as_deref())
             .await
             .gql()?;
         Ok(UserPayload {
@@ -319,10 +307,7 @@ impl TeamMutation {
     ) -> Res<UserPayload> {
         let (rc, actor) = signed_in(ctx)?;
         if let Some(hide) = input.hide_teams_in_profile {
-            rc.services
-                .set_hide_teams(actor, hide, &rc.meta)
-                .await
-                .gql()?;
+            rc.services.set_hide_teams(actor, hide).await.gql()?;
         }
         Ok(UserPayload {
             user: fresh_user(rc, actor.user.id).await?,
@@ -332,10 +317,7 @@ impl TeamMutation {
     /// Mails a verification link to the caller's address.
     async fn request_email_verification(&self, ctx: &Context<'_>) -> Res<SuccessPayload> {
         let (rc, actor) = signed_in(ctx)?;
-        rc.services
-            .request_email_verification(actor, &rc.meta)
-            .await
-            .gql()?;
+        rc.services.request_email_verification(actor).await.gql()?;
         Ok(SuccessPayload::DONE)
     }
 

@@ -191,7 +191,7 @@ pub(super) fn signed_out(state: &AppState, body: serde_json::Value) -> Response 
 
 pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
     let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
-    state.services.logout(actor, &ctx.meta).await?;
+    state.services.logout(actor).await?;
     Ok(signed_out(&state, json!({ "ok": true })))
 }
 
@@ -200,7 +200,7 @@ pub async fn logout_everywhere(
     ctx: Ctx,
 ) -> Result<Response, ApiError> {
     let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
-    let ended = state.services.logout_everywhere(actor, &ctx.meta).await?;
+    let ended = state.services.logout_everywhere(actor).await?;
     Ok(signed_out(
         &state,
         json!({ "ok": true, "sessionsEnded": ended }),

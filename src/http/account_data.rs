@@ -40,7 +40,7 @@ pub async fn delete(State(state): State<AppState>, ctx: Ctx) -> Result<Response,
     let form: DeleteForm = json_form(&ctx)?;
     let check = state
         .services
-        .delete_own_account(actor, form.current_password, &form.username, &ctx.meta)
+        .delete_own_account(actor, form.current_password, &form.username)
         .await?;
     Ok(signed_out(
         &state,
@@ -58,7 +58,7 @@ pub async fn exports(State(state): State<AppState>, ctx: Ctx) -> Result<Response
 pub async fn start_export(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
     ctx.check_origin(&state)?;
     let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
-    let row = state.services.request_export(actor, &ctx.meta).await?;
+    let row = state.services.request_export(actor).await?;
     Ok(axum::Json(json!({ "export": export_json(&row) })).into_response())
 }
 

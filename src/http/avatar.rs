@@ -24,7 +24,7 @@ pub(super) fn too_large() -> ApiError {
 
 pub async fn upload(
     State(state): State<AppState>,
-    Signed { actor, meta }: Signed,
+    Signed { actor }: Signed,
     request: Request,
 ) -> Result<Response, ApiError> {
     let mut multipart = Multipart::from_request(request, &state)
@@ -57,15 +57,15 @@ pub async fn upload(
             "choose an image file to upload",
         )
     })?;
-    let url = state.services.set_avatar(&actor, bytes, &meta).await?;
+    let url = state.services.set_avatar(&actor, bytes).await?;
     Ok(axum::Json(json!({ "photoUrl": url })).into_response())
 }
 
 pub async fn remove(
     State(state): State<AppState>,
-    Signed { actor, meta }: Signed,
+    Signed { actor }: Signed,
 ) -> Result<Response, ApiError> {
-    state.services.remove_avatar(&actor, &meta).await?;
+    state.services.remove_avatar(&actor).await?;
     Ok(axum::Json(json!({ "photoUrl": null })).into_response())
 }
 

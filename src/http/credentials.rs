@@ -140,7 +140,7 @@ pub(crate) async fn resolve_actor(
     let Some(token) = cookie_value(headers, session_cookie_name(&services.config)) else {
         return Ok(None);
     };
-    let actor = services.authenticate_session(token).await?;
+    let actor = services.authenticate_session(token, meta).await?;
     if actor.is_some() && !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         verify_same_origin(&services.config, headers)?;
     }

@@ -1,6 +1,7 @@
 //! The one request → actor step, as axum extractors. Every route that needs to know who is
 //! asking takes [`Caller`] (anonymous allowed) or [`Signed`] (401 otherwise); both carry the
-//! request's [`RequestMeta`] (IP, user agent, request id) for audit rows and rate limits.
+//! request's [`RequestMeta`] (IP, user agent, request id) for audit rows and rate limits:
+//! a signed-in caller's inside its [`Actor`] (`actor.request`).
 
 use std::net::SocketAddr;
 
@@ -25,7 +26,6 @@ pub struct Caller {
 /// A caller with credentials: an API key or a session.
 pub struct Signed {
     pub actor: Actor,
-    pub meta: RequestMeta,
 }
 
 fn meta_of(state: &AppState, parts: &Parts) -> RequestMeta {
@@ -52,8 +52,9 @@ impl FromRequestParts<AppState> for Signed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Caller { actor, meta } = Caller::from_request_parts(parts, state).await?;
-        let actor = actor.ok_or_else(ApiError::unauthenticated)?;
-        Ok(Signed { actor, meta })
+        let actor = Caller::from_request_parts(parts, state).await?.actor;
+        Ok(Signed {
+            actor: actor.ok_or_else(ApiError::unauthenticated)?,
+        })
     }
 }

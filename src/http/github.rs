@@ -56,10 +56,7 @@ pub async fn callback(
     let Some(code) = q.code.filter(|c| !c.is_empty() && c.len() <= 512) else {
         return failed(&state, "github_code_invalid");
     };
-    match services
-        .finish_github_connect(&signed.actor, &code, &signed.meta)
-        .await
-    {
+    match services.finish_github_connect(&signed.actor, &code).await {
         Ok(_) => back(&state, ("github", "connected")),
         Err(e) => failed(&state, e.code.as_str()),
     }

@@ -45,7 +45,7 @@ pub async fn password(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
     let form: PasswordForm = json_form(&ctx)?;
     let ended = state
         .services
-        .change_password(actor, form.current_password, form.new_password, &ctx.meta)
+        .change_password(actor, form.current_password, form.new_password)
         .await?;
     Ok(axum::Json(json!({ "ok": true, "sessionsEnded": ended })).into_response())
 }
@@ -55,7 +55,7 @@ pub async fn email(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
     let form: EmailForm = json_form(&ctx)?;
     state
         .services
-        .request_email_change(actor, &form.email, form.current_password, &ctx.meta)
+        .request_email_change(actor, &form.email, form.current_password)
         .await?;
     // Say whether the link actually leaves now, so the page does not claim a mail was
     // sent when it only waits in the queue.
@@ -68,7 +68,7 @@ pub async fn reauth(State(state): State<AppState>, ctx: Ctx) -> Result<Response,
     let form: ReauthForm = json_form(&ctx)?;
     state
         .services
-        .confirm_password(actor, form.password, &ctx.meta)
+        .confirm_password(actor, form.password)
         .await?;
     Ok(axum::Json(json!({ "ok": true })).into_response())
 }
@@ -90,7 +90,7 @@ pub async fn end_one(
         .parse()
         .map_err(|_| ApiError::bad_request(ErrorCode::InvalidId, "a session id is a number"))?;
     let own = matches!(actor.auth, crate::services::AuthMethod::Session { session_id, .. } if session_id == id);
-    state.services.end_session(actor, id, &ctx.meta).await?;
+    state.services.end_session(actor, id).await?;
     let body = json!({ "ok": true, "signedOut": own });
     // Ending the session that made the request signs this browser out.
     Ok(if own {
@@ -102,7 +102,7 @@ pub async fn end_one(
 
 pub async fn end_others(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
     let actor = caller(&state, &ctx)?;
-    let ended = state.services.end_other_sessions(actor, &ctx.meta).await?;
+    let ended = state.services.end_other_sessions(actor).await?;
     Ok(axum::Json(json!({ "ok": true, "sessionsEnded": ended })).into_response())
 }
 

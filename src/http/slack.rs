@@ -83,7 +83,7 @@ pub async fn callback(
     };
     match state
         .services
-        .finish_slack_connect(&signed.actor, &flow, &code, &signed.meta)
+        .finish_slack_connect(&signed.actor, &flow, &code)
         .await
     {
         Ok(()) => back(&state, team, ("slack", "connected")),

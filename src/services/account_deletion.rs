@@ -7,7 +7,7 @@
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::jobs::lifecycle::{AccountLifecycle, PurgeAccount};
 use crate::jobs::security_mail::SecurityChange;
@@ -48,7 +48,6 @@ impl Services {
         actor: &Actor,
         password: Zeroizing<String>,
         typed_username: &str,
-        meta: &RequestMeta,
     ) -> Result<DeletionCheck, ApiError> {
         Self::require_person(actor)?;
         if typed_username.trim() != actor.user.username {
@@ -58,7 +57,7 @@ impl Services {
                 "type your username exactly to confirm",
             ));
         }
-        let user = self.check_own_password(actor, password, meta).await?;
+        let user = self.check_own_password(actor, password).await?;
         let check = self.store.deletion_check(user.id).await?;
         if !check.blocking.is_empty() {
             return Err(last_admin(&check.blocking));
@@ -80,12 +79,12 @@ impl Services {
                 SecurityChange::AccountDeleted,
                 None,
                 Some(purge_at),
-                meta,
+                &actor.request,
                 now,
             )
             .await?;
-        let audit = meta
-            .audit(actor, "account.delete", user.username.clone())
+        let audit = actor
+            .audit("account.delete", user.username.clone())
             .with(json!({ "purge_at": purge_at, "teams_deleted": check.sole }));
         let deletion = AccountDeletion {
             user_id: user.id,
@@ -108,12 +107,7 @@ impl Services {
 
     /// Undoes a deletion within the purge window (site admins and the console). Keys and
     /// sessions stay revoked: the person signs in with their password again.
-    pub async fn restore_user(
-        &self,
-        actor: &Actor,
-        username: &str,
-        meta: &RequestMeta,
-    ) -> Result<(), ApiError> {
+    pub async fn restore_user(&self, actor: &Actor, username: &str) -> Result<(), ApiError> {
         actor.require_admin("restore deleted accounts")?;
         let user = self
             .store
@@ -129,7 +123,7 @@ impl Services {
                     ),
                 )
             })?;
-        let audit = meta.audit(actor, "account.restore", user.username.clone());
+        let audit = actor.audit("account.restore", user.username.clone());
         self.store.restore_account(user.id, audit).await?;
         Ok(())
     }

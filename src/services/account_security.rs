@@ -31,9 +31,8 @@ impl Services {
         actor: &Actor,
         current: Zeroizing<String>,
         new: Zeroizing<String>,
-        meta: &RequestMeta,
     ) -> Result<u64, ApiError> {
-        let user = self.check_own_password(actor, current, meta).await?;
+        let user = self.check_own_password(actor, current).await?;
         password::validate(&new)?;
         let hash = password::hash(new).await?;
         let now = crate::now_ms();
@@ -43,7 +42,7 @@ impl Services {
                 SecurityChange::PasswordChanged,
                 None,
                 None,
-                meta,
+                &actor.request,
                 now,
             )
             .await?;
@@ -53,7 +52,7 @@ impl Services {
                 user_id: user.id,
                 hash,
                 keep_session: current_session(actor),
-                audit: meta.audit(actor, "user.password_change", &user.username),
+                audit: actor.audit("user.password_change", &user.username),
                 notice: Some(notice),
             })
             .await?;
@@ -68,10 +67,9 @@ impl Services {
         actor: &Actor,
         new_email: &str,
         current: Zeroizing<String>,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         let new_email = crate::validate::email(new_email)?;
-        let user = self.check_own_password(actor, current, meta).await?;
+        let user = self.check_own_password(actor, current).await?;
         if new_email.eq_ignore_ascii_case(&user.email) {
             return Err(ApiError::validation(
                 "email",
@@ -105,8 +103,8 @@ impl Services {
             link_nonce: Some(nonce),
             change: true,
         };
-        let audit = meta
-            .audit(actor, "user.email_change_request", &user.username)
+        let audit = actor
+            .audit("user.email_change_request", &user.username)
             .with(serde_json::json!({ "to": new_email }));
         self.store
             .put_email_token(
@@ -204,14 +202,9 @@ impl Services {
     }
 
     /// Ends one of the caller's sessions (their current one too, which signs them out).
-    pub async fn end_session(
-        &self,
-        actor: &Actor,
-        id: i64,
-        meta: &RequestMeta,
-    ) -> Result<(), ApiError> {
-        let audit = meta
-            .audit(actor, "session.end", &actor.user.username)
+    pub async fn end_session(&self, actor: &Actor, id: i64) -> Result<(), ApiError> {
+        let audit = actor
+            .audit("session.end", &actor.user.username)
             .with(serde_json::json!({ "session": id }));
         if self.store.end_session(actor.user.id, id, audit).await? {
             Ok(())
@@ -224,12 +217,8 @@ impl Services {
     }
 
     /// Ends every session of the caller's but the one making the request.
-    pub async fn end_other_sessions(
-        &self,
-        actor: &Actor,
-        meta: &RequestMeta,
-    ) -> Result<u64, ApiError> {
-        let audit = meta.audit(actor, "session.end_others", &actor.user.username);
+    pub async fn end_other_sessions(&self, actor: &Actor) -> Result<u64, ApiError> {
+        let audit = actor.audit("session.end_others", &actor.user.username);
         let keep = current_session(actor).unwrap_or(0);
         Ok(self
             .store
@@ -243,11 +232,10 @@ impl Services {
         &self,
         actor: &Actor,
         current: Zeroizing<String>,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
-        let user = self.check_own_password(actor, current, meta).await?;
+        let user = self.check_own_password(actor, current).await?;
         if let Some(id) = current_session(actor) {
-            let audit = meta.audit(actor, "session.reauth", &user.username);
+            let audit = actor.audit("session.reauth", &user.username);
             self.store.mark_reauth(id, crate::now_ms(), audit).await?;
         }
         Ok(())
@@ -283,7 +271,6 @@ impl Services {
         &self,
         actor: &Actor,
         typed: Zeroizing<String>,
-        meta: &RequestMeta,
     ) -> Result<User, ApiError> {
         Self::require_person(actor)?;
         if typed.is_empty() || typed.len() > password::MAX_LEN {
@@ -295,7 +282,7 @@ impl Services {
         }
         let pair_key = format!(
             "{} user:{}",
-            meta.client.ip.as_deref().unwrap_or_default(),
+            actor.request.client.ip.as_deref().unwrap_or_default(),
             actor.user.id
         );
         let store = &*self.store;
@@ -314,8 +301,8 @@ impl Services {
         }
         self.login_by_account.hit(store, &pair_key).await?;
         self.metrics.record_auth_failure("password");
-        let audit = meta
-            .audit(actor, "login.failure", &user.username)
+        let audit = actor
+            .audit("login.failure", &user.username)
             .with(serde_json::json!({ "during": "password_confirm" }));
         self.store.audit(audit, crate::now_ms()).await?;
         Err(ApiError::forbidden(

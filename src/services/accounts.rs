@@ -96,20 +96,15 @@ impl Services {
     }
 
     /// Creates an account; only site admins (or the console) may.
-    pub async fn create_user(
-        &self,
-        actor: &Actor,
-        account: NewAccount,
-        meta: &RequestMeta,
-    ) -> Result<User, ApiError> {
+    pub async fn create_user(&self, actor: &Actor, account: NewAccount) -> Result<User, ApiError> {
         actor.require_admin("create users")?;
         let derive = account.username.trim().is_empty();
         let mut new_user = self.prepare_user(account, false).await?;
         if derive {
             new_user.username = self.free_username_from_email(&new_user.email).await?;
         }
-        let event = meta
-            .audit(actor, "user.create", &new_user.username)
+        let event = actor
+            .audit("user.create", &new_user.username)
             .with(json!({ "admin": new_user.is_admin }));
         self.store
             .create_user(new_user, event)
@@ -274,7 +269,6 @@ impl Services {
         actor: &Actor,
         username: &str,
         pw: Zeroizing<String>,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         if !actor.user.is_admin && !actor.user.username.eq_ignore_ascii_case(username) {
             return Err(ApiError::forbidden(
@@ -296,7 +290,7 @@ impl Services {
                 user_id: user.id,
                 hash,
                 keep_session: None,
-                audit: meta.audit(actor, "user.reset_password", &user.username),
+                audit: actor.audit("user.reset_password", &user.username),
                 notice: None,
             })
             .await?;

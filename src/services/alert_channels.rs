@@ -3,9 +3,9 @@
 //! or, by its admins, for a team. URLs and signing secrets are sealed before they are
 //! stored and never shown again; Settings sees a hint (host and last four characters).
 
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{AlertChannelRow, AlertMute, NewAlertChannel, Owner};
+use crate::store::{AlertChannelRow, AlertMute, ChannelSpec, NewAlertChannel, Owner};
 
 /// Purposes of sealed values (`crate::sealed`): a value sealed for one opens for no other.
 pub(crate) const SEAL_URL: &str = "alert_channel.url";
@@ -103,7 +103,8 @@ impl Services {
     }
 
     async fn view(&self, row: AlertChannelRow) -> Result<ChannelView, ApiError> {
-        let project = match row.project_id {
+        let spec = row.spec;
+        let project = match spec.project_id {
             0 => None,
             id => self
                 .store
@@ -113,11 +114,11 @@ impl Services {
         };
         Ok(ChannelView {
             id: row.id,
-            kind: row.kind,
+            kind: spec.kind,
             project,
-            hint: row.hint,
-            slack_team: row.slack_team,
-            slack_channel: row.slack_channel,
+            hint: spec.hint,
+            slack_team: spec.slack_team,
+            slack_channel: spec.slack_channel,
             broken_reason: row.broken_reason,
             broken_at: row.broken_at,
             created_at: row.created_at,
@@ -191,7 +192,6 @@ impl Services {
         team: Option<&str>,
         project: Option<&str>,
         target: ChannelTarget,
-        meta: &RequestMeta,
     ) -> Result<(ChannelView, Option<String>), ApiError> {
         let owner = self.acting_owner(actor, team).await?;
         let project_id = match project.map(str::trim).filter(|p| !p.is_empty()) {
@@ -207,8 +207,7 @@ impl Services {
         };
         let secret = (target.kind == "webhook")
             .then(|| format!("whsec_{}", crate::keys::random_token().as_str()));
-        let row = NewAlertChannel {
-            owner,
+        let spec = ChannelSpec {
             kind: target.kind.to_string(),
             project_id,
             url_sealed: seal(SEAL_URL, url.as_str())?,
@@ -219,11 +218,14 @@ impl Services {
             hint: hint(&url),
             slack_team: target.slack_team,
             slack_channel: target.slack_channel,
+        };
+        let row = NewAlertChannel {
+            owner,
+            spec,
             created_by: actor.user.id,
             now: crate::now_ms(),
         };
-        let audit = meta
-            .audit(actor, "alerts.channel.connect", owner.key())
+        let audit = actor.audit("alerts.channel.connect", owner.key())
             .with(serde_json::json!({ "kind": target.kind, "project_id": project_id, "host": url.host_str() }));
         let row = self.store.connect_alert_channel(row, audit).await?;
         Ok((self.view(row).await?, secret))
@@ -235,7 +237,6 @@ impl Services {
         actor: &Actor,
         team: Option<&str>,
         id: i64,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         let owner = self.acting_owner(actor, team).await?;
         let missing = || {
@@ -248,9 +249,9 @@ impl Services {
         if row.owner != owner.key() {
             return Err(missing());
         }
-        let audit = meta
-            .audit(actor, "alerts.channel.disconnect", owner.key())
-            .with(serde_json::json!({ "kind": row.kind, "project_id": row.project_id }));
+        let audit = actor
+            .audit("alerts.channel.disconnect", owner.key())
+            .with(serde_json::json!({ "kind": row.spec.kind, "project_id": row.spec.project_id }));
         self.store.disconnect_alert_channel(id, audit).await?;
         Ok(())
     }
@@ -277,12 +278,11 @@ impl Services {
         team: Option<&str>,
         project: &str,
         muted: bool,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         let owner = self.acting_owner(actor, team).await?;
         let project_id = self.routed_project(actor, owner, project.trim()).await?;
-        let audit = meta
-            .audit(actor, "alerts.project.mute", owner.key())
+        let audit = actor
+            .audit("alerts.project.mute", owner.key())
             .with(serde_json::json!({ "project_id": project_id, "muted": muted }));
         self.store
             .set_alert_mute(
@@ -302,7 +302,6 @@ impl Services {
         actor: &Actor,
         team: Option<&str>,
         secs: i64,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         if !(0..=MIN_RUN_SECS_MAX).contains(&secs) {
             return Err(ApiError::validation(
@@ -312,8 +311,8 @@ impl Services {
             ));
         }
         let owner = self.acting_owner(actor, team).await?;
-        let audit = meta
-            .audit(actor, "alerts.min_duration", owner.key())
+        let audit = actor
+            .audit("alerts.min_duration", owner.key())
             .with(serde_json::json!({ "secs": secs }));
         self.store
             .set_alert_min_run_secs(owner, secs, audit)

@@ -228,12 +228,12 @@ impl Services {
                 kind => {
                     let chosen = channels
                         .iter()
-                        .filter(|c| c.kind == kind.as_str() && c.broken_at.is_none())
-                        .find(|c| c.project_id == s.project.id)
+                        .filter(|c| c.spec.kind == kind.as_str() && c.broken_at.is_none())
+                        .find(|c| c.spec.project_id == s.project.id)
                         .or_else(|| {
                             channels.iter().find(|c| {
-                                c.kind == kind.as_str()
-                                    && c.project_id == 0
+                                c.spec.kind == kind.as_str()
+                                    && c.spec.project_id == 0
                                     && c.broken_at.is_none()
                             })
                         });
@@ -243,7 +243,11 @@ impl Services {
                         language: language.clone(),
                         about: s.message.clone(),
                     };
-                    let target = c.slack_channel.clone().unwrap_or_else(|| c.hint.clone());
+                    let target = c
+                        .spec
+                        .slack_channel
+                        .clone()
+                        .unwrap_or_else(|| c.spec.hint.clone());
                     let job = if kind == AlertChannel::Slack {
                         SlackAlert(alert).job(&self.config, Some(dedup), now)
                     } else {
@@ -289,7 +293,11 @@ impl Services {
         AlertMessage {
             event: event.as_str().to_string(),
             state,
-            run: run.display_name.clone().unwrap_or_else(|| run.name.clone()),
+            run: run
+                .info
+                .display_name
+                .clone()
+                .unwrap_or_else(|| run.name.clone()),
             run_id: run.name.clone(),
             project: project.name.clone(),
             entity: project.entity_name.clone(),

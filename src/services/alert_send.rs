@@ -23,7 +23,7 @@ impl Services {
     /// The channel's row and its URL, unsealed.
     async fn channel_target(&self, id: i64) -> Result<(AlertChannelRow, url::Url), JobError> {
         let row = self.channel_row(id).await?;
-        let url = self.open_sealed(SEAL_URL, &row.url_sealed)?;
+        let url = self.open_sealed(SEAL_URL, &row.spec.url_sealed)?;
         let url = url::Url::parse(&url)
             .map_err(|_| JobError::permanent("the stored URL is not a URL"))?;
         Ok((row, url))
@@ -85,7 +85,7 @@ impl Services {
             .await
             .map_err(retry)?;
         if first {
-            tracing::warn!(channel = row.id, kind = %row.kind, %reason, "alert channel marked broken");
+            tracing::warn!(channel = row.id, kind = %row.spec.kind, %reason, "alert channel marked broken");
             self.job_wake.wake();
         }
         Ok(())
@@ -127,10 +127,11 @@ impl Services {
             None => self.config.public_link(["settings"]),
         };
         settings_url.set_fragment(Some("alerts"));
-        let channel = match (&row.kind[..], &row.slack_channel) {
+        let spec = &row.spec;
+        let channel = match (&spec.kind[..], &spec.slack_channel) {
             ("slack", Some(c)) => format!("Slack {c}"),
-            ("slack", None) => format!("Slack ({})", row.hint),
-            _ => format!("webhook {}", row.hint),
+            ("slack", None) => format!("Slack ({})", spec.hint),
+            _ => format!("webhook {}", spec.hint),
         };
         Ok(Some(ChannelBrokenMail {
             to: user.email.clone(),
@@ -230,6 +231,7 @@ impl AlertSender for Services {
     async fn send_webhook(&self, alert: &ChannelAlert, delivery: &str) -> Result<(), JobError> {
         let (row, url) = self.channel_target(alert.channel_id).await?;
         let secret = row
+            .spec
             .secret_sealed
             .as_deref()
             .ok_or_else(|| JobError::permanent("the webhook has no signing secret"))

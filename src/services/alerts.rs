@@ -2,7 +2,7 @@
 //! get email for all three events and nothing else; a Slack or webhook channel is on for
 //! every event once connected, and each switch can then be turned off.
 
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
 use crate::store::{AlertSetting, Owner};
 
@@ -105,7 +105,7 @@ impl Services {
             AlertChannel::Email => matches!(owner, Owner::User(_)),
             other => connected
                 .iter()
-                .any(|c| c.kind == other.as_str() && c.broken_at.is_none()),
+                .any(|c| c.spec.kind == other.as_str() && c.broken_at.is_none()),
         };
         let mut out = Vec::with_capacity(9);
         for event in AlertEvent::ALL {
@@ -133,15 +133,9 @@ impl Services {
         event: AlertEvent,
         channel: AlertChannel,
         enabled: bool,
-        meta: &RequestMeta,
     ) -> Result<Vec<AlertSwitch>, ApiError> {
-        self.set_switch(
-            actor,
-            Owner::User(actor.user.id),
-            (event, channel, enabled),
-            meta,
-        )
-        .await
+        self.set_switch(actor, Owner::User(actor.user.id), (event, channel, enabled))
+            .await
     }
 
     /// Flips one switch of `owner` (the caller has checked that the actor may).
@@ -150,7 +144,6 @@ impl Services {
         actor: &Actor,
         owner: Owner,
         (event, channel, enabled): (AlertEvent, AlertChannel, bool),
-        meta: &RequestMeta,
     ) -> Result<Vec<AlertSwitch>, ApiError> {
         let now = self.switches(owner).await?;
         let available = now.iter().any(|s| s.channel == channel && s.available);
@@ -161,8 +154,7 @@ impl Services {
                 format!("connect {} before sending alerts there", channel.as_str()),
             ));
         }
-        let audit = meta
-            .audit(actor, "alerts.update", owner.key())
+        let audit = actor.audit("alerts.update", owner.key())
             .with(serde_json::json!({ "event": event.as_str(), "channel": channel.as_str(), "enabled": enabled }));
         let setting = AlertSetting {
             event: event.as_str().to_string(),

@@ -53,6 +53,7 @@ impl Services {
                         key_id: k.key.key_id,
                     },
                     on_behalf_of: None,
+                    request: meta.clone(),
                 })
             }
             (_, reason) => {
@@ -70,9 +71,8 @@ impl Services {
         actor: &Actor,
         name: &str,
         expires_in_days: Option<i64>,
-        meta: &RequestMeta,
     ) -> Result<(ApiKeyRecord, Zeroizing<String>), ApiError> {
-        self.mint_key(&actor.user, actor, name, expires_in_days, meta)
+        self.mint_key(&actor.user, actor, name, expires_in_days)
             .await
     }
 
@@ -84,7 +84,6 @@ impl Services {
         actor: &Actor,
         name: &str,
         expires_in_days: Option<i64>,
-        meta: &RequestMeta,
     ) -> Result<(ApiKeyRecord, Zeroizing<String>), ApiError> {
         self.require_recent_password(actor)?;
         if matches!(actor.auth, AuthMethod::ApiKey { .. })
@@ -113,8 +112,8 @@ impl Services {
             KeyKind::Personal
         };
         let generated = keys::generate(kind);
-        let event = meta
-            .audit(actor, "api_key.create", &generated.key_id)
+        let event = actor
+            .audit("api_key.create", &generated.key_id)
             .with(json!({ "owner": owner.username, "name": name, "expires_at": expires_at }));
         let record = self
             .store
@@ -144,7 +143,6 @@ impl Services {
         owner: &User,
         name: &str,
         raw: &str,
-        meta: &RequestMeta,
     ) -> Result<ApiKeyRecord, ApiError> {
         actor.require_admin("import API keys")?;
         let raw = raw.trim();
@@ -160,8 +158,8 @@ impl Services {
                 ))
             }
         };
-        let event = meta
-            .audit(actor, "api_key.import", &key_id)
+        let event = actor
+            .audit("api_key.import", &key_id)
             .with(json!({ "owner": owner.username, "name": name }));
         self.store
             .insert_api_key(
@@ -218,12 +216,7 @@ impl Services {
 
     /// Revokes a key at once. Owners and site admins only; anyone else is told it does not
     /// exist, so key ids cannot be probed.
-    pub async fn revoke_key(
-        &self,
-        actor: &Actor,
-        key_pk: i64,
-        meta: &RequestMeta,
-    ) -> Result<ApiKeyRecord, ApiError> {
+    pub async fn revoke_key(&self, actor: &Actor, key_pk: i64) -> Result<ApiKeyRecord, ApiError> {
         let not_found = || ApiError::not_found(ErrorCode::ApiKeyNotFound, "no such API key");
         let key = self
             .store
@@ -236,8 +229,8 @@ impl Services {
         {
             return Err(not_found());
         }
-        let event = meta
-            .audit(actor, "api_key.revoke", &key.key_id)
+        let event = actor
+            .audit("api_key.revoke", &key.key_id)
             .with(json!({ "owner_id": key.user_id }));
         if !self
             .store

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::backup::{self as files, DatabaseFile, Manifest, Tally};
 use crate::error::{ApiError, ErrorCode};
 
@@ -10,12 +10,7 @@ impl Services {
     /// Writes a backup of the database, the blobs and the server secret into `to` (new or
     /// empty). Blobs are copied before and after the database snapshot, so every blob the
     /// snapshot refers to is in the backup.
-    pub async fn backup(
-        &self,
-        actor: &Actor,
-        to: &Path,
-        meta: &RequestMeta,
-    ) -> Result<Manifest, ApiError> {
+    pub async fn backup(&self, actor: &Actor, to: &Path) -> Result<Manifest, ApiError> {
         actor.require_admin("back up the server")?;
         if self.config.is_postgres() {
             return Err(ApiError::new(
@@ -73,8 +68,8 @@ impl Services {
             Ok(manifest)
         })
         .await?;
-        let event = meta
-            .audit(actor, "server.backup", String::new())
+        let event = actor
+            .audit("server.backup", String::new())
             .with(serde_json::json!({ "database_bytes": manifest.database.bytes }));
         self.store.audit(event, crate::now_ms()).await?;
         Ok(manifest)

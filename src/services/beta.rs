@@ -11,9 +11,9 @@
 
 use serde_json::json;
 
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{BetaChoice, Entity, FeatureQuery, Owner, User};
+use crate::store::{BetaChoice, ChoiceChange, Entity, FeatureQuery, Owner, User};
 
 /// A text in each language of the web app.
 #[derive(Debug)]
@@ -195,7 +195,6 @@ impl Services {
         owner: Owner,
         key: &str,
         enabled: Option<bool>,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         let feature = BetaFeature::parse(key).ok_or_else(|| unknown(key))?;
         let info = feature.info();
@@ -213,12 +212,15 @@ impl Services {
                 format!("a site admin has turned `{key}` off on this server"),
             ));
         }
-        let event = meta
-            .audit(actor, "beta_feature.change", owner.key())
+        let event = actor
+            .audit("beta_feature.change", owner.key())
             .with(json!({ "feature": key, "enabled": enabled }));
-        self.store
-            .set_beta_choice(owner, key, enabled, event)
-            .await?;
+        let change = ChoiceChange {
+            owner,
+            feature: key.to_string(),
+            enabled,
+        };
+        self.store.set_beta_choice(change, event).await?;
         Ok(())
     }
 
@@ -228,13 +230,12 @@ impl Services {
         actor: &Actor,
         key: &str,
         available: bool,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         actor.require_admin("change which beta features this server offers")?;
         let feature = BetaFeature::parse(key).ok_or_else(|| unknown(key))?;
         let setting = availability_setting(feature);
-        let event = meta
-            .audit(actor, "setting.change", setting.clone())
+        let event = actor
+            .audit("setting.change", setting.clone())
             .with(json!({ "value": available }));
         let value = if available { "true" } else { "false" };
         self.store.change_setting(&setting, value, event).await?;
@@ -293,7 +294,6 @@ impl Services {
         actor: &Actor,
         entity_name: &str,
         enabled: bool,
-        meta: &RequestMeta,
     ) -> Result<Entity, ApiError> {
         let entity = self
             .store
@@ -319,7 +319,7 @@ impl Services {
             ));
         };
         let key = BetaFeature::CodeSaving.key();
-        self.set_beta_feature(actor, owner, key, Some(enabled), meta)
+        self.set_beta_feature(actor, owner, key, Some(enabled))
             .await?;
         Ok(entity)
     }

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::access::{sees_private, team_access, Role, TeamAccess};
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
 use crate::store::{AccountType, EmailMatch, Entity, Invite, Membership, Team, User};
 
@@ -209,14 +209,9 @@ impl Services {
     }
 
     /// "Hide teams in public profile".
-    pub async fn set_hide_teams(
-        &self,
-        actor: &Actor,
-        hide: bool,
-        meta: &RequestMeta,
-    ) -> Result<(), ApiError> {
-        let event = meta
-            .audit(actor, "user.hide_teams", &actor.user.username)
+    pub async fn set_hide_teams(&self, actor: &Actor, hide: bool) -> Result<(), ApiError> {
+        let event = actor
+            .audit("user.hide_teams", &actor.user.username)
             .with(json!({ "hide": hide }));
         self.store
             .set_hide_teams(actor.user.id, hide, event)

@@ -9,11 +9,7 @@ use crate::store::NewEmailToken;
 
 impl Services {
     /// Mails the caller a link that proves they own their email address.
-    pub async fn request_email_verification(
-        &self,
-        actor: &Actor,
-        meta: &RequestMeta,
-    ) -> Result<(), ApiError> {
+    pub async fn request_email_verification(&self, actor: &Actor) -> Result<(), ApiError> {
         Self::require_person(actor)?;
         self.count_mail_link(actor).await?;
         let nonce = crate::links::LinkSigner::nonce();
@@ -28,7 +24,7 @@ impl Services {
             change: false,
         };
         let job = mail.job(&self.config, None, now);
-        let audit = meta.audit(actor, "user.verify_email_request", &actor.user.username);
+        let audit = actor.audit("user.verify_email_request", &actor.user.username);
         self.store
             .put_email_token(
                 NewEmailToken {

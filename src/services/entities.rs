@@ -89,7 +89,6 @@ impl Services {
         &self,
         actor: &Actor,
         name: Option<&str>,
-        meta: &super::RequestMeta,
     ) -> Result<(), ApiError> {
         let entity = match name
             .map(str::trim)
@@ -107,8 +106,8 @@ impl Services {
                 Some(entity)
             }
         };
-        let event = meta
-            .audit(actor, "user.default_entity", &actor.user.username)
+        let event = actor
+            .audit("user.default_entity", &actor.user.username)
             .with(serde_json::json!({ "entity": entity.as_ref().map(|e| e.name.clone()) }));
         self.store
             .set_default_entity(actor.user.id, entity.map(|e| e.id), event)

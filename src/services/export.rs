@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
 use crate::jobs::lifecycle::{BuildExport, ExpireExport};
 use crate::jobs::security_mail::{SecurityChange, SecurityNoticeMail};
@@ -28,11 +28,7 @@ fn not_found() -> ApiError {
 
 impl Services {
     /// Starts building an archive of the person's data; one at a time.
-    pub async fn request_export(
-        &self,
-        actor: &Actor,
-        meta: &RequestMeta,
-    ) -> Result<ExportRow, ApiError> {
+    pub async fn request_export(&self, actor: &Actor) -> Result<ExportRow, ApiError> {
         Self::require_person(actor)?;
         let token = crate::keys::random_token().to_string();
         let now = crate::now_ms();
@@ -40,7 +36,7 @@ impl Services {
             token: token.clone(),
         }
         .job(&self.config, Some(format!("export:{token}")), now);
-        let audit = meta.audit(actor, "account.export", actor.user.username.clone());
+        let audit = actor.audit("account.export", actor.user.username.clone());
         let export = NewExport {
             token,
             user_id: actor.user.id,

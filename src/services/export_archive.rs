@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::Services;
-use crate::store::{Owner, Run, Stream, User};
+use crate::store::{LinePage, Owner, Run, Stream, User};
 
 const CHUNK: usize = 64 * 1024;
 const LINES_PAGE: i64 = 1000;
@@ -211,6 +211,7 @@ impl Services {
             .await
             .map_err(failed)?
             .iter()
+            .map(|c| &c.spec)
             .map(|c| json!({ "kind": c.kind, "hint": c.hint, "slack_channel": c.slack_channel }))
             .collect();
         json_entry(
@@ -247,11 +248,11 @@ impl Services {
         );
         let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
         let meta = json!({
-            "id": run.name, "display_name": run.display_name, "notes": run.notes,
+            "id": run.name, "display_name": run.info.display_name, "notes": run.info.notes,
             "entity": project.entity_name, "project": project.name,
-            "state": run.state, "exit_code": run.exit_code, "host": run.host,
-            "program": run.program, "repo": run.repo, "commit": run.commit_sha,
-            "group": run.group_name, "job_type": run.job_type, "tags": parse(&run.tags),
+            "state": run.state, "exit_code": run.exit_code, "host": run.info.host,
+            "program": run.info.program, "repo": run.info.repo, "commit": run.info.commit_sha,
+            "group": run.info.group_name, "job_type": run.info.job_type, "tags": parse(&run.tags),
             "created_at": crate::iso_ms(run.created_at),
             "finished_at": run.finished_at.map(crate::iso_ms),
             "config": parse(&run.config), "summary": parse(&run.summary),
@@ -309,7 +310,14 @@ impl Services {
     ) -> Result<Vec<(i64, String)>, String> {
         let page = self
             .store
-            .run_lines(run_id, stream, *from, LINES_PAGE)
+            .run_lines(
+                run_id,
+                LinePage {
+                    stream,
+                    from: *from,
+                    limit: LINES_PAGE,
+                },
+            )
             .await
             .map_err(failed)?;
         if let Some((last, _)) = page.last() {

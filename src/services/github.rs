@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::oauth_state::OauthFlow;
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::notify::github::{Github, GithubError};
 use crate::store::{GithubLink, Team};
@@ -142,7 +142,6 @@ impl Services {
         &self,
         actor: &Actor,
         code: &str,
-        meta: &RequestMeta,
     ) -> Result<GithubLink, ApiError> {
         self.require_github_app()?;
         let gh = self.github();
@@ -166,8 +165,8 @@ impl Services {
             connected_at: now,
             checked_at: now,
         };
-        let event = meta
-            .audit(actor, "github.connect", actor.user.username.clone())
+        let event = actor
+            .audit("github.connect", actor.user.username.clone())
             .with(json!({ "github_login": link.login, "github_id": link.github_id }));
         match self.store.put_github_link(link.clone(), event).await {
             Ok(()) => Ok(link),
@@ -216,11 +215,7 @@ impl Services {
 
     /// Revokes the app's grant on GitHub, then forgets the link. When GitHub cannot be
     /// reached the link stays, so the token is never left valid with no way to revoke it.
-    pub async fn disconnect_github(
-        &self,
-        actor: &Actor,
-        meta: &RequestMeta,
-    ) -> Result<(), ApiError> {
+    pub async fn disconnect_github(&self, actor: &Actor) -> Result<(), ApiError> {
         let Some(link) = self.store.github_link(actor.user.id).await? else {
             return Err(ApiError::not_found(
                 ErrorCode::GithubNotConnected,
@@ -233,8 +228,8 @@ impl Services {
             .revoke_grant(&token)
             .await
             .map_err(github_error)?;
-        let event = meta
-            .audit(actor, "github.disconnect", actor.user.username.clone())
+        let event = actor
+            .audit("github.disconnect", actor.user.username.clone())
             .with(json!({ "github_login": link.login }));
         self.store.delete_github_link(actor.user.id, event).await?;
         Ok(())
@@ -264,15 +259,14 @@ impl Services {
         actor: &Actor,
         team_name: &str,
         org: Option<&str>,
-        meta: &RequestMeta,
     ) -> Result<Option<String>, ApiError> {
         let team = self.managed_team(actor, team_name).await?;
         let org = org
             .filter(|o| !o.trim().is_empty())
             .map(org_name)
             .transpose()?;
-        let event = meta
-            .audit(actor, "team.github_org", team.name.clone())
+        let event = actor
+            .audit("team.github_org", team.name.clone())
             .with(json!({ "organization": org }));
         self.store
             .set_team_github_org(team.id, org.clone(), event)

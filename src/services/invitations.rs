@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::access::{JoinPolicy, Role};
 use super::teams::validate_role;
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::keys::{hash_key, random_token};
 use crate::store::{AccountType, AuditEvent, Invite, InviteResolution, NewInvite, Team, User};
@@ -37,7 +37,6 @@ impl Services {
         team: &str,
         who: &str,
         role: &str,
-        meta: &RequestMeta,
     ) -> Result<Invite, ApiError> {
         let team = self.managed_team(actor, team).await?;
         let role = validate_role(role)?;
@@ -91,8 +90,8 @@ impl Services {
         };
         // The nonce is unique to this invitation, so it keys the mail's enqueue too.
         let job = crate::jobs::invite_job(&self.config, &nonce, &mail, now);
-        let event = meta
-            .audit(actor, "team.invite", &team.name)
+        let event = actor
+            .audit("team.invite", &team.name)
             .with(json!({ "invitee": invitee.username, "role": role }));
         // Keep an address only when the admin typed it: one found from a username is the
         // invitee's private address, which the team's admins must not learn.
@@ -172,7 +171,6 @@ impl Services {
         id: Option<i64>,
         token: Option<&str>,
         accept: bool,
-        meta: &RequestMeta,
     ) -> Result<Invite, ApiError> {
         let (invite, via_token) = self.own_invite(actor, id, token).await?;
         let (outcome, action, join) = if accept {
@@ -184,8 +182,8 @@ impl Services {
         } else {
             ("declined", "team.invite_decline", None)
         };
-        let event = meta
-            .audit(actor, action, &invite.team_name)
+        let event = actor
+            .audit(action, &invite.team_name)
             .with(json!({ "invite": invite.id }));
         let stale = (
             ErrorCode::InviteExpired,
@@ -204,19 +202,14 @@ impl Services {
 
     /// Withdraws an invitation or rejects a request (team admins), or removes a member
     /// (team admins; members may remove themselves).
-    pub async fn cancel_invite(
-        &self,
-        actor: &Actor,
-        invite_id: i64,
-        meta: &RequestMeta,
-    ) -> Result<(), ApiError> {
+    pub async fn cancel_invite(&self, actor: &Actor, invite_id: i64) -> Result<(), ApiError> {
         let invite =
             self.store.invite_by_id(invite_id).await?.ok_or_else(|| {
                 ApiError::not_found(ErrorCode::InviteNotFound, "no such invitation")
             })?;
         self.managed_team(actor, &invite.team_name).await?;
-        let event = meta
-            .audit(actor, "team.invite_cancel", &invite.team_name)
+        let event = actor
+            .audit("team.invite_cancel", &invite.team_name)
             .with(json!({ "invite": invite.id }));
         let end = InviteResolution {
             invite: invite.id,
@@ -264,12 +257,7 @@ impl Services {
     /// Joins directly (a member of the team's GitHub organization, or DOMAIN_DIRECT) or
     /// files a request (DOMAIN_REQUEST). Returns the pending request, or None when the
     /// person joined.
-    pub async fn join_team(
-        &self,
-        actor: &Actor,
-        name: &str,
-        meta: &RequestMeta,
-    ) -> Result<Option<Invite>, ApiError> {
+    pub async fn join_team(&self, actor: &Actor, name: &str) -> Result<Option<Invite>, ApiError> {
         Self::require_person(actor)?;
         let (team, role) = self.team_for(actor, name).await?;
         if role.is_some() {
@@ -286,8 +274,8 @@ impl Services {
             if !by_domain {
                 // GitHub is asked now: the organizations stored at connect time may be stale.
                 self.github_member_of(actor, &org).await?;
-                let event = meta
-                    .audit(actor, "team.join", &team.name)
+                let event = actor
+                    .audit("team.join", &team.name)
                     .with(serde_json::json!({ "via": "github", "organization": org }));
                 self.store
                     .add_member(Role::Member.seat(team.id, actor.user.id), event)
@@ -311,14 +299,14 @@ impl Services {
             ));
         }
         if policy == JoinPolicy::DomainDirect {
-            let event = meta.audit(actor, "team.join", &team.name);
+            let event = actor.audit("team.join", &team.name);
             self.store
                 .add_member(Role::Member.seat(team.id, actor.user.id), event)
                 .await?;
             return Ok(None);
         }
         let now = crate::now_ms();
-        let event = meta.audit(actor, "team.join_request", &team.name);
+        let event = actor.audit("team.join_request", &team.name);
         let request = NewInvite {
             team_id: team.id,
             kind: "request",
@@ -342,7 +330,6 @@ impl Services {
         actor: &Actor,
         request_id: i64,
         approve: bool,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         let request = self
             .store
@@ -359,8 +346,8 @@ impl Services {
         } else {
             ("rejected", "team.join_reject", None)
         };
-        let event = meta
-            .audit(actor, action, &request.team_name)
+        let event = actor
+            .audit(action, &request.team_name)
             .with(json!({ "request": request.id }));
         let stale = (ErrorCode::InviteUsed, "this request was already answered");
         self.close_invite(request.id, (outcome, join), event, stale)

@@ -46,7 +46,8 @@ use crate::rate_limit::RateLimiter;
 use crate::store::{AuditEvent, Client, DynStore, User};
 use crate::usage::UsageRecorder;
 
-/// Who is making a request, resolved before any service runs.
+/// Who is making a request and from where, resolved before any service runs; a service
+/// that changes something writes its audit row from it (`actor.audit(…)`).
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub user: User,
@@ -54,6 +55,8 @@ pub struct Actor {
     /// A member of a service account's team that the request is made for
     /// (`X-Wandb-Username`), checked when the actor is resolved.
     pub on_behalf_of: Option<User>,
+    /// The request this actor is making: address, user agent, request id.
+    pub request: RequestMeta,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +76,16 @@ pub enum AuthMethod {
 }
 
 impl Actor {
+    /// The audit row of `action` on `target`, done by this actor in this request; the
+    /// detail records how the actor signed in, and `.with(json!(…))` adds to it.
+    pub(crate) fn audit(&self, action: &'static str, target: impl Into<String>) -> AuditEvent {
+        AuditEvent {
+            actor_user_id: self.recorded_id(),
+            detail: serde_json::json!({ "via": self.via() }),
+            ..self.request.audit_anonymous(action, target)
+        }
+    }
+
     pub fn via(&self) -> &'static str {
         match self.auth {
             AuthMethod::ApiKey { .. } => "api_key",
@@ -113,21 +126,6 @@ pub struct RequestMeta {
 }
 
 impl RequestMeta {
-    /// The audit row of `action` on `target`, done by `actor` in this request; the detail
-    /// records how the actor signed in, and `.with(json!(…))` adds to it.
-    pub(crate) fn audit(
-        &self,
-        actor: &Actor,
-        action: &'static str,
-        target: impl Into<String>,
-    ) -> AuditEvent {
-        AuditEvent {
-            actor_user_id: actor.recorded_id(),
-            detail: serde_json::json!({ "via": actor.via() }),
-            ..self.audit_anonymous(action, target)
-        }
-    }
-
     /// The audit row of an action taken before anyone is signed in (login, first admin).
     pub(crate) fn audit_anonymous(
         &self,

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::ApiError;
 use crate::store::User;
 
@@ -50,16 +50,11 @@ impl Services {
         &self,
         actor: &Actor,
         allowed: bool,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         actor.require_admin("change server settings")?;
         let value = if allowed { "true" } else { "false" };
-        let event = meta
-            .audit(
-                actor,
-                "setting.change",
-                SETTING_ALLOW_KEY_MINTING.to_string(),
-            )
+        let event = actor
+            .audit("setting.change", SETTING_ALLOW_KEY_MINTING.to_string())
             .with(json!({ "value": allowed }));
         self.store
             .change_setting(SETTING_ALLOW_KEY_MINTING, value, event)
@@ -68,16 +63,11 @@ impl Services {
     }
 
     /// Marks a person's address verified, for operators who check addresses themselves.
-    pub async fn mark_email_verified(
-        &self,
-        actor: &Actor,
-        user: &User,
-        meta: &RequestMeta,
-    ) -> Result<(), ApiError> {
+    pub async fn mark_email_verified(&self, actor: &Actor, user: &User) -> Result<(), ApiError> {
         actor.require_admin("verify someone's email address")?;
         let now = crate::now_ms();
         self.store.set_email_verified(user.id, Some(now)).await?;
-        let event = meta.audit(actor, "user.email_verified", &user.username);
+        let event = actor.audit("user.email_verified", &user.username);
         self.store.audit(event, now).await?;
         Ok(())
     }

@@ -3,9 +3,9 @@
 
 use serde_json::json;
 
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{Intro, Profile, ProfileUpdate, User};
+use crate::store::{Intro, Profile, ProfileField, ProfileUpdate, User};
 use crate::{images, markdown};
 
 pub const INSTITUTION_MAX: usize = 100;
@@ -84,6 +84,25 @@ fn language(raw: &str) -> Result<String, ApiError> {
     }
 }
 
+/// A Profile section value as it will be stored, or why it cannot be.
+fn checked(field: ProfileField, raw: &str) -> Result<String, ApiError> {
+    match field {
+        ProfileField::Name => crate::validate::display_name(raw),
+        ProfileField::Institution => single_line(
+            "institution",
+            ErrorCode::InstitutionInvalid,
+            raw,
+            INSTITUTION_MAX,
+        ),
+        ProfileField::Bio => bio(raw),
+        ProfileField::Location => {
+            single_line("location", ErrorCode::LocationInvalid, raw, LOCATION_MAX)
+        }
+        ProfileField::Website => website(raw),
+        ProfileField::Language => language(raw),
+    }
+}
+
 pub fn photo_url(avatar: &str, size: u32) -> String {
     format!("/avatars/{avatar}-{size}.png")
 }
@@ -109,49 +128,14 @@ impl Services {
         &self,
         actor: &Actor,
         input: ProfileUpdate,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
-        let update = ProfileUpdate {
-            name: input
-                .name
-                .as_deref()
-                .map(crate::validate::display_name)
-                .transpose()?,
-            institution: input
-                .institution
-                .as_deref()
-                .map(|v| {
-                    single_line(
-                        "institution",
-                        ErrorCode::InstitutionInvalid,
-                        v,
-                        INSTITUTION_MAX,
-                    )
-                })
-                .transpose()?,
-            bio: input.bio.as_deref().map(bio).transpose()?,
-            location: input
-                .location
-                .as_deref()
-                .map(|v| single_line("location", ErrorCode::LocationInvalid, v, LOCATION_MAX))
-                .transpose()?,
-            website: input.website.as_deref().map(website).transpose()?,
-            language: input.language.as_deref().map(language).transpose()?,
-        };
-        let changed: Vec<&str> = [
-            ("name", update.name.is_some()),
-            ("institution", update.institution.is_some()),
-            ("bio", update.bio.is_some()),
-            ("location", update.location.is_some()),
-            ("website", update.website.is_some()),
-            ("language", update.language.is_some()),
-        ]
-        .iter()
-        .filter(|(_, set)| *set)
-        .map(|(f, _)| *f)
-        .collect();
-        let event = meta
-            .audit(actor, "profile.update", &actor.user.username)
+        let update = input
+            .into_iter()
+            .map(|(field, raw)| Ok((field, checked(field, &raw)?)))
+            .collect::<Result<ProfileUpdate, ApiError>>()?;
+        let changed: Vec<&str> = update.fields().map(ProfileField::key).collect();
+        let event = actor
+            .audit("profile.update", &actor.user.username)
             .with(json!({ "fields": changed }));
         self.store
             .update_profile(actor.user.id, update, event)
@@ -159,12 +143,7 @@ impl Services {
         Ok(())
     }
 
-    pub async fn update_intro(
-        &self,
-        actor: &Actor,
-        intro: &str,
-        meta: &RequestMeta,
-    ) -> Result<(), ApiError> {
+    pub async fn update_intro(&self, actor: &Actor, intro: &str) -> Result<(), ApiError> {
         let chars = intro.chars().count();
         if chars > INTRO_MAX {
             return Err(ApiError::validation(
@@ -195,8 +174,8 @@ impl Services {
                     ),
                 ),
             })?;
-        let event = meta
-            .audit(actor, "profile.intro", &actor.user.username)
+        let event = actor
+            .audit("profile.intro", &actor.user.username)
             .with(json!({ "chars": chars }));
         self.store
             .update_intro(
@@ -212,12 +191,7 @@ impl Services {
     }
 
     /// Stores a new profile image and deletes the previous one. Returns its URL.
-    pub async fn set_avatar(
-        &self,
-        actor: &Actor,
-        upload: Vec<u8>,
-        meta: &RequestMeta,
-    ) -> Result<String, ApiError> {
+    pub async fn set_avatar(&self, actor: &Actor, upload: Vec<u8>) -> Result<String, ApiError> {
         self.uploads_by_user
             .check_and_hit(&*self.store, &actor.user.id.to_string())
             .await?;
@@ -251,8 +225,8 @@ impl Services {
                 return Err(ApiError::blob_store_unavailable());
             }
         }
-        let event = meta
-            .audit(actor, "profile.avatar", &actor.user.username)
+        let event = actor
+            .audit("profile.avatar", &actor.user.username)
             .with(json!({ "set": true }));
         let previous = self
             .store
@@ -262,9 +236,9 @@ impl Services {
         Ok(photo_url(&base, images::SIZES[0]))
     }
 
-    pub async fn remove_avatar(&self, actor: &Actor, meta: &RequestMeta) -> Result<(), ApiError> {
-        let event = meta
-            .audit(actor, "profile.avatar", &actor.user.username)
+    pub async fn remove_avatar(&self, actor: &Actor) -> Result<(), ApiError> {
+        let event = actor
+            .audit("profile.avatar", &actor.user.username)
             .with(json!({ "set": false }));
         let previous = self.store.set_avatar(actor.user.id, None, event).await?;
         self.delete_avatar_blobs(previous).await;

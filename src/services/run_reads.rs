@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::run_query::{check_filter, matches, sort, Row};
 use super::runs::{run_not_found, Bucket, RunAccess};
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
 use crate::store::{Entity, Project, Stream};
 
@@ -108,17 +108,16 @@ impl Services {
         })
     }
 
-    /// History rows with `min_step <= _step < max_step` (the SDK's `HistoryPage`).
+    /// History rows whose `_step` is in `steps` (the SDK's `HistoryPage`).
     pub async fn history_page(
         &self,
         b: &Bucket,
-        min_step: i64,
-        max_step: i64,
+        steps: std::ops::Range<i64>,
         limit: i64,
     ) -> Result<Vec<String>, ApiError> {
         Ok(self
             .store
-            .history_by_step(b.run.id, min_step, max_step, samples(limit))
+            .history_by_step(b.run.id, steps, samples(limit))
             .await?)
     }
 
@@ -158,7 +157,7 @@ impl Services {
         let n = samples(spec["samples"].as_i64().unwrap_or(500));
         let rows = self
             .store
-            .history_by_step(b.run.id, min, max, MAX_SAMPLES)
+            .history_by_step(b.run.id, min..max, MAX_SAMPLES)
             .await?;
         let picked: Vec<Value> = rows
             .iter()
@@ -226,12 +225,7 @@ impl Services {
     }
 
     /// Deletes a run with its history, console and files (the Public API's `run.delete()`).
-    pub async fn delete_run(
-        &self,
-        actor: &Actor,
-        storage_id: i64,
-        meta: &RequestMeta,
-    ) -> Result<(), ApiError> {
+    pub async fn delete_run(&self, actor: &Actor, storage_id: i64) -> Result<(), ApiError> {
         let run = self
             .store
             .run_by_id(storage_id)
@@ -270,7 +264,7 @@ impl Services {
         );
         let blobs = self
             .store
-            .delete_run(bucket.run.id, meta.audit(actor, "run.delete", target))
+            .delete_run(bucket.run.id, actor.audit("run.delete", target))
             .await?;
         for blob in blobs {
             if let Err(e) = self.run_blobs.delete(&blob).await {

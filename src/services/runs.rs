@@ -5,9 +5,11 @@
 use serde_json::Value;
 
 use super::access::Role;
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{Entity, Project, Run, RunFields, RunTransition, RunUpsert, Silence, User};
+use crate::store::{
+    Entity, LinePage, Project, Run, RunFields, RunTransition, RunUpsert, Silence, User,
+};
 use crate::validate;
 
 /// What `upsertBucket` asks for. `storage_id` (the bucket's node id, sent by the Public
@@ -225,15 +227,15 @@ impl Services {
             .map(|s| json_object("summaryMetrics", &s, limits.max_summary_bytes))
             .transpose()?;
         f.tags = input.tags.take().map(tags_json).transpose()?;
-        f.display_name = short_text("displayName", f.display_name)?;
-        f.notes = short_text("notes", f.notes)?;
-        f.group_name = short_text("groupName", f.group_name)?;
-        f.job_type = short_text("jobType", f.job_type)?;
-        f.host = short_text("host", f.host)?;
-        f.program = short_text("program", f.program)?;
-        f.repo = short_text("repo", f.repo)?;
-        f.commit_sha = short_text("commit", f.commit_sha)?;
-        f.sweep = short_text("sweep", f.sweep)?;
+        f.info.display_name = short_text("displayName", f.info.display_name)?;
+        f.info.notes = short_text("notes", f.info.notes)?;
+        f.info.group_name = short_text("groupName", f.info.group_name)?;
+        f.info.job_type = short_text("jobType", f.info.job_type)?;
+        f.info.host = short_text("host", f.info.host)?;
+        f.info.program = short_text("program", f.info.program)?;
+        f.info.repo = short_text("repo", f.info.repo)?;
+        f.info.commit_sha = short_text("commit", f.info.commit_sha)?;
+        f.info.sweep = short_text("sweep", f.info.sweep)?;
         Ok(f)
     }
 
@@ -243,7 +245,6 @@ impl Services {
         &self,
         actor: &Actor,
         mut input: BucketInput,
-        meta: &RequestMeta,
     ) -> Result<(Bucket, bool), ApiError> {
         let fields = self.checked_fields(&mut input)?;
         let (entity, project, run, reopen) = match input.storage_id {
@@ -288,12 +289,8 @@ impl Services {
             }
         };
         let person = actor.on_behalf_of.as_ref().unwrap_or(&actor.user);
-        let event = meta
-            .audit(
-                actor,
-                "run.upsert",
-                format!("{}/{project}/{run}", entity.name),
-            )
+        let event = actor
+            .audit("run.upsert", format!("{}/{project}/{run}", entity.name))
             .with(serde_json::json!({ "user": person.username }));
         let upsert = RunUpsert {
             entity_id: entity.id,
@@ -319,15 +316,14 @@ impl Services {
     pub async fn run_lines(
         &self,
         bucket: &Bucket,
-        stream: crate::store::Stream,
-        from: i64,
-        limit: i64,
+        page: LinePage,
     ) -> Result<Vec<(i64, String)>, ApiError> {
-        let limit = limit.clamp(1, 10_000);
-        Ok(self
-            .store
-            .run_lines(bucket.run.id, stream, from.max(0), limit)
-            .await?)
+        let page = LinePage {
+            from: page.from.max(0),
+            limit: page.limit.clamp(1, 10_000),
+            ..page
+        };
+        Ok(self.store.run_lines(bucket.run.id, page).await?)
     }
 
     /// The project `RunResumeStatus` and the Public API look at: in the named entity, or in
@@ -353,12 +349,7 @@ impl Services {
     }
 
     /// Stop from the web app: the SDK learns it from its next `file_stream` answer.
-    pub async fn stop_run(
-        &self,
-        actor: &Actor,
-        storage_id: i64,
-        meta: &RequestMeta,
-    ) -> Result<Bucket, ApiError> {
+    pub async fn stop_run(&self, actor: &Actor, storage_id: i64) -> Result<Bucket, ApiError> {
         let bucket = self
             .bucket_by_storage_id(storage_id)
             .await?
@@ -381,7 +372,7 @@ impl Services {
             "{}/{}/{}",
             bucket.entity.name, bucket.project.name, bucket.run.name
         );
-        let event = meta.audit(actor, "run.stop", target);
+        let event = actor.audit("run.stop", target);
         self.store
             .request_stop(bucket.run.id, crate::now_ms(), event)
             .await?;

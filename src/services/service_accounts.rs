@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::teams::description;
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
 use crate::keys::random_token;
 use crate::store::{AccountType, NewServiceAccount, NewUser, User};
@@ -17,7 +17,6 @@ impl Services {
         team: &str,
         name: Option<&str>,
         desc: &str,
-        meta: &RequestMeta,
     ) -> Result<User, ApiError> {
         let team = self.managed_team(actor, team).await?;
         let desc = description(desc)?;
@@ -48,8 +47,8 @@ impl Services {
             account_type: AccountType::Service,
             password_hash: None,
         };
-        let event = meta
-            .audit(actor, "team.service_account_create", &team.name)
+        let event = actor
+            .audit("team.service_account_create", &team.name)
             .with(json!({ "username": user.username }));
         let account = NewServiceAccount {
             team_id: team.id,
@@ -66,7 +65,6 @@ impl Services {
         team: &str,
         service_account_id: i64,
         name: &str,
-        meta: &RequestMeta,
     ) -> Result<(crate::store::ApiKeyRecord, zeroize::Zeroizing<String>), ApiError> {
         let team = self.managed_team(actor, team).await?;
         let account = self
@@ -80,6 +78,6 @@ impl Services {
                     "no such service account in this team",
                 )
             })?;
-        self.mint_key(&account, actor, name, None, meta).await
+        self.mint_key(&account, actor, name, None).await
     }
 }

@@ -51,7 +51,11 @@ impl Services {
     }
 
     /// The actor behind a session cookie, or `None` when the session is unknown or expired.
-    pub async fn authenticate_session(&self, token: &str) -> Result<Option<Actor>, ApiError> {
+    pub async fn authenticate_session(
+        &self,
+        token: &str,
+        meta: &RequestMeta,
+    ) -> Result<Option<Actor>, ApiError> {
         if token.len() != TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Ok(None);
         }
@@ -80,26 +84,23 @@ impl Services {
                 signed_in_at: session.signed_in_at,
             },
             on_behalf_of: None,
+            request: meta.clone(),
         }))
     }
 
-    pub async fn logout(&self, actor: &Actor, meta: &RequestMeta) -> Result<(), ApiError> {
+    pub async fn logout(&self, actor: &Actor) -> Result<(), ApiError> {
         if let AuthMethod::Session { token_hash, .. } = &actor.auth {
             self.store.delete_session(token_hash).await?;
         }
-        let event = meta.audit(actor, "session.logout", &actor.user.username);
+        let event = actor.audit("session.logout", &actor.user.username);
         self.store.audit(event, crate::now_ms()).await?;
         Ok(())
     }
 
-    pub async fn logout_everywhere(
-        &self,
-        actor: &Actor,
-        meta: &RequestMeta,
-    ) -> Result<u64, ApiError> {
+    pub async fn logout_everywhere(&self, actor: &Actor) -> Result<u64, ApiError> {
         let ended = self.store.delete_user_sessions(actor.user.id).await?;
-        let event = meta
-            .audit(actor, "session.logout_everywhere", &actor.user.username)
+        let event = actor
+            .audit("session.logout_everywhere", &actor.user.username)
             .with(serde_json::json!({ "sessions": ended }));
         self.store.audit(event, crate::now_ms()).await?;
         Ok(ended)

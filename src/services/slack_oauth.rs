@@ -8,7 +8,7 @@
 
 use super::alert_channels::ChannelTarget;
 use super::oauth_state::OauthFlow;
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
 
 pub const CALLBACK_PATH: &str = "/api/v1/alerts/slack/callback";
@@ -88,7 +88,6 @@ impl Services {
         actor: &Actor,
         flow: &SlackFlow,
         code: &str,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         let (client_id, client_secret) = self.slack_app()?;
         let redirect = self.oauth_callback(CALLBACK_PATH);
@@ -117,14 +116,8 @@ impl Services {
             slack_team: Some(installed.team).filter(|t| !t.is_empty()),
             slack_channel: Some(installed.channel).filter(|c| !c.is_empty()),
         };
-        self.connect_alert_channel(
-            actor,
-            flow.team.as_deref(),
-            flow.project.as_deref(),
-            target,
-            meta,
-        )
-        .await?;
+        self.connect_alert_channel(actor, flow.team.as_deref(), flow.project.as_deref(), target)
+            .await?;
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::access::{team_access, JoinPolicy, Role, TeamAccess};
-use super::{Actor, RequestMeta, Services};
+use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::store::{AccountType, Entity, NewTeam, Seat, Team, User};
 use crate::validate;
@@ -127,7 +127,6 @@ impl Services {
         name: &str,
         admin_username: Option<&str>,
         desc: &str,
-        meta: &RequestMeta,
     ) -> Result<Team, ApiError> {
         Self::require_person(actor)?;
         let name = team_name(name)?;
@@ -151,8 +150,8 @@ impl Services {
             }
             None => actor.user.clone(),
         };
-        let event = meta
-            .audit(actor, "team.create", &name)
+        let event = actor
+            .audit("team.create", &name)
             .with(json!({ "admin": admin.username }));
         self.store
             .create_team(
@@ -182,7 +181,6 @@ impl Services {
         desc: Option<&str>,
         policy: Option<&str>,
         domain: Option<&str>,
-        meta: &RequestMeta,
     ) -> Result<Team, ApiError> {
         let mut team = self.managed_team(actor, name).await?;
         if let Some(d) = desc {
@@ -222,21 +220,16 @@ impl Services {
                 "domain-based joining needs an email domain",
             ));
         }
-        let event = meta
-            .audit(actor, "team.update", &team.name)
+        let event = actor
+            .audit("team.update", &team.name)
             .with(json!({ "join_policy": team.join_policy }));
         self.store.update_team(team.clone(), event).await?;
         Ok(team)
     }
 
-    pub async fn delete_team(
-        &self,
-        actor: &Actor,
-        name: &str,
-        meta: &RequestMeta,
-    ) -> Result<(), ApiError> {
+    pub async fn delete_team(&self, actor: &Actor, name: &str) -> Result<(), ApiError> {
         let team = self.managed_team(actor, name).await?;
-        let event = meta.audit(actor, "team.delete", &team.name);
+        let event = actor.audit("team.delete", &team.name);
         self.store.delete_team(team.id, event).await?;
         Ok(())
     }
@@ -246,7 +239,6 @@ impl Services {
         actor: &Actor,
         team: &str,
         user_id: i64,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         let (team, role) = self.visible_team(actor, team).await?;
         let is_self = user_id == actor.user.id;
@@ -261,8 +253,8 @@ impl Services {
         } else {
             "team.remove_member"
         };
-        let event = meta
-            .audit(actor, action, &team.name)
+        let event = actor
+            .audit(action, &team.name)
             .with(json!({ "user_id": user_id }));
         if !self
             .store
@@ -284,7 +276,6 @@ impl Services {
         team: &str,
         username: &str,
         role: &str,
-        meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         let team = self.managed_team(actor, team).await?;
         let role = validate_role(role)?;
@@ -298,8 +289,8 @@ impl Services {
                     format!("there is no user named {}", validate::echo(username)),
                 )
             })?;
-        let event = meta
-            .audit(actor, "team.set_role", &team.name)
+        let event = actor
+            .audit("team.set_role", &team.name)
             .with(json!({ "member": member.username, "role": role }));
         self.store
             .set_member_role(

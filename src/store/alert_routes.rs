@@ -8,19 +8,27 @@ use super::outbox::NewJob;
 use super::{AuditEvent, Owner};
 use crate::error::StoreResult;
 
-/// A connected Slack webhook or signed webhook. The sealed values open with `crate::sealed`.
+/// What a channel is and where it sends: a Slack webhook or a signed webhook. The sealed
+/// values open with `crate::sealed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertChannelRow {
-    pub id: i64,
-    pub owner: String,
+pub struct ChannelSpec {
     pub kind: String,
     /// 0: every project of the owner; else the one project re-routed here.
     pub project_id: i64,
     pub url_sealed: String,
     pub secret_sealed: Option<String>,
+    /// The host (and, for Slack, the channel) people see; never the secret part.
     pub hint: String,
     pub slack_team: Option<String>,
     pub slack_channel: Option<String>,
+}
+
+/// A connected channel of an owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertChannelRow {
+    pub id: i64,
+    pub owner: String,
+    pub spec: ChannelSpec,
     pub broken_at: Option<i64>,
     pub broken_reason: Option<String>,
     pub created_by: Option<i64>,
@@ -39,13 +47,7 @@ pub struct AlertMute {
 #[derive(Debug, Clone)]
 pub struct NewAlertChannel {
     pub owner: Owner,
-    pub kind: String,
-    pub project_id: i64,
-    pub url_sealed: String,
-    pub secret_sealed: Option<String>,
-    pub hint: String,
-    pub slack_team: Option<String>,
-    pub slack_channel: Option<String>,
+    pub spec: ChannelSpec,
     pub created_by: i64,
     pub now: i64,
 }

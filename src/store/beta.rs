@@ -19,6 +19,15 @@ impl From<(String, bool)> for BetaChoice {
     }
 }
 
+/// An owner's choice for one feature: `Some` records it, `None` forgets it (back to the
+/// default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChoiceChange {
+    pub owner: Owner,
+    pub feature: String,
+    pub enabled: Option<bool>,
+}
+
 /// One feature for one person, read in one statement (the SDK's Viewer asks on every
 /// `wandb.init`): the server's availability setting, the person's choice and their default
 /// team's.
@@ -45,13 +54,6 @@ pub trait BetaStore: Send + Sync {
     async fn feature_state(&self, query: &FeatureQuery) -> StoreResult<FeatureState>;
     /// The choices an owner made, by feature key.
     async fn beta_choices(&self, owner: Owner) -> StoreResult<Vec<BetaChoice>>;
-    /// Records a choice (`Some`) or forgets it (`None`, back to the default), with its
-    /// audit row in the same transaction.
-    async fn set_beta_choice(
-        &self,
-        owner: Owner,
-        feature: &str,
-        enabled: Option<bool>,
-        audit: AuditEvent,
-    ) -> StoreResult<()>;
+    /// Records or forgets a choice, with its audit row in the same transaction.
+    async fn set_beta_choice(&self, change: ChoiceChange, audit: AuditEvent) -> StoreResult<()>;
 }

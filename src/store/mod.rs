@@ -39,12 +39,12 @@ use crate::keys::KeyHash;
 
 pub use accounts::{AccountStore, FirstAdmin, PasswordChange};
 pub use alert_routes::{
-    AlertChannelRow, AlertMute, AlertRouteStore, BrokenChannel, Delivery, NewAlertChannel,
-    NewDelivery,
+    AlertChannelRow, AlertMute, AlertRouteStore, BrokenChannel, ChannelSpec, Delivery,
+    NewAlertChannel, NewDelivery,
 };
 pub use alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
 pub use audit::AuditStore;
-pub use beta::{BetaChoice, BetaStore, FeatureQuery, FeatureState};
+pub use beta::{BetaChoice, BetaStore, ChoiceChange, FeatureQuery, FeatureState};
 pub use email_tokens::{EmailChange, EmailTokenStore, NewEmailToken};
 pub use exports::ExportStore;
 pub use github::{GithubLink, GithubStore};
@@ -54,10 +54,10 @@ pub use lifecycle::LifecycleStore;
 pub use limits::{LimitStore, Window};
 pub use maintenance::MaintenanceStore;
 pub use migrations::Migration;
-pub use profile::{Intro, ProfileStore};
+pub use profile::{Intro, ProfileField, ProfileStore, ProfileUpdate};
 pub use runs::{
-    OnTransition, Project, Run, RunFields, RunFile, RunState, RunStore, RunTransition, RunUpsert,
-    Silence, Stream, StreamLines, StreamOutcome, StreamWrite,
+    LinePage, OnTransition, Project, Run, RunFields, RunFile, RunInfo, RunState, RunStore,
+    RunTransition, RunUpsert, Silence, Stream, StreamLines, StreamOutcome, StreamWrite,
 };
 pub use sessions::SessionStore;
 pub use settings::SettingStore;
@@ -301,17 +301,6 @@ pub struct Profile {
     pub intro_html: String,
     /// Blob name of the profile image.
     pub avatar: Option<String>,
-    pub language: Option<String>,
-}
-
-/// Profile fields people edit in the Profile section; `None` leaves a field unchanged.
-#[derive(Debug, Clone, Default)]
-pub struct ProfileUpdate {
-    pub name: Option<String>,
-    pub institution: Option<String>,
-    pub bio: Option<String>,
-    pub location: Option<String>,
-    pub website: Option<String>,
     pub language: Option<String>,
 }
 

@@ -1,5 +1,7 @@
 //! The Profile section, the intro and the profile image.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 
 use super::*;
@@ -10,6 +12,62 @@ use crate::error::StoreResult;
 pub struct Intro {
     pub markdown: String,
     pub html: String,
+}
+
+/// A field people edit in the Profile section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProfileField {
+    Name,
+    Institution,
+    Bio,
+    Location,
+    Website,
+    /// The language of the mails the server sends the person.
+    Language,
+}
+
+impl ProfileField {
+    /// Its name in audit rows (and its column).
+    pub fn key(self) -> &'static str {
+        match self {
+            ProfileField::Name => "name",
+            ProfileField::Institution => "institution",
+            ProfileField::Bio => "bio",
+            ProfileField::Location => "location",
+            ProfileField::Website => "website",
+            ProfileField::Language => "language",
+        }
+    }
+}
+
+/// Profile fields to change, with their new values; a field not named stays as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileUpdate(BTreeMap<ProfileField, String>);
+
+impl ProfileUpdate {
+    pub fn get(&self, field: ProfileField) -> Option<&str> {
+        self.0.get(&field).map(String::as_str)
+    }
+
+    /// The fields it changes, in declaration order.
+    pub fn fields(&self) -> impl Iterator<Item = ProfileField> + '_ {
+        self.0.keys().copied()
+    }
+}
+
+impl FromIterator<(ProfileField, String)> for ProfileUpdate {
+    fn from_iter<I: IntoIterator<Item = (ProfileField, String)>>(iter: I) -> Self {
+        ProfileUpdate(iter.into_iter().collect())
+    }
+}
+
+impl IntoIterator for ProfileUpdate {
+    type Item = (ProfileField, String);
+    type IntoIter = std::collections::btree_map::IntoIter<ProfileField, String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
 }
 
 #[async_trait]

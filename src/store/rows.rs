@@ -2,11 +2,11 @@
 //! a rusqlite row or a tokio-postgres row; every type read here converts from both drivers.
 //! `FromRow` turns a whole row into a model, so one statement reads the same way on both.
 
-use super::alert_routes::{AlertChannelRow, Delivery};
+use super::alert_routes::{AlertChannelRow, ChannelSpec, Delivery};
 use super::alerts::RunAlert;
 use super::exports::ExportRow;
 use super::jobs::{parse_payload, Job, JobAttempt, JobStatus};
-use super::runs::{Project, Run, RunFile, RunTransition};
+use super::runs::{Project, Run, RunFile, RunInfo, RunTransition};
 use super::*;
 
 // Column lists as macros, so `sql!` can splice them into a statement at compile time.
@@ -145,6 +145,34 @@ fn client<R: Cols>(r: &R, next: &mut impl FnMut() -> usize) -> Result<Client, R:
     })
 }
 
+/// A [`ChannelSpec`] from its seven columns, `kind` to `slack_channel`.
+fn channel_spec<R: Cols>(r: &R, next: &mut impl FnMut() -> usize) -> Result<ChannelSpec, R::Error> {
+    Ok(ChannelSpec {
+        kind: r.col(next())?,
+        project_id: r.col(next())?,
+        url_sealed: r.col(next())?,
+        secret_sealed: r.col(next())?,
+        hint: r.col(next())?,
+        slack_team: r.col(next())?,
+        slack_channel: r.col(next())?,
+    })
+}
+
+/// A [`RunInfo`] from its nine columns, `display_name` to `sweep`.
+fn run_info<R: Cols>(r: &R, next: &mut impl FnMut() -> usize) -> Result<RunInfo, R::Error> {
+    Ok(RunInfo {
+        display_name: r.col(next())?,
+        notes: r.col(next())?,
+        group_name: r.col(next())?,
+        job_type: r.col(next())?,
+        host: r.col(next())?,
+        program: r.col(next())?,
+        repo: r.col(next())?,
+        commit_sha: r.col(next())?,
+        sweep: r.col(next())?,
+    })
+}
+
 /// A `User` from `user_cols!()`, starting at column `at`.
 fn user<R: Cols>(r: &R, at: usize) -> Result<User, R::Error> {
     Ok(read_row!(r, at => User {
@@ -220,13 +248,12 @@ from_row! {
     }),
     Project => |r| read_row!(r, 0 => Project { id, entity_id, entity_name, name, created_by, created_at }),
     Run => |r| read_row!(r, 0 => Run {
-        id, project_id, name, user_id, display_name, notes, group_name, job_type, host, program,
-        repo, commit_sha, sweep, tags, config, summary, state, exit_code, history_lines,
-        events_lines, output_lines, stop_requested_at, created_at, heartbeat_at, finished_at,
+        id, project_id, name, user_id, info as run_info, tags, config, summary, state, exit_code,
+        history_lines, events_lines, output_lines, stop_requested_at, created_at, heartbeat_at,
+        finished_at,
     }),
     AlertChannelRow => |r| read_row!(r, 0 => AlertChannelRow {
-        id, owner, kind, project_id, url_sealed, secret_sealed, hint, slack_team, slack_channel,
-        broken_at, broken_reason, created_by, created_at,
+        id, owner, spec as channel_spec, broken_at, broken_reason, created_by, created_at,
     }),
     Delivery => |r| read_row!(r, 0 => Delivery {
         id, run_id, event, channel, owner, target, title, created_at, status, attempts,

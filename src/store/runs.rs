@@ -1,6 +1,8 @@
 //! Projects, runs and what the SDK streams into them (history, system metrics, console
 //! lines, summary), and every change of a run's state.
 
+use std::ops::Range;
+
 use async_trait::async_trait;
 
 use super::outbox::NewJob;
@@ -25,15 +27,7 @@ pub struct Run {
     pub name: String,
     /// The person the run belongs to (for a service account: the member it was attributed to).
     pub user_id: Option<i64>,
-    pub display_name: Option<String>,
-    pub notes: Option<String>,
-    pub group_name: Option<String>,
-    pub job_type: Option<String>,
-    pub host: Option<String>,
-    pub program: Option<String>,
-    pub repo: Option<String>,
-    pub commit_sha: Option<String>,
-    pub sweep: Option<String>,
+    pub info: RunInfo,
     /// JSON array of strings.
     pub tags: String,
     /// JSON object in the SDK's `{"key": {"value": …}}` form.
@@ -51,9 +45,10 @@ pub struct Run {
     pub finished_at: Option<i64>,
 }
 
-/// The fields `upsertBucket` may set; `None` keeps what the run has.
-#[derive(Debug, Clone, Default)]
-pub struct RunFields {
+/// What the SDK says about a run besides its data: how it is named and grouped, and where
+/// its code and machine were. Each may be unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunInfo {
     pub display_name: Option<String>,
     pub notes: Option<String>,
     pub group_name: Option<String>,
@@ -63,6 +58,12 @@ pub struct RunFields {
     pub repo: Option<String>,
     pub commit_sha: Option<String>,
     pub sweep: Option<String>,
+}
+
+/// The fields `upsertBucket` may set; `None` (here and in `info`) keeps what the run has.
+#[derive(Debug, Clone, Default)]
+pub struct RunFields {
+    pub info: RunInfo,
     pub tags: Option<String>,
     pub config: Option<String>,
     pub summary: Option<String>,
@@ -110,6 +111,14 @@ impl Stream {
             Stream::Output => "output",
         }
     }
+}
+
+/// A page of one stream: its lines from line `from`, at most `limit`, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinePage {
+    pub stream: Stream,
+    pub from: i64,
+    pub limit: i64,
 }
 
 /// One `file_stream` request, applied in one transaction.
@@ -202,20 +211,12 @@ pub trait RunStore: Send + Sync {
     /// Applies one `file_stream` request: lines by offset (a replay changes nothing), the
     /// summary, the heartbeat, and the state change it causes, with its transition row.
     async fn stream_write(&self, write: StreamWrite) -> StoreResult<StreamOutcome>;
-    /// Lines of one stream from line `from`, at most `limit`, in order.
-    async fn run_lines(
-        &self,
-        run_id: i64,
-        stream: Stream,
-        from: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<(i64, String)>>;
-    /// History rows with `min_step <= _step < max_step`, by step, at most `limit`.
+    async fn run_lines(&self, run_id: i64, page: LinePage) -> StoreResult<Vec<(i64, String)>>;
+    /// History rows whose `_step` is in `steps`, by step, at most `limit`.
     async fn history_by_step(
         &self,
         run_id: i64,
-        min_step: i64,
-        max_step: i64,
+        steps: Range<i64>,
         limit: i64,
     ) -> StoreResult<Vec<String>>;
     /// Every `stride`-th line of a stream, at most `limit`: an even sample.

@@ -113,7 +113,7 @@ impl TestApp {
         let owner = self.last.clone().expect("make a person before their team");
         let actor = self.actor(&owner).await;
         self.services()
-            .create_team(&actor, team, None, "", &Default::default())
+            .create_team(&actor, team, None, "")
             .await
             .unwrap();
         self
@@ -138,13 +138,10 @@ impl TestApp {
             .expect("the team has an admin")
             .user;
         let admin = as_person(admin);
-        let invite = services
-            .invite(&admin, team, who, role, &Default::default())
-            .await
-            .unwrap();
+        let invite = services.invite(&admin, team, who, role).await.unwrap();
         let invitee = self.actor(who).await;
         services
-            .answer_invite(&invitee, Some(invite.id), None, true, &Default::default())
+            .answer_invite(&invitee, Some(invite.id), None, true)
             .await
             .unwrap();
         self
@@ -262,5 +259,6 @@ fn as_person(user: fulcrum::store::User) -> Actor {
             key_id: "fk-testapp".into(),
         },
         on_behalf_of: None,
+        request: Default::default(),
     }
 }

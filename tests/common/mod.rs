@@ -287,15 +287,11 @@ impl T {
             admin,
             password: Some(zeroize::Zeroizing::new(PASSWORD.into())),
         };
-        let meta = Default::default();
         let services = &self.server.services;
-        let user = services.create_user(&actor, account, &meta).await.unwrap();
+        let user = services.create_user(&actor, account).await.unwrap();
         let mut owner = actor;
         owner.user = user;
-        let (_, key) = services
-            .generate_key(&owner, "test", None, &meta)
-            .await
-            .unwrap();
+        let (_, key) = services.generate_key(&owner, "test", None).await.unwrap();
         key.to_string()
     }
 
@@ -356,6 +352,7 @@ pub fn console() -> fulcrum::services::Actor {
         },
         auth: fulcrum::services::AuthMethod::Console,
         on_behalf_of: None,
+        request: Default::default(),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::graphql::scalars::{Int64, JsonString};
 use crate::graphql::{ids, request_context, signed_in, IntoGql, Res};
 use crate::services::runs::Bucket;
 use crate::services::runs::RunAccess;
-use crate::store::{Run, Stream};
+use crate::store::{LinePage, Run, Stream};
 
 #[derive(SimpleObject)]
 #[graphql(name = "RunAlert")]
@@ -60,9 +60,9 @@ impl RunNode {
     fn github_links(&self, ctx: &Context<'_>) -> Res<Option<(String, Option<String>)>> {
         let rc = request_context(ctx)?;
         let run = self.run();
-        Ok(run.repo.as_deref().and_then(|repo| {
+        Ok(run.info.repo.as_deref().and_then(|repo| {
             rc.services
-                .github_web_links(repo, run.commit_sha.as_deref())
+                .github_web_links(repo, run.info.commit_sha.as_deref())
         }))
     }
 
@@ -72,7 +72,14 @@ impl RunNode {
         let from = (count - 1).max(0);
         let lines = rc
             .services
-            .run_lines(&self.0, stream, from, 1)
+            .run_lines(
+                &self.0,
+                LinePage {
+                    stream,
+                    from,
+                    limit: 1,
+                },
+            )
             .await
             .gql()?;
         let tail: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
@@ -92,15 +99,15 @@ impl RunNode {
     }
 
     async fn display_name(&self) -> Option<&str> {
-        self.run().display_name.as_deref()
+        self.run().info.display_name.as_deref()
     }
 
     async fn description(&self) -> Option<&str> {
-        self.run().notes.as_deref()
+        self.run().info.notes.as_deref()
     }
 
     async fn notes(&self) -> Option<&str> {
-        self.run().notes.as_deref()
+        self.run().info.notes.as_deref()
     }
 
     async fn config(&self) -> JsonString {
@@ -128,7 +135,7 @@ impl RunNode {
     }
 
     async fn sweep_name(&self) -> Option<&str> {
-        self.run().sweep.as_deref()
+        self.run().info.sweep.as_deref()
     }
 
     async fn state(&self) -> &str {
@@ -170,19 +177,19 @@ impl RunNode {
     }
 
     async fn group(&self) -> Option<&str> {
-        self.run().group_name.as_deref()
+        self.run().info.group_name.as_deref()
     }
 
     async fn job_type(&self) -> Option<&str> {
-        self.run().job_type.as_deref()
+        self.run().info.job_type.as_deref()
     }
 
     async fn host(&self) -> Option<&str> {
-        self.run().host.as_deref()
+        self.run().info.host.as_deref()
     }
 
     async fn commit(&self) -> Option<&str> {
-        self.run().commit_sha.as_deref()
+        self.run().info.commit_sha.as_deref()
     }
 
     async fn created_at(&self) -> String {
@@ -201,11 +208,11 @@ impl RunNode {
 
     /// The script the SDK ran (`program`) and its git remote.
     async fn program(&self) -> Option<&str> {
-        self.run().program.as_deref()
+        self.run().info.program.as_deref()
     }
 
     async fn repo(&self) -> Option<&str> {
-        self.run().repo.as_deref()
+        self.run().info.repo.as_deref()
     }
 
     /// The repository's page, when the git remote is on this server's GitHub.
@@ -229,7 +236,14 @@ impl RunNode {
         let rc = request_context(ctx)?;
         let lines = rc
             .services
-            .run_lines(&self.0, Stream::Output, offset, limit)
+            .run_lines(
+                &self.0,
+                LinePage {
+                    stream: Stream::Output,
+                    from: offset,
+                    limit,
+                },
+            )
             .await
             .gql()?;
         Ok(lines
@@ -328,14 +342,8 @@ impl RunNode {
                 .await
                 .gql();
         }
-        let (min, max) = (
-            min_step.map_or(0, |s| s.0),
-            max_step.map_or(i64::MAX, |s| s.0),
-        );
-        services
-            .history_page(&self.0, min, max, samples)
-            .await
-            .gql()
+        let steps = min_step.map_or(0, |s| s.0)..max_step.map_or(i64::MAX, |s| s.0);
+        services.history_page(&self.0, steps, samples).await.gql()
     }
 
     /// System-metric rows, about `samples` spread over the run.

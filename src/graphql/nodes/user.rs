@@ -171,6 +171,7 @@ impl UserNode {
             user: self.user.clone(),
             auth: crate::services::AuthMethod::Console,
             on_behalf_of: None,
+            request: rc.meta.clone(),
         };
         match rc.services.resolve_entity(&as_actor, None).await {
             Ok(e) => Ok(e.name),

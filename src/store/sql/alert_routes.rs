@@ -56,11 +56,12 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
         work!(self, tx, |c| {
             let (user_id, team_id) = owner_ids(ch.owner);
             let owner = ch.owner.key();
+            let s = &ch.spec;
             c.execute(
                 sql!(
                     "DELETE FROM alert_channels WHERE owner = $1 AND kind = $2 AND project_id = $3"
                 ),
-                &[&owner, &ch.kind, &ch.project_id],
+                &[&owner, &s.kind, &s.project_id],
             )
             .await?;
             let row: AlertChannelRow = c
@@ -72,8 +73,8 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
                         channel_cols!()
                     ),
                     &[
-                        &owner, &user_id, &team_id, &ch.kind, &ch.project_id, &ch.url_sealed,
-                        &ch.secret_sealed, &ch.hint, &ch.slack_team, &ch.slack_channel,
+                        &owner, &user_id, &team_id, &s.kind, &s.project_id, &s.url_sealed,
+                        &s.secret_sealed, &s.hint, &s.slack_team, &s.slack_channel,
                         &ch.created_by, &ch.now,
                     ],
                 )

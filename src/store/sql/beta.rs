@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::{audited, sql, work, Backend, Exec, SqlStore};
 use crate::error::StoreResult;
-use crate::store::beta::{BetaChoice, BetaStore, FeatureQuery, FeatureState};
+use crate::store::beta::{BetaChoice, BetaStore, ChoiceChange, FeatureQuery, FeatureState};
 use crate::store::{AuditEvent, Owner};
 
 #[async_trait]
@@ -35,14 +35,12 @@ impl<B: Backend> BetaStore for SqlStore<B> {
         Ok(rows.into_iter().map(BetaChoice::from).collect())
     }
 
-    async fn set_beta_choice(
-        &self,
-        owner: Owner,
-        feature: &str,
-        enabled: Option<bool>,
-        audit: AuditEvent,
-    ) -> StoreResult<()> {
-        let feature = feature.to_string();
+    async fn set_beta_choice(&self, change: ChoiceChange, audit: AuditEvent) -> StoreResult<()> {
+        let ChoiceChange {
+            owner,
+            feature,
+            enabled,
+        } = change;
         let now = crate::now_ms();
         let ((upsert, forget), id) = owner.pick(
             (

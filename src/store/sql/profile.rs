@@ -28,20 +28,12 @@ impl<B: Backend> ProfileStore for SqlStore<B> {
         u: ProfileUpdate,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        self.write_audited(
-            UPDATE_PROFILE,
-            (
-                u.name,
-                u.institution,
-                u.bio,
-                u.location,
-                u.website,
-                u.language,
-                user_id,
-            ),
-            audit,
-        )
-        .await
+        use ProfileField::*;
+        let [name, institution, bio, location, website, language] =
+            [Name, Institution, Bio, Location, Website, Language]
+                .map(|f| u.get(f).map(String::from));
+        let args = (name, institution, bio, location, website, language, user_id);
+        self.write_audited(UPDATE_PROFILE, args, audit).await
     }
 
     async fn update_intro(&self, user_id: i64, intro: Intro, audit: AuditEvent) -> StoreResult<()> {

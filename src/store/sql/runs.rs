@@ -1,5 +1,7 @@
 //! Projects, runs, their streamed lines and their state changes.
 
+use std::ops::Range;
+
 use async_trait::async_trait;
 
 use super::{audited, enqueue, sql, work, Backend, Exec, Param, Sql, SqlStore};
@@ -154,15 +156,15 @@ async fn transition<C: Exec>(
 /// The run fields in the order `INSERT_RUN` ($4…$15) and `UPDATE_RUN` ($2…$13) take them.
 fn field_args(f: &RunFields) -> [&dyn Param; 12] {
     [
-        &f.display_name,
-        &f.notes,
-        &f.group_name,
-        &f.job_type,
-        &f.host,
-        &f.program,
-        &f.repo,
-        &f.commit_sha,
-        &f.sweep,
+        &f.info.display_name,
+        &f.info.notes,
+        &f.info.group_name,
+        &f.info.job_type,
+        &f.info.host,
+        &f.info.program,
+        &f.info.repo,
+        &f.info.commit_sha,
+        &f.info.sweep,
         &f.tags,
         &f.config,
         &f.summary,
@@ -332,13 +334,12 @@ impl<B: Backend> RunStore for SqlStore<B> {
         })
     }
 
-    async fn run_lines(
-        &self,
-        run_id: i64,
-        stream: Stream,
-        from: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<(i64, String)>> {
+    async fn run_lines(&self, run_id: i64, page: LinePage) -> StoreResult<Vec<(i64, String)>> {
+        let LinePage {
+            stream,
+            from,
+            limit,
+        } = page;
         self.read_all(RUN_LINES, (run_id, stream.as_str(), from, limit))
             .await
     }
@@ -346,12 +347,11 @@ impl<B: Backend> RunStore for SqlStore<B> {
     async fn history_by_step(
         &self,
         run_id: i64,
-        min_step: i64,
-        max_step: i64,
+        steps: Range<i64>,
         limit: i64,
     ) -> StoreResult<Vec<String>> {
         let rows: Vec<(String,)> = self
-            .read_all(HISTORY_BY_STEP, (run_id, min_step, max_step, limit))
+            .read_all(HISTORY_BY_STEP, (run_id, steps.start, steps.end, limit))
             .await?;
         Ok(rows.into_iter().map(|(d,)| d).collect())
     }
