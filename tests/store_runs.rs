@@ -15,14 +15,6 @@ use fulcrum::store::{
     Silence, Stream, StreamLines, StreamWrite, User,
 };
 
-fn page(stream: Stream, from: i64, limit: i64) -> LinePage {
-    LinePage {
-        stream,
-        from,
-        limit,
-    }
-}
-
 on_both_backends!(
     upserts_make_the_project_once_and_update_the_run_in_place,
     streamed_lines_are_kept_by_offset_and_a_replay_changes_nothing,
@@ -184,7 +176,7 @@ async fn streamed_lines_are_kept_by_offset_and_a_replay_changes_nothing(backend:
     s.stream_write(next).await.unwrap();
 
     let history = s
-        .run_lines(run.id, page(Stream::History, 0, 100))
+        .run_lines(run.id, LinePage::new(Stream::History, 0, 100))
         .await
         .unwrap();
     assert_eq!(
@@ -192,7 +184,7 @@ async fn streamed_lines_are_kept_by_offset_and_a_replay_changes_nothing(backend:
         vec![0, 1, 2]
     );
     let output = s
-        .run_lines(run.id, page(Stream::Output, 0, 100))
+        .run_lines(run.id, LinePage::new(Stream::Output, 0, 100))
         .await
         .unwrap();
     assert_eq!(
@@ -204,10 +196,19 @@ async fn streamed_lines_are_kept_by_offset_and_a_replay_changes_nothing(backend:
         "a console line is rewritten at its offset (progress bars)"
     );
     let page = s
-        .run_lines(run.id, page(Stream::History, 1, 1))
+        .run_lines(run.id, LinePage::new(Stream::History, 1, 1))
         .await
         .unwrap();
     assert_eq!(page, vec![(1, r#"{"_step":1,"loss":0.5}"#.to_string())]);
+    let sample = s
+        .run_lines(run.id, LinePage::sample(Stream::History, 2, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        sample.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        vec![0, 2],
+        "a sample takes every second line from the first"
+    );
     let run = s.run_by_id(run.id).await.unwrap().unwrap();
     assert_eq!(
         (run.history_lines, run.events_lines, run.output_lines),

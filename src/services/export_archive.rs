@@ -310,14 +310,7 @@ impl Services {
     ) -> Result<Vec<(i64, String)>, String> {
         let page = self
             .store
-            .run_lines(
-                run_id,
-                LinePage {
-                    stream,
-                    from: *from,
-                    limit: LINES_PAGE,
-                },
-            )
+            .run_lines(run_id, LinePage::new(stream, *from, LINES_PAGE))
             .await
             .map_err(failed)?;
         if let Some((last, _)) = page.last() {

@@ -9,7 +9,7 @@ use super::run_query::{check_filter, matches, sort, Row};
 use super::runs::{run_not_found, Bucket, RunAccess};
 use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{Entity, Project, Stream};
+use crate::store::{Entity, LinePage, Project, Stream};
 
 /// One page of a project's runs.
 pub struct RunPage {
@@ -135,7 +135,8 @@ impl Services {
         };
         let n = samples(n);
         let stride = (count + n - 1) / n;
-        let lines = self.store.sample_lines(b.run.id, stream, stride, n).await?;
+        let page = LinePage::sample(stream, stride, n);
+        let lines = self.store.run_lines(b.run.id, page).await?;
         Ok(lines.into_iter().map(|(_, l)| l).collect())
     }
 

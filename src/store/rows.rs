@@ -137,40 +137,23 @@ macro_rules! read_row {
     };
 }
 
-/// A [`Client`] from two columns: `ip, user_agent`.
-fn client<R: Cols>(r: &R, next: &mut impl FnMut() -> usize) -> Result<Client, R::Error> {
-    Ok(Client {
-        ip: r.col(next())?,
-        user_agent: r.col(next())?,
-    })
+/// Readers of the structs a row holds as consecutive columns (`field as reader` above).
+macro_rules! nested_rows {
+    ($($reader:ident => $ty:ident { $($field:ident),+ $(,)? }),+ $(,)?) => {$(
+        fn $reader<R: Cols>(r: &R, next: &mut impl FnMut() -> usize) -> Result<$ty, R::Error> {
+            Ok($ty { $($field: r.col(next())?),+ })
+        }
+    )+};
 }
 
-/// A [`ChannelSpec`] from its seven columns, `kind` to `slack_channel`.
-fn channel_spec<R: Cols>(r: &R, next: &mut impl FnMut() -> usize) -> Result<ChannelSpec, R::Error> {
-    Ok(ChannelSpec {
-        kind: r.col(next())?,
-        project_id: r.col(next())?,
-        url_sealed: r.col(next())?,
-        secret_sealed: r.col(next())?,
-        hint: r.col(next())?,
-        slack_team: r.col(next())?,
-        slack_channel: r.col(next())?,
-    })
-}
-
-/// A [`RunInfo`] from its nine columns, `display_name` to `sweep`.
-fn run_info<R: Cols>(r: &R, next: &mut impl FnMut() -> usize) -> Result<RunInfo, R::Error> {
-    Ok(RunInfo {
-        display_name: r.col(next())?,
-        notes: r.col(next())?,
-        group_name: r.col(next())?,
-        job_type: r.col(next())?,
-        host: r.col(next())?,
-        program: r.col(next())?,
-        repo: r.col(next())?,
-        commit_sha: r.col(next())?,
-        sweep: r.col(next())?,
-    })
+nested_rows! {
+    client => Client { ip, user_agent },
+    channel_spec => ChannelSpec {
+        kind, project_id, url_sealed, secret_sealed, hint, slack_team, slack_channel,
+    },
+    run_info => RunInfo {
+        display_name, notes, group_name, job_type, host, program, repo, commit_sha, sweep,
+    },
 }
 
 /// A `User` from `user_cols!()`, starting at column `at`.

@@ -113,12 +113,32 @@ impl Stream {
     }
 }
 
-/// A page of one stream: its lines from line `from`, at most `limit`, in order.
+/// A page of one stream: its lines from line `from`, at most `limit`, in order; with
+/// `every` > 1, only every `every`-th line (an even sample).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinePage {
     pub stream: Stream,
     pub from: i64,
+    pub every: i64,
     pub limit: i64,
+}
+
+impl LinePage {
+    pub fn new(stream: Stream, from: i64, limit: i64) -> Self {
+        LinePage {
+            stream,
+            from,
+            every: 1,
+            limit,
+        }
+    }
+
+    pub fn sample(stream: Stream, every: i64, limit: i64) -> Self {
+        LinePage {
+            every,
+            ..LinePage::new(stream, 0, limit)
+        }
+    }
 }
 
 /// One `file_stream` request, applied in one transaction.
@@ -219,14 +239,6 @@ pub trait RunStore: Send + Sync {
         steps: Range<i64>,
         limit: i64,
     ) -> StoreResult<Vec<String>>;
-    /// Every `stride`-th line of a stream, at most `limit`: an even sample.
-    async fn sample_lines(
-        &self,
-        run_id: i64,
-        stream: Stream,
-        stride: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<(i64, String)>>;
     /// The largest `_step` in a run's history.
     async fn last_step(&self, run_id: i64) -> StoreResult<Option<i64>>;
     /// Every run of a project, newest first.

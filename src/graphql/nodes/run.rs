@@ -72,14 +72,7 @@ impl RunNode {
         let from = (count - 1).max(0);
         let lines = rc
             .services
-            .run_lines(
-                &self.0,
-                LinePage {
-                    stream,
-                    from,
-                    limit: 1,
-                },
-            )
+            .run_lines(&self.0, LinePage::new(stream, from, 1))
             .await
             .gql()?;
         let tail: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
@@ -236,14 +229,7 @@ impl RunNode {
         let rc = request_context(ctx)?;
         let lines = rc
             .services
-            .run_lines(
-                &self.0,
-                LinePage {
-                    stream: Stream::Output,
-                    from: offset,
-                    limit,
-                },
-            )
+            .run_lines(&self.0, LinePage::new(Stream::Output, offset, limit))
             .await
             .gql()?;
         Ok(lines

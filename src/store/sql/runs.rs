@@ -101,15 +101,11 @@ const INSERT_TRANSITION: &Sql = sql!(
 );
 const RUN_LINES: &Sql = sql!(
     "SELECT line, data FROM run_lines WHERE run_id = $1 AND stream = $2 AND line >= $3
-      ORDER BY line LIMIT $4"
+        AND line % $4 = 0 ORDER BY line LIMIT $5"
 );
 const HISTORY_BY_STEP: &Sql = sql!(
     "SELECT data FROM run_lines WHERE run_id = $1 AND stream = 'history' AND step >= $2 AND step < $3
       ORDER BY step, line LIMIT $4"
-);
-const SAMPLE_LINES: &Sql = sql!(
-    "SELECT line, data FROM run_lines WHERE run_id = $1 AND stream = $2 AND line % $3 = 0
-      ORDER BY line LIMIT $4"
 );
 const LAST_STEP: &Sql =
     sql!("SELECT MAX(step) FROM run_lines WHERE run_id = $1 AND stream = 'history'");
@@ -338,10 +334,11 @@ impl<B: Backend> RunStore for SqlStore<B> {
         let LinePage {
             stream,
             from,
+            every,
             limit,
         } = page;
-        self.read_all(RUN_LINES, (run_id, stream.as_str(), from, limit))
-            .await
+        let args = (run_id, stream.as_str(), from, every.max(1), limit);
+        self.read_all(RUN_LINES, args).await
     }
 
     async fn history_by_step(
@@ -354,18 +351,6 @@ impl<B: Backend> RunStore for SqlStore<B> {
             .read_all(HISTORY_BY_STEP, (run_id, steps.start, steps.end, limit))
             .await?;
         Ok(rows.into_iter().map(|(d,)| d).collect())
-    }
-
-    async fn sample_lines(
-        &self,
-        run_id: i64,
-        stream: Stream,
-        stride: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<(i64, String)>> {
-        let stride = stride.max(1);
-        self.read_all(SAMPLE_LINES, (run_id, stream.as_str(), stride, limit))
-            .await
     }
 
     async fn last_step(&self, run_id: i64) -> StoreResult<Option<i64>> {
