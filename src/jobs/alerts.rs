@@ -41,12 +41,10 @@ pub struct RunEventHandler(pub Arc<dyn AlertFanout>);
 
 #[async_trait]
 impl JobHandler for RunEventHandler {
-    fn kind(&self) -> &'static str {
-        RunEvent::KIND
-    }
+    type Payload = RunEvent;
 
-    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
-        self.0.fan_out(&RunEvent::from_job(job)?, job.id).await
+    async fn run(&self, event: RunEvent, job: &Job, _now: i64) -> Result<(), JobError> {
+        self.0.fan_out(&event, job.id).await
     }
 }
 
@@ -149,17 +147,12 @@ pub struct RunAlertMailHandler(pub Arc<Mailer>, pub Arc<dyn AlertSender>);
 
 #[async_trait]
 impl JobHandler for RunAlertMailHandler {
-    fn kind(&self) -> &'static str {
-        RunAlertMail::KIND
-    }
+    type Payload = RunAlertMail;
+    const CLEARS_PAYLOAD: bool = true;
 
-    fn clear_payload_when_done(&self) -> bool {
-        true
-    }
-
-    async fn run(&self, job: &Job, now: i64) -> Result<(), JobError> {
+    async fn run(&self, mail: RunAlertMail, job: &Job, now: i64) -> Result<(), JobError> {
         self.1.my_turn(job).await?;
-        self.0.send_job::<RunAlertMail>(job, now).await
+        self.0.send_job(mail, job, now).await
     }
 }
 
@@ -167,13 +160,11 @@ pub struct SlackAlertHandler(pub Arc<dyn AlertSender>);
 
 #[async_trait]
 impl JobHandler for SlackAlertHandler {
-    fn kind(&self) -> &'static str {
-        SlackAlert::KIND
-    }
+    type Payload = SlackAlert;
 
-    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
+    async fn run(&self, alert: SlackAlert, job: &Job, _now: i64) -> Result<(), JobError> {
         self.0.my_turn(job).await?;
-        self.0.send_slack(&SlackAlert::from_job(job)?.0).await
+        self.0.send_slack(&alert.0).await
     }
 }
 
@@ -181,15 +172,11 @@ pub struct WebhookAlertHandler(pub Arc<dyn AlertSender>);
 
 #[async_trait]
 impl JobHandler for WebhookAlertHandler {
-    fn kind(&self) -> &'static str {
-        WebhookAlert::KIND
-    }
+    type Payload = WebhookAlert;
 
-    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
+    async fn run(&self, alert: WebhookAlert, job: &Job, _now: i64) -> Result<(), JobError> {
         self.0.my_turn(job).await?;
         let delivery = job.dedup_key.clone().unwrap_or_else(|| job.id.to_string());
-        self.0
-            .send_webhook(&WebhookAlert::from_job(job)?.0, &delivery)
-            .await
+        self.0.send_webhook(&alert.0, &delivery).await
     }
 }

@@ -35,32 +35,50 @@ pub trait JobKind: Serialize + DeserializeOwned {
     }
 }
 
+/// Runs the jobs of one payload type; the registry finds it by the payload's kind and
+/// hands it the payload already read (a payload that does not fit fails the job for good).
 #[async_trait]
 pub trait JobHandler: Send + Sync + 'static {
-    fn kind(&self) -> &'static str;
+    type Payload: JobKind + Send;
 
     /// Whether the payload is emptied once the job is done (mail payloads hold addresses
     /// that the queue has no reason to keep).
-    fn clear_payload_when_done(&self) -> bool {
-        false
+    const CLEARS_PAYLOAD: bool = false;
+
+    async fn run(&self, payload: Self::Payload, job: &Job, now: i64) -> Result<(), JobError>;
+}
+
+/// A handler as the worker sees it, whatever its payload type.
+#[async_trait]
+pub trait Runner: Send + Sync {
+    fn clears_payload(&self) -> bool;
+    async fn run_job(&self, job: &Job, now: i64) -> Result<(), JobError>;
+}
+
+#[async_trait]
+impl<H: JobHandler> Runner for H {
+    fn clears_payload(&self) -> bool {
+        H::CLEARS_PAYLOAD
     }
 
-    async fn run(&self, job: &Job, now: i64) -> Result<(), JobError>;
+    async fn run_job(&self, job: &Job, now: i64) -> Result<(), JobError> {
+        self.run(H::Payload::from_job(job)?, job, now).await
+    }
 }
 
 /// Every handler, by kind.
 #[derive(Default, Clone)]
 pub struct Registry {
-    handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
+    handlers: HashMap<&'static str, Arc<dyn Runner>>,
 }
 
 impl Registry {
-    pub fn with(mut self, handler: impl JobHandler) -> Self {
-        self.handlers.insert(handler.kind(), Arc::new(handler));
+    pub fn with<H: JobHandler>(mut self, handler: H) -> Self {
+        self.handlers.insert(H::Payload::KIND, Arc::new(handler));
         self
     }
 
-    pub fn get(&self, kind: &str) -> Option<&Arc<dyn JobHandler>> {
+    pub fn get(&self, kind: &str) -> Option<&Arc<dyn Runner>> {
         self.handlers.get(kind)
     }
 

@@ -53,26 +53,22 @@ pub struct ExpireExportHandler(pub Arc<dyn AccountLifecycle>);
 
 #[async_trait]
 impl JobHandler for PurgeHandler {
-    fn kind(&self) -> &'static str {
-        PurgeAccount::KIND
-    }
+    type Payload = PurgeAccount;
 
-    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
-        self.0.purge(PurgeAccount::from_job(job)?.user_id).await
+    async fn run(&self, purge: PurgeAccount, _job: &Job, _now: i64) -> Result<(), JobError> {
+        self.0.purge(purge.user_id).await
     }
 }
 
 #[async_trait]
 impl JobHandler for BuildExportHandler {
-    fn kind(&self) -> &'static str {
-        BuildExport::KIND
-    }
+    type Payload = BuildExport;
 
     /// A large archive takes longer than a job's lease (which would cut it off and hand the
     /// job to another worker), so it is built in a task of its own; an export left pending
     /// by an instance that stopped counts as failed after a while (`services::export`).
-    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
-        let token = BuildExport::from_job(job)?.token;
+    async fn run(&self, build: BuildExport, _job: &Job, _now: i64) -> Result<(), JobError> {
+        let token = build.token;
         let lifecycle = self.0.clone();
         tokio::spawn(async move {
             if let Err(e) = lifecycle.build_export(&token).await {
@@ -85,13 +81,9 @@ impl JobHandler for BuildExportHandler {
 
 #[async_trait]
 impl JobHandler for ExpireExportHandler {
-    fn kind(&self) -> &'static str {
-        ExpireExport::KIND
-    }
+    type Payload = ExpireExport;
 
-    async fn run(&self, job: &Job, _now: i64) -> Result<(), JobError> {
-        self.0
-            .expire_export(&ExpireExport::from_job(job)?.token)
-            .await
+    async fn run(&self, expire: ExpireExport, _job: &Job, _now: i64) -> Result<(), JobError> {
+        self.0.expire_export(&expire.token).await
     }
 }

@@ -131,8 +131,13 @@ impl Mailer {
     }
 
     /// Runs a mail job: its payload, rendered, to its recipient.
-    pub async fn send_job<P: MailPayload>(&self, job: &Job, now: i64) -> Result<(), JobError> {
-        let (to, rendered) = P::from_job(job)?.render(self, now)?;
+    pub async fn send_job<P: MailPayload>(
+        &self,
+        mail: P,
+        job: &Job,
+        now: i64,
+    ) -> Result<(), JobError> {
+        let (to, rendered) = mail.render(self, now)?;
         self.send(&message_key(job), recipient(&to)?, rendered)
             .await
     }

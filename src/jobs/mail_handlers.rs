@@ -19,17 +19,12 @@ impl<P> SendMail<P> {
 }
 
 #[async_trait]
-impl<P: MailPayload> JobHandler for SendMail<P> {
-    fn kind(&self) -> &'static str {
-        P::KIND
-    }
-
+impl<P: MailPayload + Send + 'static> JobHandler for SendMail<P> {
+    type Payload = P;
     /// A sent mail's payload (addresses, names, link nonces) is not kept.
-    fn clear_payload_when_done(&self) -> bool {
-        true
-    }
+    const CLEARS_PAYLOAD: bool = true;
 
-    async fn run(&self, job: &Job, now: i64) -> Result<(), JobError> {
-        self.0.send_job::<P>(job, now).await
+    async fn run(&self, mail: P, job: &Job, now: i64) -> Result<(), JobError> {
+        self.0.send_job(mail, job, now).await
     }
 }

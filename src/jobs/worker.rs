@@ -184,7 +184,7 @@ impl Worker {
         let clear = self
             .registry
             .get(&job.kind)
-            .is_some_and(|h| h.clear_payload_when_done());
+            .is_some_and(|h| h.clears_payload());
         let recorded = match &outcome {
             Ok(()) => self.store.complete(end, clear).await,
             Err(e) if e.wait_turn => self.store.defer(end, now + WAIT_TURN_MS).await,
@@ -227,7 +227,7 @@ impl Worker {
 
     async fn dispatch(&self, job: &Job) -> Result<(), JobError> {
         match self.registry.get(&job.kind) {
-            Some(handler) => handler.run(job, crate::now_ms()).await,
+            Some(handler) => handler.run_job(job, crate::now_ms()).await,
             None => Err(JobError::permanent(format!(
                 "unknown job kind {:?}",
                 job.kind
