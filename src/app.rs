@@ -106,7 +106,7 @@ impl RunningServer {
         ));
         let transport = match mail {
             Some(t) => t,
-            None => crate::notify::mail::from_config(&config)?,
+            None => crate::notify::mail::from_config(&config.mail)?,
         };
         let registry = crate::jobs::registry(
             &config,

@@ -8,6 +8,7 @@
 mod alerts;
 mod blobs;
 mod layers;
+mod mail;
 mod oauth;
 mod runs;
 
@@ -21,6 +22,7 @@ use url::Url;
 pub use alerts::AlertConfig;
 pub use blobs::BlobUrl;
 use layers::{kind_of, merge_env, merge_file, Reader};
+pub use mail::{MailConfig, SmtpTls};
 pub use oauth::OauthApp;
 pub use runs::RunLimits;
 
@@ -80,17 +82,6 @@ const KEYS: &[(&str, Kind, bool)] = &[
     ("graphql_anonymous_introspection", Kind::Bool, false),
 ];
 
-/// How the mailer secures its SMTP connection (`smtp_tls`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmtpTls {
-    /// Plain SMTP; only when configured explicitly.
-    None,
-    /// Upgrade with STARTTLS and refuse to send when the server cannot (the default).
-    Starttls,
-    /// TLS from the first byte (SMTPS, usually port 465).
-    Tls,
-}
-
 /// The resolved settings. `Debug` masks secrets.
 #[derive(Clone)]
 pub struct Config {
@@ -126,15 +117,8 @@ pub struct Config {
     pub sqlite_readers: usize,
     pub login_attempts_per_ip: u32,
     pub login_failures_per_account: u32,
-    /// SMTP relay for outgoing mail; mail jobs fail (and retry) while it is unset.
-    pub smtp_host: Option<String>,
-    pub smtp_port: u16,
-    pub smtp_tls: SmtpTls,
-    pub smtp_username: Option<String>,
-    pub smtp_password: Option<String>,
-    pub smtp_timeout_secs: u64,
-    /// The `From` of every mail, as `Name <address>` or a bare address.
-    pub mail_from: String,
+    /// Outgoing mail: the SMTP relay and the `From` address.
+    pub mail: MailConfig,
     pub job_poll_ms: u64,
     pub job_lease_ms: i64,
     pub job_batch_size: i64,
@@ -167,8 +151,7 @@ impl std::fmt::Debug for Config {
             .field("database", &self.database_kind())
             .field("public_url", &self.public_url.as_str())
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
-            .field("smtp_host", &self.smtp_host)
-            .field("smtp_password", &self.smtp_password.as_ref().map(|_| "***"))
+            .field("mail", &self.mail)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish_non_exhaustive()
     }
@@ -327,22 +310,6 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
     if !matches!(log_format.as_str(), "text" | "json") {
         bail!("configuration key `log_format` must be text or json");
     }
-    let smtp_tls = match r.string("smtp_tls")?.as_deref() {
-        None | Some("starttls") => SmtpTls::Starttls,
-        Some("tls") => SmtpTls::Tls,
-        Some("none") => SmtpTls::None,
-        Some(other) => {
-            bail!("configuration key `smtp_tls` must be none, starttls or tls, got {other:?}")
-        }
-    };
-    let smtp_host = r.string("smtp_host")?.filter(|s| !s.trim().is_empty());
-    let default_port = if smtp_tls == SmtpTls::Tls { 465 } else { 25 };
-    let mail_from = r
-        .string("mail_from")?
-        .unwrap_or_else(|| "Fulcrum <fulcrum@localhost>".into());
-    if mail_from.parse::<lettre::message::Mailbox>().is_err() {
-        bail!("configuration key `mail_from` must be an address like `Fulcrum <fulcrum@example.com>`, got {mail_from:?}");
-    }
     let job_backoff_base_ms = r.int("job_backoff_base_ms", 10_000, 1, 86_400_000)?;
     let blob_url = BlobUrl::parse(r.string("blob_url")?.as_deref(), &data_dir)?;
     Ok(Config {
@@ -372,13 +339,7 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
         sqlite_readers: r.int("sqlite_readers", 4, 1, 64)? as usize,
         login_attempts_per_ip: r.int("login_attempts_per_ip", 30, 1, 100_000)? as u32,
         login_failures_per_account: r.int("login_failures_per_account", 10, 1, 100_000)? as u32,
-        smtp_host,
-        smtp_port: r.int("smtp_port", default_port, 1, 65_535)? as u16,
-        smtp_tls,
-        smtp_username: r.string("smtp_username")?.filter(|s| !s.is_empty()),
-        smtp_password: r.string("smtp_password")?.filter(|s| !s.is_empty()),
-        smtp_timeout_secs: r.int("smtp_timeout_secs", 30, 1, 600)? as u64,
-        mail_from,
+        mail: MailConfig::read(&r)?,
         job_poll_ms: r.int("job_poll_ms", 500, 10, 600_000)? as u64,
         job_lease_ms: r.int("job_lease_ms", 60_000, 100, 86_400_000)?,
         job_batch_size: r.int("job_batch_size", 4, 1, 100)?,

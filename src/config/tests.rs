@@ -73,10 +73,10 @@ fn layers_apply_in_order() {
 #[test]
 fn mail_settings() {
     let c = Config::load_from(&Overrides::default(), &[]).unwrap();
-    assert_eq!(c.smtp_host, None);
-    assert_eq!(c.smtp_tls, SmtpTls::Starttls);
-    assert_eq!(c.smtp_port, 25);
-    assert_eq!(c.mail_from, "Fulcrum <fulcrum@localhost>");
+    assert_eq!(c.mail.host, None);
+    assert_eq!(c.mail.tls, SmtpTls::Starttls);
+    assert_eq!(c.mail.port, 25);
+    assert_eq!(c.mail.from, "Fulcrum <fulcrum@localhost>");
     assert_eq!(c.job_max_attempts, 8);
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("smtp");
@@ -91,9 +91,9 @@ fn mail_settings() {
         ]),
     )
     .unwrap();
-    assert_eq!(c.smtp_port, 465);
-    assert_eq!(c.smtp_tls, SmtpTls::Tls);
-    assert_eq!(c.smtp_password.as_deref(), Some("hunter2"));
+    assert_eq!(c.mail.port, 465);
+    assert_eq!(c.mail.tls, SmtpTls::Tls);
+    assert_eq!(c.mail.password.as_deref(), Some("hunter2"));
     assert!(!format!("{c:?}").contains("hunter2"));
     for (key, value) in [
         ("FULCRUM_SMTP_TLS", "ssl"),

@@ -138,7 +138,7 @@ pub async fn session(State(state): State<AppState>, ctx: Ctx) -> Result<Response
     let mail_configured = ctx
         .actor
         .as_ref()
-        .map(|_| state.services.config.smtp_host.is_some());
+        .map(|_| state.services.config.mail.is_configured());
     Ok(axum::Json(json!({
         "user": user,
         "needsSetup": needs_setup,

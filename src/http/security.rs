@@ -59,7 +59,7 @@ pub async fn email(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
         .await?;
     // Say whether the link actually leaves now, so the page does not claim a mail was
     // sent when it only waits in the queue.
-    let mail_configured = state.services.config.smtp_host.is_some();
+    let mail_configured = state.services.config.mail.is_configured();
     Ok(axum::Json(json!({ "ok": true, "mailConfigured": mail_configured })).into_response())
 }
 

@@ -93,12 +93,12 @@ pub struct Mailer {
 impl Mailer {
     /// The mailer over the configured transport (SMTP, or none without `smtp_host`).
     pub fn from_config(config: &Config) -> anyhow::Result<Mailer> {
-        Self::with_transport(config, crate::notify::mail::from_config(config)?)
+        Self::with_transport(config, crate::notify::mail::from_config(&config.mail)?)
     }
 
     /// The mailer over a given transport (an in-memory one in tests).
     pub fn with_transport(config: &Config, transport: DynMailTransport) -> anyhow::Result<Mailer> {
-        let from: Mailbox = config.mail_from.parse().map_err(|e| {
+        let from: Mailbox = config.mail.from.parse().map_err(|e| {
             anyhow::anyhow!("configuration key `mail_from` is not a valid address: {e}")
         })?;
         Ok(Mailer {

@@ -11,7 +11,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use parking_lot::Mutex;
 
 use super::DeliveryError;
-use crate::config::{Config, SmtpTls};
+use crate::config::{MailConfig, SmtpTls};
 
 pub const NOT_CONFIGURED: &str = "mail is not configured (set smtp_host)";
 
@@ -24,25 +24,25 @@ pub trait MailTransport: Send + Sync + 'static {
 
 pub type DynMailTransport = Arc<dyn MailTransport>;
 
-/// The configured transport: SMTP when `smtp_host` is set, else one that refuses (and so
+/// The configured transport: SMTP when a relay (`smtp_host`) is set, else one that refuses (and so
 /// keeps mail waiting on the retry schedule).
-pub fn from_config(config: &Config) -> anyhow::Result<DynMailTransport> {
-    let Some(host) = &config.smtp_host else {
+pub fn from_config(config: &MailConfig) -> anyhow::Result<DynMailTransport> {
+    let Some(host) = &config.host else {
         return Ok(Arc::new(Unconfigured));
     };
-    let tls = match config.smtp_tls {
+    let tls = match config.tls {
         SmtpTls::None => Tls::None,
         SmtpTls::Starttls => Tls::Required(TlsParameters::new(host.clone())?),
         SmtpTls::Tls => Tls::Wrapper(TlsParameters::new(host.clone())?),
     };
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-        .port(config.smtp_port)
+        .port(config.port)
         .tls(tls)
-        .timeout(Some(Duration::from_secs(config.smtp_timeout_secs)));
-    if let Some(user) = &config.smtp_username {
+        .timeout(Some(Duration::from_secs(config.timeout_secs)));
+    if let Some(user) = &config.username {
         builder = builder.credentials(Credentials::new(
             user.clone(),
-            config.smtp_password.clone().unwrap_or_default(),
+            config.password.clone().unwrap_or_default(),
         ));
     }
     Ok(Arc::new(Smtp(builder.build())))
