@@ -13,7 +13,7 @@ use crate::jobs::alerts::{
     WebhookAlert,
 };
 use crate::jobs::{JobError, JobKind};
-use crate::store::{NewDelivery, OnTransition, Owner, Project, Run, RunState};
+use crate::store::{DeliveryInfo, NewDelivery, OnTransition, Owner, Project, Run, RunState};
 
 /// Telemetry flags of notebook runs in `config._wandb.value.t["8"]` (jupyter, colab,
 /// ipython): W&B does not send *Runs finished* for them (one mail per cell otherwise).
@@ -256,13 +256,16 @@ impl Services {
                     (target, job)
                 }
             };
-            out.push(NewDelivery {
+            let info = DeliveryInfo {
                 run_id: s.run.id,
                 event: s.event.as_str().to_string(),
                 channel: channel.as_str().to_string(),
                 owner: owner.key(),
                 target,
                 title: s.message.alert.as_ref().map(|a| a.title.clone()),
+            };
+            out.push(NewDelivery {
+                info,
                 seq: s.seq,
                 job,
             });

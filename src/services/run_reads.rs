@@ -197,7 +197,9 @@ impl Services {
         let all = self.store.run_deliveries(b.run.id, 200).await?;
         Ok(all
             .into_iter()
-            .filter(|d| actor.user.is_admin || d.owner == mine || d.owner.starts_with("t:"))
+            .filter(|d| {
+                actor.user.is_admin || d.info.owner == mine || d.info.owner.starts_with("t:")
+            })
             .collect())
     }
 

@@ -61,16 +61,23 @@ pub struct BrokenChannel {
     pub notice: Option<NewJob>,
 }
 
-/// One delivery of an event on a channel to an owner, written with its job.
-#[derive(Debug, Clone)]
-pub struct NewDelivery {
+/// What one delivery is: an event of a run, on a channel, for an owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryInfo {
     pub run_id: i64,
     pub event: String,
     pub channel: String,
     pub owner: String,
     /// What the log shows: `#channel`, the webhook's host, an email address.
     pub target: String,
+    /// A `run.alert()`'s title.
     pub title: Option<String>,
+}
+
+/// One delivery to record, written with its job.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub info: DeliveryInfo,
     /// Where the event stands among the run's events (the id of the job that announced
     /// it): a run's deliveries on one channel go out in this order.
     pub seq: i64,
@@ -81,12 +88,7 @@ pub struct NewDelivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub id: i64,
-    pub run_id: i64,
-    pub event: String,
-    pub channel: String,
-    pub owner: String,
-    pub target: String,
-    pub title: Option<String>,
+    pub info: DeliveryInfo,
     pub created_at: i64,
     pub status: Option<String>,
     pub attempts: i64,

@@ -40,7 +40,7 @@ use crate::keys::KeyHash;
 pub use accounts::{AccountStore, FirstAdmin, PasswordChange};
 pub use alert_routes::{
     AlertChannelRow, AlertMute, AlertRouteStore, BrokenChannel, ChannelSpec, Delivery,
-    NewAlertChannel, NewDelivery,
+    DeliveryInfo, NewAlertChannel, NewDelivery,
 };
 pub use alerts::{AlertSetting, AlertStore, NewRunAlert, RunAlert};
 pub use audit::AuditStore;

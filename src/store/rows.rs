@@ -2,7 +2,7 @@
 //! a rusqlite row or a tokio-postgres row; every type read here converts from both drivers.
 //! `FromRow` turns a whole row into a model, so one statement reads the same way on both.
 
-use super::alert_routes::{AlertChannelRow, ChannelSpec, Delivery};
+use super::alert_routes::{AlertChannelRow, ChannelSpec, Delivery, DeliveryInfo};
 use super::alerts::RunAlert;
 use super::exports::ExportRow;
 use super::jobs::{parse_payload, Job, JobAttempt, JobStatus};
@@ -151,6 +151,7 @@ nested_rows! {
     channel_spec => ChannelSpec {
         kind, project_id, url_sealed, secret_sealed, hint, slack_team, slack_channel,
     },
+    delivery_info => DeliveryInfo { run_id, event, channel, owner, target, title },
     run_info => RunInfo {
         display_name, notes, group_name, job_type, host, program, repo, commit_sha, sweep,
     },
@@ -239,8 +240,7 @@ from_row! {
         id, owner, spec as channel_spec, broken_at, broken_reason, created_by, created_at,
     }),
     Delivery => |r| read_row!(r, 0 => Delivery {
-        id, run_id, event, channel, owner, target, title, created_at, status, attempts,
-        last_error, finished_at,
+        id, info as delivery_info, created_at, status, attempts, last_error, finished_at,
     }),
     RunAlert => |r| read_row!(r, 0 => RunAlert { id, run_id, title, text, level, created_at }),
     RunFile => |r| read_row!(r, 0 => RunFile { run_id, name, size_bytes, blob, updated_at }),

@@ -396,10 +396,10 @@ impl RunNode {
         Ok(list
             .into_iter()
             .map(|d| DeliveryNode {
-                event: d.event,
-                channel: d.channel,
-                target: d.target,
-                title: d.title,
+                event: d.info.event,
+                channel: d.info.channel,
+                target: d.info.target,
+                title: d.info.title,
                 status: d.status.unwrap_or_else(|| "done".into()),
                 attempts: d.attempts,
                 last_error: d.last_error,

@@ -162,14 +162,15 @@ impl<B: Backend> AlertRouteStore for SqlStore<B> {
         work!(self, tx, |c| {
             let now = crate::now_ms();
             let mut new = 0;
-            for d in &deliveries {
-                if enqueue(c, &d.job, now).await?.is_none() {
+            for delivery in &deliveries {
+                if enqueue(c, &delivery.job, now).await?.is_none() {
                     continue;
                 }
+                let d = &delivery.info;
                 c.execute(
                     sql!("INSERT INTO alert_deliveries (run_id, event, channel, owner, target, title, dedup_key, seq, created_at)
                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedup_key) DO NOTHING"),
-                    &[&d.run_id, &d.event, &d.channel, &d.owner, &d.target, &d.title, &d.job.dedup_key, &d.seq, &now],
+                    &[&d.run_id, &d.event, &d.channel, &d.owner, &d.target, &d.title, &delivery.job.dedup_key, &delivery.seq, &now],
                 )
                 .await?;
                 new += 1;
