@@ -3,6 +3,7 @@
 use anyhow::bail;
 
 use super::layers::Reader;
+use super::Secret;
 
 /// How the mailer secures its SMTP connection (`smtp_tls`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,29 +16,17 @@ pub enum SmtpTls {
     Tls,
 }
 
-/// The SMTP relay; mail jobs fail (and retry) while `host` is unset. `Debug` masks the
-/// password.
-#[derive(Clone)]
+/// The SMTP relay; mail jobs fail (and retry) while `host` is unset.
+#[derive(Clone, Debug)]
 pub struct MailConfig {
     pub host: Option<String>,
     pub port: u16,
     pub tls: SmtpTls,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     pub timeout_secs: u64,
     /// The `From` of every mail, as `Name <address>` or a bare address.
     pub from: String,
-}
-
-impl std::fmt::Debug for MailConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MailConfig")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("tls", &self.tls)
-            .field("password", &self.password.as_ref().map(|_| "***"))
-            .finish_non_exhaustive()
-    }
 }
 
 impl MailConfig {
@@ -67,7 +56,10 @@ impl MailConfig {
             port: r.int("smtp_port", default_port, 1, 65_535)? as u16,
             tls,
             username: r.string("smtp_username")?.filter(|s| !s.is_empty()),
-            password: r.string("smtp_password")?.filter(|s| !s.is_empty()),
+            password: r
+                .string("smtp_password")?
+                .filter(|s| !s.is_empty())
+                .map(Secret::new),
             timeout_secs: r.int("smtp_timeout_secs", 30, 1, 600)? as u64,
             from,
         })

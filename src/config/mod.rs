@@ -11,6 +11,7 @@ mod layers;
 mod mail;
 mod oauth;
 mod runs;
+mod secret;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use layers::{kind_of, merge_env, merge_file, Reader};
 pub use mail::{MailConfig, SmtpTls};
 pub use oauth::OauthApp;
 pub use runs::RunLimits;
+pub use secret::Secret;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {

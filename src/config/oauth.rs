@@ -5,6 +5,7 @@
 use anyhow::bail;
 
 use super::layers::Reader;
+use super::Secret;
 
 /// The GitHub keys and whether each is a secret (`github_client_secret_file` works too).
 /// Slack's are among the alert keys (`super::alerts::KEYS`).
@@ -15,27 +16,16 @@ pub(super) const GITHUB_KEYS: &[(&str, bool)] = &[
     ("github_api_url", false),
 ];
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OauthApp {
     /// The app; without both, Settings explains how to enable what it offers.
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     /// The provider's web host (its authorize page, links people follow).
     pub url: url::Url,
     /// The provider's API (`https://slack.com/api`, `https://api.github.com`, or
     /// `https://HOST/api/v3` on GitHub Enterprise).
     pub api_url: url::Url,
-}
-
-impl std::fmt::Debug for OauthApp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OauthApp")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
-            .field("url", &self.url.as_str())
-            .field("api_url", &self.api_url.as_str())
-            .finish()
-    }
 }
 
 impl OauthApp {
@@ -57,7 +47,7 @@ impl OauthApp {
         let url_at = |key: String, default| http_url(&key, r.string(&key)?, default);
         Ok(OauthApp {
             client_id,
-            client_secret,
+            client_secret: client_secret.map(Secret::new),
             url: url_at(format!("{app}_url"), url)?,
             api_url: url_at(format!("{app}_api_url"), api_url)?,
         })
@@ -65,7 +55,9 @@ impl OauthApp {
 
     /// The app's id and secret, when the operator registered one.
     pub fn app(&self) -> Option<(&str, &str)> {
-        self.client_id.as_deref().zip(self.client_secret.as_deref())
+        self.client_id
+            .as_deref()
+            .zip(self.client_secret.as_ref().map(Secret::expose))
     }
 }
 

@@ -93,7 +93,10 @@ fn mail_settings() {
     .unwrap();
     assert_eq!(c.mail.port, 465);
     assert_eq!(c.mail.tls, SmtpTls::Tls);
-    assert_eq!(c.mail.password.as_deref(), Some("hunter2"));
+    assert_eq!(
+        c.mail.password.as_ref().map(|p| p.expose()),
+        Some("hunter2")
+    );
     assert!(!format!("{c:?}").contains("hunter2"));
     for (key, value) in [
         ("FULCRUM_SMTP_TLS", "ssl"),

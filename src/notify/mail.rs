@@ -42,7 +42,11 @@ pub fn from_config(config: &MailConfig) -> anyhow::Result<DynMailTransport> {
     if let Some(user) = &config.username {
         builder = builder.credentials(Credentials::new(
             user.clone(),
-            config.password.clone().unwrap_or_default(),
+            config
+                .password
+                .as_ref()
+                .map(|p| p.expose().to_string())
+                .unwrap_or_default(),
         ));
     }
     Ok(Arc::new(Smtp(builder.build())))
