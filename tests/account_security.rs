@@ -110,6 +110,12 @@ async fn changing_the_password_ends_other_sessions_and_tells_the_owner(backend: 
     assert_eq!((status.as_u16(), code(&body)), (422, "password_too_short"));
     assert_eq!(there.signed_in_as().await, "ann", "refusals change nothing");
 
+    // Without a display name, the mail greets the person by their username.
+    let unnamed = here
+        .gql(r#"mutation { updateProfile(input: {name: ""}) { user { name } } }"#)
+        .await;
+    let shown = &unnamed["data"]["updateProfile"]["user"]["name"];
+    assert_eq!(shown, "ann", "the profile shows the username: {unnamed}");
     let change = json!({ "currentPassword": PASSWORD, "newPassword": NEW_PASSWORD });
     let (status, body) = here.post("/api/v1/account/password", change).await;
     assert_eq!(
@@ -121,6 +127,7 @@ async fn changing_the_password_ends_other_sessions_and_tells_the_owner(backend: 
 
     let mail = app.wait_for_mail("ann@example.com").await;
     assert_eq!(mail.subject, "Your Fulcrum password was changed");
+    assert!(mail.raw.contains("Hello ann,"), "{}", mail.raw);
     assert!(mail.raw.contains("/settings#security"), "{}", mail.raw);
     Browser::sign_in(&app, "ann", NEW_PASSWORD).await;
     app.stop().await;

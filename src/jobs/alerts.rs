@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::mail::Mailer;
-use super::{Job, JobError, JobHandler, JobKind};
+use super::{Job, JobError, JobHandler, JobKind, Recipient};
 
 /// A run reached a state people may be alerted about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,10 +69,8 @@ pub struct AlertMessage {
 /// One alert mail, with everything it says (the payload is cleared once it is sent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunAlertMail {
-    pub to: String,
-    #[serde(default)]
-    pub language: Option<String>,
-    pub name: String,
+    #[serde(flatten)]
+    pub recipient: Recipient,
     #[serde(flatten)]
     pub about: AlertMessage,
 }
@@ -116,10 +114,8 @@ impl JobKind for WebhookAlert {
 /// Tells a channel's owner that it stopped accepting alerts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelBrokenMail {
-    pub to: String,
-    #[serde(default)]
-    pub language: Option<String>,
-    pub name: String,
+    #[serde(flatten)]
+    pub recipient: Recipient,
     #[serde(default)]
     pub team: Option<String>,
     /// `Slack #channel` or the webhook's host.

@@ -185,7 +185,10 @@ impl MailPayload for TeamInviteMail {
         let nonce = self.link_nonce.take();
         self.accept_url =
             mailer.signed_link(&self.accept_url, crate::links::INVITE, nonce.as_deref())?;
-        Ok((self.to.clone(), mailer.templates.team_invite(&self)?))
+        Ok((
+            self.recipient.to.clone(),
+            mailer.templates.team_invite(&self)?,
+        ))
     }
 }
 
@@ -197,25 +200,37 @@ impl MailPayload for super::VerifyEmailMail {
             crate::links::VERIFY_EMAIL,
             nonce.as_deref(),
         )?;
-        Ok((self.to.clone(), mailer.templates.verify_email(&self)?))
+        Ok((
+            self.recipient.to.clone(),
+            mailer.templates.verify_email(&self)?,
+        ))
     }
 }
 
 impl MailPayload for super::alerts::RunAlertMail {
     fn render(self, mailer: &Mailer, _now: i64) -> Result<(String, RenderedMail), JobError> {
-        Ok((self.to.clone(), mailer.templates.run_alert(&self)?))
+        Ok((
+            self.recipient.to.clone(),
+            mailer.templates.run_alert(&self)?,
+        ))
     }
 }
 
 impl MailPayload for super::alerts::ChannelBrokenMail {
     fn render(self, mailer: &Mailer, _now: i64) -> Result<(String, RenderedMail), JobError> {
-        Ok((self.to.clone(), mailer.templates.channel_broken(&self)?))
+        Ok((
+            self.recipient.to.clone(),
+            mailer.templates.channel_broken(&self)?,
+        ))
     }
 }
 
 impl MailPayload for super::security_mail::SecurityNoticeMail {
     fn render(self, mailer: &Mailer, _now: i64) -> Result<(String, RenderedMail), JobError> {
-        Ok((self.to.clone(), mailer.templates.security_notice(&self)?))
+        Ok((
+            self.recipient.to.clone(),
+            mailer.templates.security_notice(&self)?,
+        ))
     }
 }
 
@@ -278,19 +293,19 @@ impl Templates {
 
     fn verify_email(&self, mail: &super::VerifyEmailMail) -> Result<RenderedMail, JobError> {
         let url = http_link(&mail.verify_url, "verification")?;
-        let lang = Lang::pick(mail.language.as_deref());
+        let lang = mail.recipient.lang();
         let ctx = context! {
-            name => single_line(&mail.name),
+            name => single_line(&mail.recipient.name),
             verify_url => url.as_str(),
             change => mail.change,
-            to => single_line(&mail.to),
+            to => single_line(&mail.recipient.to),
         };
         self.render("verify_email", lang, ctx)
     }
 
     fn team_invite(&self, invite: &TeamInviteMail) -> Result<RenderedMail, JobError> {
         let accept_url = http_link(&invite.accept_url, "accept")?;
-        let lang = Lang::pick(invite.language.as_deref());
+        let lang = invite.recipient.lang();
         let ctx = context! {
             inviter => single_line(&invite.inviter),
             team => single_line(&invite.team),
@@ -315,7 +330,7 @@ impl Templates {
         use super::alert_text;
         let a = &mail.about;
         let url = http_link(&a.run_url, "run")?;
-        let lang = Lang::pick(mail.language.as_deref());
+        let lang = mail.recipient.lang();
         let exit_code = a
             .exit_code
             .map_or_else(|| "—".to_string(), |c| c.to_string());
@@ -325,7 +340,7 @@ impl Templates {
         };
         let ctx = context! {
             title, text, level,
-            name => single_line(&mail.name),
+            name => single_line(&mail.recipient.name),
             state => a.state.as_str(),
             state_label => alert_text::state_label(lang, &a.state),
             run => single_line(&a.run),
@@ -343,9 +358,9 @@ impl Templates {
         &self,
         mail: &super::alerts::ChannelBrokenMail,
     ) -> Result<RenderedMail, JobError> {
-        let lang = Lang::pick(mail.language.as_deref());
+        let lang = mail.recipient.lang();
         let ctx = context! {
-            name => single_line(&mail.name),
+            name => single_line(&mail.recipient.name),
             team => mail.team.as_deref().map(single_line),
             channel => single_line(&mail.channel),
             reason => single_line(&mail.reason),
@@ -360,9 +375,9 @@ impl Templates {
         &self,
         mail: &super::security_mail::SecurityNoticeMail,
     ) -> Result<RenderedMail, JobError> {
-        let lang = Lang::pick(mail.language.as_deref());
+        let lang = mail.recipient.lang();
         let ctx = context! {
-            name => single_line(&mail.name),
+            name => single_line(&mail.recipient.name),
             change => mail.change.as_str(),
             new_email => mail.new_email.as_deref().map(single_line),
             ip => mail.ip.as_deref().map(single_line),
@@ -412,8 +427,11 @@ mod tests {
 
     fn invite(language: Option<&str>) -> TeamInviteMail {
         TeamInviteMail {
-            to: "kim@example.com".into(),
-            language: language.map(str::to_string),
+            recipient: crate::jobs::Recipient {
+                to: "kim@example.com".into(),
+                language: language.map(str::to_string),
+                name: "Kim".into(),
+            },
             team: "<b>ml</b> & co".into(),
             inviter: "Ada \"Lovelace\"\r\nBcc: x@y".into(),
             role: "member".into(),

@@ -35,13 +35,44 @@ pub const TEAM_INVITE: &str = "mail.team_invite";
 /// Mails the link that verifies a person's email address.
 pub const VERIFY_EMAIL: &str = "mail.verify_email";
 
+/// Whom a mail goes to: the address, the language they read mail in and the name it greets.
+/// Flattened into each mail's payload, so the stored JSON keeps `to`, `language`, `name`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub to: String,
+    /// `"ko"` for Korean; anything else (or nothing) for English.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Invitation jobs queued by older versions have none.
+    #[serde(default)]
+    pub name: String,
+}
+
+impl Recipient {
+    /// `user` at their own address, greeted as their profile shows them.
+    pub fn of(user: &crate::store::User, language: Option<String>) -> Self {
+        Recipient {
+            to: user.email.clone(),
+            language,
+            name: user.shown_name().to_string(),
+        }
+    }
+
+    /// The same person at another address (a new email address being verified).
+    pub fn at(self, to: String) -> Self {
+        Recipient { to, ..self }
+    }
+
+    pub fn lang(&self) -> mail::Lang {
+        mail::Lang::pick(self.language.as_deref())
+    }
+}
+
 /// Payload of a [`VERIFY_EMAIL`] job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyEmailMail {
-    pub to: String,
-    #[serde(default)]
-    pub language: Option<String>,
-    pub name: String,
+    #[serde(flatten)]
+    pub recipient: Recipient,
     /// Absolute http(s) URL of the verification page; with `link_nonce`, the mailer adds
     /// the token to its fragment when it sends the mail.
     pub verify_url: String,
@@ -104,11 +135,8 @@ impl std::fmt::Display for JobError {
 /// Payload of a [`TEAM_INVITE`] job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeamInviteMail {
-    /// Recipient address.
-    pub to: String,
-    /// `"ko"` for Korean; anything else (or nothing) for English.
-    #[serde(default)]
-    pub language: Option<String>,
+    #[serde(flatten)]
+    pub recipient: Recipient,
     pub team: String,
     /// Display name of the person who invited.
     pub inviter: String,
@@ -187,4 +215,28 @@ pub fn worker_id() -> String {
     let random = crate::keys::random_token();
     let suffix: String = random.chars().take(8).collect();
     format!("{host}:{}:{suffix}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Jobs already in the queue were written before `Recipient` existed: its fields sit at
+    /// the top of the payload, and invitations carried no `name`.
+    #[test]
+    fn the_recipient_keeps_the_stored_payload_shape() {
+        let old = serde_json::json!({
+            "to": "kim@example.com", "language": "ko", "team": "ml", "inviter": "Ada",
+            "role": "member", "accept_url": "https://f.example/invites", "expires_at": 1,
+        });
+        let invite: TeamInviteMail = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(invite.recipient.to, "kim@example.com");
+        assert_eq!(invite.recipient.lang(), mail::Lang::Ko);
+        assert_eq!(invite.recipient.name, "");
+        let again = serde_json::to_value(&invite).unwrap();
+        assert_eq!(again["to"], old["to"]);
+        assert_eq!(again["language"], old["language"]);
+        assert_eq!(again["name"], "");
+        assert!(again.get("recipient").is_none(), "{again}");
+    }
 }

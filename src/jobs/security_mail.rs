@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::JobKind;
+use super::{JobKind, Recipient};
 
 /// What changed on the account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,10 +32,8 @@ impl SecurityChange {
 /// Payload of a `mail.security_notice` job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecurityNoticeMail {
-    pub to: String,
-    #[serde(default)]
-    pub language: Option<String>,
-    pub name: String,
+    #[serde(flatten)]
+    pub recipient: Recipient,
     pub change: SecurityChange,
     /// For an email change: the new address.
     #[serde(default)]

@@ -5,9 +5,9 @@
 use zeroize::Zeroizing;
 
 use super::{Actor, AuthMethod, RequestMeta, Services};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode, StoreResult};
 use crate::jobs::security_mail::{SecurityChange, SecurityNoticeMail};
-use crate::jobs::{JobKind, VerifyEmailMail};
+use crate::jobs::{JobKind, Recipient, VerifyEmailMail};
 use crate::keys::hash_key;
 use crate::password;
 use crate::store::{AuditRecord, NewEmailToken, PasswordChange, Session, User};
@@ -96,9 +96,7 @@ impl Services {
         let token = self.links.token(crate::links::VERIFY_EMAIL, &nonce);
         let now = crate::now_ms();
         let mail = VerifyEmailMail {
-            to: new_email.clone(),
-            language: self.language_of(user.id).await?,
-            name: user.name.clone(),
+            recipient: self.recipient(&user).await?.at(new_email.clone()),
             verify_url: self.config.public_link(["verify-email"]).to_string(),
             link_nonce: Some(nonce),
             change: true,
@@ -321,9 +319,7 @@ impl Services {
         now: i64,
     ) -> Result<crate::store::outbox::NewJob, ApiError> {
         let mail = SecurityNoticeMail {
-            to: user.email.clone(),
-            language: self.language_of(user.id).await?,
-            name: user.name.clone(),
+            recipient: self.recipient(user).await?,
             change,
             new_email,
             ip: meta.client.ip.clone(),
@@ -341,13 +337,10 @@ impl Services {
         url.to_string()
     }
 
-    /// The language a person chose for their mail, if any.
-    pub(crate) async fn language_of(&self, user_id: i64) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .store
-            .user_profile(user_id)
-            .await?
-            .and_then(|p| p.language))
+    /// Whom a mail to `user` goes to, in the language they chose for their mail.
+    pub(crate) async fn recipient(&self, user: &User) -> StoreResult<Recipient> {
+        let profile = self.store.user_profile(user.id).await?;
+        Ok(Recipient::of(user, profile.and_then(|p| p.language)))
     }
 }
 

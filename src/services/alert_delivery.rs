@@ -189,14 +189,11 @@ impl Services {
             Owner::User(id) => store.user_by_id(id).await.map_err(retry)?,
             Owner::Team(_) => None,
         };
-        let language = match &person {
-            Some(p) => store
-                .user_profile(p.id)
-                .await
-                .map_err(retry)?
-                .and_then(|p| p.language),
+        let recipient = match &person {
+            Some(p) => Some(self.recipient(p).await.map_err(retry)?),
             None => None,
         };
+        let language = recipient.as_ref().and_then(|r| r.language.clone());
         let mut out = Vec::new();
         for channel in AlertChannel::ALL {
             let on = switches
@@ -209,15 +206,11 @@ impl Services {
             let now = crate::now_ms();
             let (target, job) = match channel {
                 AlertChannel::Email => {
-                    let Some(p) = &person else { continue };
+                    let (Some(p), Some(recipient)) = (&person, &recipient) else {
+                        continue;
+                    };
                     let mail = RunAlertMail {
-                        to: p.email.clone(),
-                        language: language.clone(),
-                        name: if p.name.is_empty() {
-                            p.username.clone()
-                        } else {
-                            p.name.clone()
-                        },
+                        recipient: recipient.clone(),
                         about: s.message.clone(),
                     };
                     (

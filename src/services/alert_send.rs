@@ -116,12 +116,7 @@ impl Services {
         let Some(user) = self.store.user_by_id(user_id).await.map_err(retry)? else {
             return Ok(None);
         };
-        let language = self
-            .store
-            .user_profile(user_id)
-            .await
-            .map_err(retry)?
-            .and_then(|p| p.language);
+        let recipient = self.recipient(&user).await.map_err(retry)?;
         let mut settings_url = match &team {
             Some(name) => self.config.public_link([name.as_str()]),
             None => self.config.public_link(["settings"]),
@@ -134,13 +129,7 @@ impl Services {
             _ => format!("webhook {}", spec.hint),
         };
         Ok(Some(ChannelBrokenMail {
-            to: user.email.clone(),
-            language,
-            name: if user.name.is_empty() {
-                user.username.clone()
-            } else {
-                user.name.clone()
-            },
+            recipient,
             team,
             channel,
             reason: reason.to_string(),

@@ -16,9 +16,7 @@ impl Services {
         let token = self.links.token(crate::links::VERIFY_EMAIL, &nonce);
         let now = crate::now_ms();
         let mail = VerifyEmailMail {
-            to: actor.user.email.clone(),
-            language: self.language_of(actor.user.id).await?,
-            name: actor.user.name.clone(),
+            recipient: self.recipient(&actor.user).await?,
             verify_url: self.config.public_link(["verify-email"]).to_string(),
             link_nonce: Some(nonce),
             change: false,

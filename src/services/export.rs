@@ -159,9 +159,7 @@ impl Services {
         let mut url = self.config.public_link(["settings"]);
         url.set_fragment(Some("export"));
         let mail = SecurityNoticeMail {
-            to: user.email.clone(),
-            language: self.language_of(user.id).await?,
-            name: user.name.clone(),
+            recipient: self.recipient(user).await?,
             change: SecurityChange::ExportReady,
             new_email: None,
             ip: None,

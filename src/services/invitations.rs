@@ -72,17 +72,11 @@ impl Services {
         let token = self.links.token(crate::links::INVITE, &nonce);
         let now = crate::now_ms();
         let expires_at = now + INVITE_TTL_MS;
-        let language = self.language_of(invitee.id).await?;
         let accept_url = self.config.public_link(["invites"]);
         let mail = crate::jobs::TeamInviteMail {
-            to: invitee.email.clone(),
-            language,
+            recipient: self.recipient(&invitee).await?,
             team: team.name.clone(),
-            inviter: if actor.user.name.is_empty() {
-                actor.user.username.clone()
-            } else {
-                actor.user.name.clone()
-            },
+            inviter: actor.user.shown_name().to_string(),
             role: role.clone(),
             accept_url: accept_url.to_string(),
             expires_at,

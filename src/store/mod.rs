@@ -133,6 +133,17 @@ pub struct User {
     pub service_team_id: Option<i64>,
 }
 
+impl User {
+    /// The name people see: the display name, or the username when there is none.
+    pub fn shown_name(&self) -> &str {
+        if self.name.is_empty() {
+            &self.username
+        } else {
+            &self.name
+        }
+    }
+}
+
 impl std::fmt::Debug for User {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("User")

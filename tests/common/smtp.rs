@@ -10,7 +10,7 @@ pub use std::time::{Duration, Instant};
 pub use super::Backend;
 pub use base64::Engine;
 pub use fulcrum::jobs::mail::NOT_CONFIGURED;
-pub use fulcrum::jobs::{invite_job, Job, JobStatus, TeamInviteMail, TEAM_INVITE};
+pub use fulcrum::jobs::{invite_job, Job, JobStatus, Recipient, TeamInviteMail, TEAM_INVITE};
 pub use fulcrum::services::Services;
 pub use fulcrum::store::jobs::{AttemptEnd, Lease};
 pub use fulcrum::store::outbox::NewJob;
@@ -334,8 +334,11 @@ pub fn settings<'a>(smtp_port: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'
 
 pub fn invite(to: &str, language: Option<&str>) -> TeamInviteMail {
     TeamInviteMail {
-        to: to.into(),
-        language: language.map(str::to_string),
+        recipient: Recipient {
+            to: to.into(),
+            language: language.map(str::to_string),
+            name: "Kim".into(),
+        },
         team: "vision<lab> & co".into(),
         inviter: "Ada Lovelace".into(),
         role: "admin".into(),

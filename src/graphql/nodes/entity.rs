@@ -275,11 +275,7 @@ impl MemberNode {
     }
 
     async fn name(&self) -> &str {
-        if self.membership.user.name.is_empty() {
-            &self.membership.user.username
-        } else {
-            &self.membership.user.name
-        }
+        self.membership.user.shown_name()
     }
 
     async fn email(&self, ctx: &Context<'_>) -> Option<String> {

@@ -46,12 +46,8 @@ impl UserNode {
     }
 
     /// Display name; the username when none is set.
-    async fn name(&self) -> String {
-        if self.user.name.is_empty() {
-            self.user.username.clone()
-        } else {
-            self.user.name.clone()
-        }
+    async fn name(&self) -> &str {
+        self.user.shown_name()
     }
 
     async fn username(&self) -> Option<String> {
