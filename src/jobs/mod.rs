@@ -126,6 +126,13 @@ impl From<crate::notify::DeliveryError> for JobError {
     }
 }
 
+/// A store that fails while a job runs is a passing outage (a lock, a restart): try again.
+impl From<crate::error::StoreError> for JobError {
+    fn from(e: crate::error::StoreError) -> Self {
+        JobError::retry(format!("store: {e}"))
+    }
+}
+
 impl std::fmt::Display for JobError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)

@@ -30,10 +30,6 @@ fn is_notebook(run: &Run) -> bool {
         })
 }
 
-fn retry(e: impl std::fmt::Display) -> JobError {
-    JobError::retry(format!("alert fan-out: {e}"))
-}
-
 impl Services {
     /// The alert jobs a run's end causes, written with the transition (`states` picks
     /// which transitions: finished, failed, crashed).
@@ -101,22 +97,17 @@ impl AlertFanout for Services {
                 e.event
             )));
         };
-        let Some(run) = self.store.run_by_id(e.run_id).await.map_err(retry)? else {
+        let Some(run) = self.store.run_by_id(e.run_id).await? else {
             return Ok(()); // deleted since
         };
         if revived(e, event, &run) {
             return Ok(());
         }
-        let Some(project) = self
-            .store
-            .project_by_id(run.project_id)
-            .await
-            .map_err(retry)?
-        else {
+        let Some(project) = self.store.project_by_id(run.project_id).await? else {
             return Ok(());
         };
         let scripted = match e.alert_id {
-            Some(id) => match self.store.run_alert(id).await.map_err(retry)? {
+            Some(id) => match self.store.run_alert(id).await? {
                 Some(a) => Some(ScriptedAlert {
                     title: a.title,
                     text: a.text,
@@ -140,19 +131,12 @@ impl AlertFanout for Services {
         if let Some(user_id) = run.user_id {
             deliveries.extend(self.deliveries_for(Owner::User(user_id), &subject).await?);
         }
-        let entity = self
-            .store
-            .entity_by_id(project.entity_id)
-            .await
-            .map_err(retry)?;
+        let entity = self.store.entity_by_id(project.entity_id).await?;
         if let Some(team) = entity.filter(|e| e.is_team) {
             deliveries.extend(self.deliveries_for(Owner::Team(team.id), &subject).await?);
         }
         if !deliveries.is_empty() {
-            self.store
-                .record_deliveries(deliveries)
-                .await
-                .map_err(retry)?;
+            self.store.record_deliveries(deliveries).await?;
             self.job_wake.wake();
         }
         Ok(())
@@ -169,28 +153,23 @@ impl Services {
         s: &Subject<'_>,
     ) -> Result<Vec<NewDelivery>, JobError> {
         let store = &self.store;
-        if store
-            .alert_mutes(owner)
-            .await
-            .map_err(retry)?
-            .contains(&s.project.id)
-        {
+        if store.alert_mutes(owner).await?.contains(&s.project.id) {
             return Ok(Vec::new());
         }
         if s.event == AlertEvent::RunsFinished {
-            let min = store.alert_min_run_secs(owner).await.map_err(retry)?;
+            let min = store.alert_min_run_secs(owner).await?;
             if is_notebook(s.run) || s.message.duration_secs < min {
                 return Ok(Vec::new());
             }
         }
-        let switches = self.switches(owner).await.map_err(retry)?;
-        let channels = store.alert_channels(owner).await.map_err(retry)?;
+        let switches = self.switches(owner).await?;
+        let channels = store.alert_channels(owner).await?;
         let person = match owner {
-            Owner::User(id) => store.user_by_id(id).await.map_err(retry)?,
+            Owner::User(id) => store.user_by_id(id).await?,
             Owner::Team(_) => None,
         };
         let recipient = match &person {
-            Some(p) => Some(self.recipient(p).await.map_err(retry)?),
+            Some(p) => Some(self.recipient(p).await?),
             None => None,
         };
         let language = recipient.as_ref().and_then(|r| r.language.clone());

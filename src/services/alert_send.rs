@@ -15,10 +15,6 @@ use crate::jobs::{Job, JobError, JobKind};
 use crate::notify::{slack, webhook, DeliveryError};
 use crate::store::{AlertChannelRow, BrokenChannel};
 
-fn retry(e: impl std::fmt::Display) -> JobError {
-    JobError::retry(format!("alert delivery: {e}"))
-}
-
 impl Services {
     /// The channel's row and its URL, unsealed.
     async fn channel_target(&self, id: i64) -> Result<(AlertChannelRow, url::Url), JobError> {
@@ -33,8 +29,7 @@ impl Services {
         let row = self
             .store
             .alert_channel(id)
-            .await
-            .map_err(retry)?
+            .await?
             .ok_or_else(|| JobError::permanent("the channel was disconnected"))?;
         if let Some(reason) = &row.broken_reason {
             return Err(JobError::permanent(format!(
@@ -55,7 +50,7 @@ impl Services {
     async fn delivery_failed(&self, row: &AlertChannelRow, e: DeliveryError) -> JobError {
         if e.broken {
             if let Err(store) = self.mark_broken(row, &e.message).await {
-                return retry(store);
+                return store;
             }
         }
         JobError::from(e)
@@ -82,8 +77,7 @@ impl Services {
                 at: now,
                 notice: job,
             })
-            .await
-            .map_err(retry)?;
+            .await?;
         if first {
             tracing::warn!(channel = row.id, kind = %row.spec.kind, %reason, "alert channel marked broken");
             self.job_wake.wake();
@@ -98,12 +92,7 @@ impl Services {
         reason: &str,
     ) -> Result<Option<ChannelBrokenMail>, JobError> {
         let team = match row.owner.strip_prefix("t:").and_then(|id| id.parse().ok()) {
-            Some(id) => self
-                .store
-                .entity_by_id(id)
-                .await
-                .map_err(retry)?
-                .map(|e| e.name),
+            Some(id) => self.store.entity_by_id(id).await?.map(|e| e.name),
             None => None,
         };
         let user_id = match row.owner.strip_prefix("u:").and_then(|id| id.parse().ok()) {
@@ -113,10 +102,10 @@ impl Services {
         let Some(user_id) = user_id else {
             return Ok(None);
         };
-        let Some(user) = self.store.user_by_id(user_id).await.map_err(retry)? else {
+        let Some(user) = self.store.user_by_id(user_id).await? else {
             return Ok(None);
         };
-        let recipient = self.recipient(&user).await.map_err(retry)?;
+        let recipient = self.recipient(&user).await?;
         let mut settings_url = match &team {
             Some(name) => self.config.public_link([name.as_str()]),
             None => self.config.public_link(["settings"]),
@@ -192,12 +181,7 @@ impl AlertSender for Services {
         let Some(key) = &job.dedup_key else {
             return Ok(());
         };
-        if self
-            .store
-            .earlier_delivery_waiting(key)
-            .await
-            .map_err(retry)?
-        {
+        if self.store.earlier_delivery_waiting(key).await? {
             return Err(JobError::wait_turn(
                 "an earlier alert of this run is still on its way",
             ));

@@ -3,7 +3,7 @@
 //! every event once connected, and each switch can then be turned off.
 
 use super::{Actor, Services};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode, StoreResult};
 use crate::store::{AlertSetting, Owner};
 
 /// The events of W&B's Alerts table, in its order.
@@ -76,7 +76,7 @@ pub struct AlertSwitch {
 impl Services {
     /// The person's whole Alerts table: every event × channel, stored value or default.
     pub async fn alert_switches(&self, actor: &Actor) -> Result<Vec<AlertSwitch>, ApiError> {
-        self.switches(Owner::User(actor.user.id)).await
+        Ok(self.switches(Owner::User(actor.user.id)).await?)
     }
 
     /// Whether `owner` gets `event` on `channel`.
@@ -95,10 +95,10 @@ impl Services {
     /// Every event × channel of an owner. A connected channel is on by default (connecting
     /// it is asking for alerts there); email is on by default for people, and teams have none.
     pub async fn owner_switches(&self, owner: Owner) -> Result<Vec<AlertSwitch>, ApiError> {
-        self.switches(owner).await
+        Ok(self.switches(owner).await?)
     }
 
-    pub(crate) async fn switches(&self, owner: Owner) -> Result<Vec<AlertSwitch>, ApiError> {
+    pub(crate) async fn switches(&self, owner: Owner) -> StoreResult<Vec<AlertSwitch>> {
         let stored = self.store.alert_settings(owner).await?;
         let connected = self.store.alert_channels(owner).await?;
         let usable = |channel: AlertChannel| match channel {
@@ -162,6 +162,6 @@ impl Services {
             enabled,
         };
         self.store.set_alert_setting(owner, setting, audit).await?;
-        self.switches(owner).await
+        Ok(self.switches(owner).await?)
     }
 }

@@ -97,8 +97,7 @@ impl Services {
     /// The job: builds the archive; a failure is recorded on the export (the person may
     /// ask again) rather than retried.
     pub(crate) async fn build_data_export(&self, token: &str) -> Result<(), JobError> {
-        let retry = |e: crate::error::StoreError| JobError::retry(format!("export: {e}"));
-        let Some(row) = self.store.export(token).await.map_err(retry)? else {
+        let Some(row) = self.store.export(token).await? else {
             return Ok(());
         };
         if row.status != "pending" {
@@ -107,15 +106,14 @@ impl Services {
         let Some(user) = self
             .store
             .user_by_id(row.user_id)
-            .await
-            .map_err(retry)?
+            .await?
             .filter(|u| u.deleted_at.is_none())
         else {
             return self
                 .store
                 .fail_export(token, "the account is gone")
                 .await
-                .map_err(retry);
+                .map_err(JobError::from);
         };
         let blob = crate::blobs::FileBlobs::new_name();
         let bytes = match self.write_archive(&user, &blob).await {
@@ -123,7 +121,11 @@ impl Services {
             Err(e) => {
                 tracing::warn!(error = %e, "an export failed");
                 let _ = self.export_blobs.delete(&blob).await;
-                return self.store.fail_export(token, &e).await.map_err(retry);
+                return self
+                    .store
+                    .fail_export(token, &e)
+                    .await
+                    .map_err(JobError::from);
             }
         };
         let now = crate::now_ms();
@@ -145,7 +147,7 @@ impl Services {
                 .map_err(|e| JobError::retry(e.message))?,
             expire,
         };
-        if !self.store.finish_export(ready).await.map_err(retry)? {
+        if !self.store.finish_export(ready).await? {
             let _ = self.export_blobs.delete(&blob).await;
         }
         Ok(())
