@@ -124,7 +124,11 @@ impl RunningServer {
         .spawn(rx.clone());
         let listener_task = config.is_postgres().then(|| {
             crate::jobs::wake::listen_postgres(
-                config.database_url.clone().unwrap_or_default(),
+                config
+                    .database_url
+                    .as_ref()
+                    .map(|u| u.expose().to_string())
+                    .unwrap_or_default(),
                 services.job_wake.clone(),
                 services.store.cache_epoch(),
                 rx.clone(),

@@ -46,7 +46,7 @@ impl std::fmt::Debug for DerivedKey {
 /// the first start generates in the data directory.
 pub fn server_secret(config: &Config) -> anyhow::Result<Zeroizing<String>> {
     if let Some(secret) = &config.secret_key {
-        return Ok(Zeroizing::new(secret.clone()));
+        return Ok(Zeroizing::new(secret.expose().to_string()));
     }
     let path = config.data_dir.join("secret.key");
     read_secret(&path)

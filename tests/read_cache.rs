@@ -117,7 +117,7 @@ async fn an_instance_that_cannot_hear_changes_does_not_serve_its_cache() {
     let relay = Relay::start(upstream.parse().unwrap()).await;
     relayed.set_port(Some(relay.addr.port())).unwrap();
     let mut config = backend.config(&[]);
-    config.database_url = Some(relayed.to_string());
+    config.database_url = Some(fulcrum::config::Secret::new(relayed.to_string()));
     let services = fulcrum::app::services(config, false).await.unwrap();
     let b = fulcrum::app::RunningServer::start(services).await.unwrap();
     let b_base = format!("http://{}", b.addr);

@@ -84,16 +84,17 @@ const KEYS: &[(&str, Kind, bool)] = &[
     ("graphql_anonymous_introspection", Kind::Bool, false),
 ];
 
-/// The resolved settings. `Debug` masks secrets.
-#[derive(Clone)]
+/// The resolved settings. `Debug` shows no secret: each is a [`Secret`].
+#[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     /// Where blobs live: `<data_dir>/blobs` unless `blob_url` says otherwise.
     pub blob_url: BlobUrl,
-    pub database_url: Option<String>,
+    /// A secret: a PostgreSQL URL may hold a password.
+    pub database_url: Option<Secret>,
     pub public_url: Url,
-    pub secret_key: Option<String>,
+    pub secret_key: Option<Secret>,
     pub no_migrate: bool,
     pub log_level: String,
     pub log_json: bool,
@@ -134,7 +135,7 @@ pub struct Config {
     /// A client that has not sent a whole request head within this is disconnected.
     pub header_read_timeout_secs: u64,
     /// `GET /metrics` needs `Authorization: Bearer <metrics_token>` unless `metrics_public`.
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<Secret>,
     pub metrics_public: bool,
     /// Whether callers without credentials may introspect the GraphQL schema.
     pub graphql_anonymous_introspection: bool,
@@ -142,21 +143,6 @@ pub struct Config {
     pub alerts: AlertConfig,
     /// The Personal GitHub integration's OAuth App and GitHub's hosts.
     pub github: OauthApp,
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("listen", &self.listen)
-            .field("data_dir", &self.data_dir)
-            .field("blob_url", &self.blob_url)
-            .field("database", &self.database_kind())
-            .field("public_url", &self.public_url.as_str())
-            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
-            .field("mail", &self.mail)
-            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
-            .finish_non_exhaustive()
-    }
 }
 
 /// Values given on the command line; they win over everything else.
@@ -181,15 +167,16 @@ impl Config {
 
     pub fn is_postgres(&self) -> bool {
         self.database_url
-            .as_deref()
+            .as_ref()
+            .map(Secret::expose)
             .is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
     }
 
     pub fn sqlite_path(&self) -> PathBuf {
         match self
             .database_url
-            .as_deref()
-            .and_then(|u| u.strip_prefix("sqlite://"))
+            .as_ref()
+            .and_then(|u| u.expose().strip_prefix("sqlite://"))
         {
             Some(path) => PathBuf::from(path),
             None => self.data_dir.join("fulcrum.db"),
@@ -318,9 +305,12 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
         listen,
         data_dir,
         blob_url,
-        database_url,
+        database_url: database_url.map(Secret::new),
         public_url,
-        secret_key: r.string("secret_key")?.filter(|s| !s.is_empty()),
+        secret_key: r
+            .string("secret_key")?
+            .filter(|s| !s.is_empty())
+            .map(Secret::new),
         no_migrate: r.boolean("no_migrate", false)?,
         log_level: r.string("log_level")?.unwrap_or_else(|| "info".into()),
         log_json: log_format == "json",
@@ -356,7 +346,10 @@ fn build(values: &BTreeMap<String, toml::Value>) -> anyhow::Result<Config> {
         job_retention_days: r.int("job_retention_days", 30, 0, 3650)?,
         max_connections: r.int("max_connections", 1024, 1, 1_000_000)? as usize,
         header_read_timeout_secs: r.int("header_read_timeout_secs", 10, 1, 600)? as u64,
-        metrics_token: r.string("metrics_token")?.filter(|s| !s.is_empty()),
+        metrics_token: r
+            .string("metrics_token")?
+            .filter(|s| !s.is_empty())
+            .map(Secret::new),
         metrics_public: r.boolean("metrics_public", false)?,
         graphql_anonymous_introspection: r.boolean("graphql_anonymous_introspection", false)?,
         runs: RunLimits::read(&r)?,

@@ -60,14 +60,23 @@ fn layers_apply_in_order() {
         &env(&[
             ("FULCRUM_MAX_KEYS_PER_USER", "7"),
             ("FULCRUM_DATABASE_URL_FILE", secret.to_str().unwrap()),
+            ("FULCRUM_SECRET_KEY", "the-server-secret"),
+            ("FULCRUM_METRICS_TOKEN", "the-metrics-token"),
             ("FULCRUM_BIN", "ignored"),
         ]),
     )
     .unwrap();
     assert_eq!(c.listen.port(), 9000);
     assert_eq!(c.max_keys_per_user, 7);
-    assert_eq!(c.database_url.as_deref(), Some("postgres://u@h/db"));
-    assert!(!format!("{c:?}").contains("u@h"));
+    assert_eq!(
+        c.database_url.as_ref().map(Secret::expose),
+        Some("postgres://u@h/db")
+    );
+    let shown = format!("{c:?}");
+    for secret in ["u@h", "the-server-secret", "the-metrics-token"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("max_keys_per_user: 7"), "{shown}");
 }
 
 #[test]

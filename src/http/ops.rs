@@ -35,7 +35,11 @@ pub async fn metrics(
 ) -> Result<Response, ApiError> {
     let config = &state.services.config;
     if !config.metrics_public {
-        let Some(expected) = config.metrics_token.as_deref() else {
+        let Some(expected) = config
+            .metrics_token
+            .as_ref()
+            .map(crate::config::Secret::expose)
+        else {
             return Err(ApiError::not_found(
                 ErrorCode::MetricsDisabled,
                 "metrics are not served; set metrics_token (or metrics_public = true)",

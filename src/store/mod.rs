@@ -34,7 +34,7 @@ pub mod teams;
 
 use std::sync::Arc;
 
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::keys::KeyHash;
 
 pub use accounts::{AccountStore, FirstAdmin, PasswordChange};
@@ -418,8 +418,12 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 /// unless told not to; SQLite always migrates (only one process owns its file).
 pub async fn open(config: &Config, migrate: bool) -> anyhow::Result<(DynStore, jobs::DynJobStore)> {
     if config.is_postgres() {
-        let url = config.database_url.clone().unwrap_or_default();
-        let store = postgres::PgStore::connect(&url, config.pg_pool_size).await?;
+        let url = config
+            .database_url
+            .as_ref()
+            .map(Secret::expose)
+            .unwrap_or_default();
+        let store = postgres::PgStore::connect(url, config.pg_pool_size).await?;
         if migrate {
             store.migrate().await?;
         } else {

@@ -70,7 +70,7 @@ pub async fn raw_sql(t: &T, sql: &str) -> i64 {
     let config = &t.server.services.config;
     if config.is_postgres() {
         let (client, conn) = tokio_postgres::connect(
-            config.database_url.as_deref().unwrap(),
+            config.database_url.as_ref().unwrap().expose(),
             tokio_postgres::NoTls,
         )
         .await
