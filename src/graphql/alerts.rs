@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 
+use super::runs::RunPathInput;
 use super::scalars::Duration;
 use super::{acting, signed_in, IntoGql, Res};
 use crate::services::alert_delivery::ScriptableAlert;
@@ -131,9 +132,8 @@ impl AlertSeverity {
 
 #[derive(InputObject)]
 pub struct NotifyScriptableRunAlertInput {
-    entity_name: String,
-    project_name: String,
-    run_name: String,
+    #[graphql(flatten)]
+    run: RunPathInput,
     title: String,
     text: String,
     severity: Option<AlertSeverity>,
@@ -160,11 +160,6 @@ impl AlertMutation {
         input: NotifyScriptableRunAlertInput,
     ) -> Res<NotifyScriptableRunAlertPayload> {
         let (rc, actor) = signed_in(ctx)?;
-        let path = (
-            input.entity_name.as_str(),
-            input.project_name.as_str(),
-            input.run_name.as_str(),
-        );
         let alert = ScriptableAlert {
             title: input.title,
             text: input.text,
@@ -177,7 +172,7 @@ impl AlertMutation {
         };
         let success = rc
             .services
-            .notify_scriptable_alert(actor, path, alert)
+            .notify_scriptable_alert(actor, input.run.path(), alert)
             .await
             .gql()?;
         Ok(NotifyScriptableRunAlertPayload { success })

@@ -6,7 +6,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use super::nodes::{ProjectConnection, ProjectEdge, ProjectNode, RunNode};
 use super::scalars::JsonString;
 use super::{ids, signed_in, IntoGql, Res};
-use crate::services::runs::BucketInput;
+use crate::services::runs::{BucketInput, RunPath};
 use crate::store::{RunFields, RunInfo};
 
 #[derive(Default)]
@@ -139,11 +139,24 @@ pub struct UpsertBucketPayload {
     inserted: bool,
 }
 
+/// `entityName`, `projectName`, `runName`: how the SDK names a run in a mutation.
 #[derive(InputObject)]
-pub struct CreateRunFilesInput {
+pub struct RunPathInput {
     entity_name: String,
     project_name: String,
     run_name: String,
+}
+
+impl RunPathInput {
+    pub fn path(&self) -> RunPath<'_> {
+        RunPath::new(&self.entity_name, &self.project_name, &self.run_name)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateRunFilesInput {
+    #[graphql(flatten)]
+    run: RunPathInput,
     files: Vec<String>,
 }
 
@@ -215,14 +228,9 @@ impl RunMutation {
         input: CreateRunFilesInput,
     ) -> Res<CreateRunFilesPayload> {
         let (rc, actor) = signed_in(ctx)?;
-        let path = (
-            input.entity_name.as_str(),
-            input.project_name.as_str(),
-            input.run_name.as_str(),
-        );
         let (bucket, files) = rc
             .services
-            .create_run_files(actor, path, input.files)
+            .create_run_files(actor, input.run.path(), input.files)
             .await
             .gql()?;
         Ok(CreateRunFilesPayload {

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::extract::Signed;
 use super::{read_body, AppState};
 use crate::error::{ApiError, ErrorCode};
+use crate::services::runs::RunPath;
 
 pub async fn file_stream(
     State(state): State<AppState>,
@@ -36,7 +37,7 @@ pub async fn file_stream(
     let parsed = crate::services::file_stream::parse_body(&bytes)?;
     let outcome = state
         .services
-        .file_stream(&actor, (&entity, &project, &run), parsed)
+        .file_stream(&actor, RunPath::new(&entity, &project, &run), parsed)
         .await?;
     Ok(Json(if outcome.stopped {
         json!({ "stopped": true })

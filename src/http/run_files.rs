@@ -13,6 +13,7 @@ use super::extract::Signed;
 use super::AppState;
 use crate::error::{ApiError, ErrorCode};
 use crate::services::run_files::UploadTicket;
+use crate::services::runs::RunPath;
 
 const UPLOADS: &str = "/files/uploads/";
 
@@ -103,7 +104,7 @@ pub async fn download(
 ) -> Result<Response, ApiError> {
     let (file, opened) = state
         .services
-        .open_run_file(&actor, (&entity, &project, &run), &name)
+        .open_run_file(&actor, RunPath::new(&entity, &project, &run), &name)
         .await?;
     Ok(file_response(opened, disposition(&file.name)))
 }

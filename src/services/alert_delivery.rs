@@ -305,25 +305,11 @@ impl Services {
     pub async fn notify_scriptable_alert(
         &self,
         actor: &super::Actor,
-        path: (&str, &str, &str),
+        path: super::runs::RunPath<'_>,
         alert: ScriptableAlert,
     ) -> Result<bool, crate::error::ApiError> {
         use crate::error::{ApiError, ErrorCode};
-        let (entity, project, run) = path;
-        let full = format!("{entity}/{project}/{run}");
-        let (bucket, access) = self
-            .find_run(actor, entity, project, run)
-            .await?
-            .ok_or_else(|| super::runs::run_not_found(&full))?;
-        if access < super::runs::RunAccess::Write {
-            return Err(ApiError::forbidden(
-                ErrorCode::RunForbidden,
-                format!(
-                    "the account {} may not raise alerts on this run",
-                    actor.user.username
-                ),
-            ));
-        }
+        let bucket = self.writable_run(actor, path, "raise alerts on").await?;
         let title: String = alert.title.trim().chars().take(TITLE_MAX).collect();
         if title.is_empty() || alert.text.len() > TEXT_MAX {
             return Err(ApiError::validation(

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::runs::{run_not_found, RunAccess};
+use super::runs::RunPath;
 use super::{Actor, Services};
 use crate::config::RunLimits;
 use crate::error::{ApiError, ErrorCode};
@@ -211,25 +211,10 @@ impl Services {
     pub async fn file_stream(
         &self,
         actor: &Actor,
-        path: (&str, &str, &str),
+        path: RunPath<'_>,
         body: FileStreamBody,
     ) -> Result<StreamOutcome, ApiError> {
-        let (entity, project, run) = path;
-        let full = format!("{entity}/{project}/{run}");
-        let (bucket, access) = self
-            .find_run(actor, entity, project, run)
-            .await?
-            .ok_or_else(|| run_not_found(&full))?;
-        if access < RunAccess::Write {
-            return Err(ApiError::forbidden(
-                ErrorCode::RunForbidden,
-                format!(
-                    "the account {} may not write to the run {}",
-                    actor.user.username,
-                    crate::validate::echo(&full)
-                ),
-            ));
-        }
+        let bucket = self.writable_run(actor, path, "write to").await?;
         let write = self.stream_write(bucket.run.id, body)?;
         let outcome = self.store.stream_write(write).await?;
         if outcome.transition.is_some() {

@@ -6,7 +6,7 @@
 use axum::body::Bytes;
 use subtle::ConstantTimeEq;
 
-use super::runs::{run_not_found, Bucket, RunAccess};
+use super::runs::{run_not_found, Bucket, RunPath};
 use super::{Actor, Services};
 use crate::blobs::{FileBlobs, PutError};
 use crate::error::{ApiError, ErrorCode};
@@ -85,10 +85,9 @@ impl Services {
     pub async fn create_run_files(
         &self,
         actor: &Actor,
-        path: (&str, &str, &str),
+        path: RunPath<'_>,
         names: Vec<String>,
     ) -> Result<(Bucket, Vec<(String, Option<String>)>), ApiError> {
-        let (entity, project, run) = path;
         if names.len() > FILES_PER_REQUEST {
             return Err(ApiError::validation(
                 "files",
@@ -96,19 +95,7 @@ impl Services {
                 format!("at most {FILES_PER_REQUEST} files per request"),
             ));
         }
-        let (bucket, access) = self
-            .find_run(actor, entity, project, run)
-            .await?
-            .ok_or_else(|| run_not_found(&format!("{entity}/{project}/{run}")))?;
-        if access < RunAccess::Write {
-            return Err(ApiError::forbidden(
-                ErrorCode::RunForbidden,
-                format!(
-                    "the account {} may not add files to this run",
-                    actor.user.username
-                ),
-            ));
-        }
+        let bucket = self.writable_run(actor, path, "add files to").await?;
         let expires = crate::now_ms() + UPLOAD_TTL_MS;
         let files = names
             .into_iter()
@@ -208,17 +195,13 @@ impl Services {
     pub async fn open_run_file(
         &self,
         actor: &Actor,
-        path: (&str, &str, &str),
+        path: RunPath<'_>,
         name: &str,
     ) -> Result<(RunFile, crate::blobs::BlobRead), ApiError> {
-        let (entity, project, run) = path;
         if !valid_file_name(name) {
             return Err(file_name_invalid(name));
         }
-        let (bucket, _) = self
-            .find_run(actor, entity, project, run)
-            .await?
-            .ok_or_else(|| run_not_found(&format!("{entity}/{project}/{run}")))?;
+        let bucket = self.readable_run(actor, path).await?;
         let missing = || {
             ApiError::not_found(
                 ErrorCode::FileNotFound,

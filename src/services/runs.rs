@@ -24,6 +24,30 @@ pub struct BucketInput {
     pub tags: Option<Vec<String>>,
 }
 
+/// A run as the SDK names it: `entity/project/run`.
+#[derive(Debug, Clone, Copy)]
+pub struct RunPath<'a> {
+    pub entity: &'a str,
+    pub project: &'a str,
+    pub run: &'a str,
+}
+
+impl<'a> RunPath<'a> {
+    pub fn new(entity: &'a str, project: &'a str, run: &'a str) -> Self {
+        RunPath {
+            entity,
+            project,
+            run,
+        }
+    }
+}
+
+impl std::fmt::Display for RunPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.entity, self.project, self.run)
+    }
+}
+
 /// A run with where it lives.
 #[derive(Debug, Clone)]
 pub struct Bucket {
@@ -166,22 +190,20 @@ impl Services {
         })
     }
 
-    /// The run at `entity/project/run`, if it exists and the actor may at least read it
-    /// (a run the actor may not read is reported as missing).
+    /// The run at `path`, if it exists and the actor may at least read it (a run the actor
+    /// may not read is reported as missing).
     pub async fn find_run(
         &self,
         actor: &Actor,
-        entity: &str,
-        project: &str,
-        run: &str,
+        path: RunPath<'_>,
     ) -> Result<Option<(Bucket, RunAccess)>, ApiError> {
-        let Some(entity) = self.entity_by_name(entity.trim()).await? else {
+        let Some(entity) = self.entity_by_name(path.entity.trim()).await? else {
             return Ok(None);
         };
-        let Some(project) = self.store.project(entity.id, project.trim()).await? else {
+        let Some(project) = self.store.project(entity.id, path.project.trim()).await? else {
             return Ok(None);
         };
-        let Some(run) = self.store.run(project.id, run.trim()).await? else {
+        let Some(run) = self.store.run(project.id, path.run.trim()).await? else {
             return Ok(None);
         };
         let bucket = Bucket {
@@ -192,6 +214,41 @@ impl Services {
         match self.run_access(actor, &bucket).await? {
             RunAccess::None => Ok(None),
             access => Ok(Some((bucket, access))),
+        }
+    }
+
+    /// The run at `path` for a reader: `run_not_found` when it is missing or hidden.
+    pub(crate) async fn readable_run(
+        &self,
+        actor: &Actor,
+        path: RunPath<'_>,
+    ) -> Result<Bucket, ApiError> {
+        let found = self.find_run(actor, path).await?;
+        found
+            .map(|(bucket, _)| bucket)
+            .ok_or_else(|| run_not_found(&path.to_string()))
+    }
+
+    /// The run at `path` for a writer (logging, adding files, raising alerts: `doing`
+    /// says which): missing as for a reader, and `run_forbidden` when it may only be read.
+    pub(crate) async fn writable_run(
+        &self,
+        actor: &Actor,
+        path: RunPath<'_>,
+        doing: &str,
+    ) -> Result<Bucket, ApiError> {
+        let found = self.find_run(actor, path).await?;
+        match found {
+            Some((bucket, RunAccess::Write)) => Ok(bucket),
+            Some(_) => Err(ApiError::forbidden(
+                ErrorCode::RunForbidden,
+                format!(
+                    "the account {} may not {doing} the run {}",
+                    actor.user.username,
+                    validate::echo(&path.to_string())
+                ),
+            )),
+            None => Err(run_not_found(&path.to_string())),
         }
     }
 
@@ -271,7 +328,10 @@ impl Services {
                     Some(n) => validate::run_id(n)?,
                     None => new_run_id(),
                 };
-                match self.find_run(actor, &entity.name, &project, &run).await? {
+                match self
+                    .find_run(actor, RunPath::new(&entity.name, &project, &run))
+                    .await?
+                {
                     Some((bucket, access)) if access < RunAccess::Write => {
                         return Err(run_forbidden(
                             actor,

@@ -6,6 +6,7 @@ use super::{iso, EntityNode, RunNode, UserNode};
 use crate::graphql::paging::{self, PageInfo};
 use crate::graphql::scalars::JsonString;
 use crate::graphql::{ids, request_context, signed_in, IntoGql, Res};
+use crate::services::runs::RunPath;
 use crate::store::{Entity, Project};
 
 pub struct ProjectNode {
@@ -116,7 +117,10 @@ impl ProjectNode {
         let (rc, actor) = signed_in(ctx)?;
         let found = rc
             .services
-            .find_run(actor, &self.entity.name, &self.project.name, name)
+            .find_run(
+                actor,
+                RunPath::new(&self.entity.name, &self.project.name, name),
+            )
             .await
             .gql()?;
         Ok(found.map(|(bucket, _)| RunNode(bucket)))
