@@ -133,29 +133,54 @@ pub fn echo(raw: &str) -> String {
     out
 }
 
-pub fn display_name(raw: &str) -> Result<String, ApiError> {
-    let name = raw.trim();
-    if name.chars().count() > DISPLAY_NAME_MAX || name.chars().any(is_unsafe_char) {
-        return Err(ApiError::validation(
-            "name",
-            ErrorCode::NameInvalid,
-            format!("a name has at most {DISPLAY_NAME_MAX} printable characters"),
-        ));
-    }
-    Ok(name.to_string())
+/// The rule for a free-text field people type (a name, a bio): trimmed, at most `max`
+/// characters, and none that would break or disguise how it shows (controls, direction
+/// overrides), except that `multiline` text keeps its line breaks and tabs.
+#[derive(Debug, Clone, Copy)]
+pub struct TextRule {
+    pub field: &'static str,
+    pub code: ErrorCode,
+    /// How the error message names the text ("a name", "the bio").
+    pub what: &'static str,
+    pub max: usize,
+    pub multiline: bool,
 }
 
-pub fn key_name(raw: &str) -> Result<String, ApiError> {
-    let name = raw.trim();
-    if name.chars().count() > KEY_NAME_MAX || name.chars().any(is_unsafe_char) {
-        return Err(ApiError::validation(
-            "name",
-            ErrorCode::KeyNameInvalid,
-            format!("a key name has at most {KEY_NAME_MAX} printable characters"),
-        ));
+impl TextRule {
+    pub fn check(&self, raw: &str) -> Result<String, ApiError> {
+        let text = raw.trim();
+        let layout = |c: char| self.multiline && matches!(c, '\n' | '\r' | '\t');
+        if text.chars().count() > self.max || text.chars().any(|c| is_unsafe_char(c) && !layout(c))
+        {
+            let lines = if self.multiline { "" } else { " on one line" };
+            let (what, max) = (self.what, self.max);
+            return Err(ApiError::validation(
+                self.field,
+                self.code,
+                format!("{what} has at most {max} printable characters{lines}"),
+            ));
+        }
+        Ok(text.to_string())
     }
-    Ok(name.to_string())
 }
+
+/// A person's (or service account's) display name.
+pub const DISPLAY_NAME: TextRule = TextRule {
+    field: "name",
+    code: ErrorCode::NameInvalid,
+    what: "a name",
+    max: DISPLAY_NAME_MAX,
+    multiline: false,
+};
+
+/// The name people give an API key.
+pub const KEY_NAME: TextRule = TextRule {
+    field: "name",
+    code: ErrorCode::KeyNameInvalid,
+    what: "a key name",
+    max: KEY_NAME_MAX,
+    multiline: false,
+};
 
 pub const PROJECT_NAME_MAX: usize = 128;
 pub const RUN_ID_MAX: usize = 64;
@@ -241,6 +266,8 @@ mod tests {
 
     #[test]
     fn names_refuse_control_and_bidi_characters() {
+        let display_name = |raw: &str| DISPLAY_NAME.check(raw);
+        let key_name = |raw: &str| KEY_NAME.check(raw);
         assert_eq!(display_name(" Ada ").unwrap(), "Ada");
         assert_eq!(display_name("한국어 이름").unwrap(), "한국어 이름");
         for bad in [
@@ -256,6 +283,31 @@ mod tests {
                 "{bad:?} accepted as a key name"
             );
         }
+    }
+
+    #[test]
+    fn multiline_text_keeps_line_breaks_but_not_other_controls() {
+        let bio = TextRule {
+            multiline: true,
+            ..DISPLAY_NAME
+        };
+        assert_eq!(
+            bio.check(" two\r\nlines\tand a tab ").unwrap(),
+            "two\r\nlines\tand a tab"
+        );
+        for bad in [
+            "a\u{0}b",
+            "\u{1b}[31mred",
+            "abc\u{202E}fed",
+            &"x".repeat(65),
+        ] {
+            assert_eq!(bio.check(bad).unwrap_err().code, "name_invalid", "{bad:?}");
+        }
+        let refused = DISPLAY_NAME.check("two\nlines").unwrap_err();
+        assert_eq!(
+            refused.message,
+            "a name has at most 64 printable characters on one line"
+        );
     }
 
     #[test]

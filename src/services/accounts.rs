@@ -131,7 +131,7 @@ impl Services {
             validate::username(&a.username)?
         };
         let email = validate::email(&a.email)?;
-        let name = validate::display_name(&a.name)?;
+        let name = validate::DISPLAY_NAME.check(&a.name)?;
         let password_hash = match a.password {
             Some(pw) => {
                 password::validate(&pw)?;

@@ -94,7 +94,7 @@ impl Services {
                 "this server does not allow creating API keys with an API key; create one in Settings",
             ));
         }
-        let name = validate::key_name(name)?;
+        let name = validate::KEY_NAME.check(name)?;
         let expires_at = match expires_in_days {
             None => None,
             Some(days @ 1..=MAX_EXPIRY_DAYS) => Some(crate::now_ms() + days * 86_400_000),
@@ -146,7 +146,7 @@ impl Services {
     ) -> Result<ApiKeyRecord, ApiError> {
         actor.require_admin("import API keys")?;
         let raw = raw.trim();
-        let name = validate::key_name(name)?;
+        let name = validate::KEY_NAME.check(name)?;
         let (key_id, hash) = match keys::classify(raw) {
             Ok(Presented::Native { key_id, hash }) => (key_id, hash),
             Ok(Presented::Foreign { hash }) => (keys::imported_key_id(raw), hash),

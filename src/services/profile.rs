@@ -6,6 +6,7 @@ use serde_json::json;
 use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
 use crate::store::{Intro, Profile, ProfileField, ProfileUpdate, User};
+use crate::validate::{TextRule, DISPLAY_NAME};
 use crate::{images, markdown};
 
 pub const INSTITUTION_MAX: usize = 100;
@@ -16,38 +17,29 @@ pub const INTRO_MAX: usize = 20_000;
 /// How long an upload waits for a decode slot before it is told to come back.
 const DECODE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn single_line(
-    field: &'static str,
-    code: ErrorCode,
-    raw: &str,
-    max: usize,
-) -> Result<String, ApiError> {
-    let value = raw.trim();
-    if value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(ApiError::validation(
-            field,
-            code,
-            format!("{field} has at most {max} characters on one line"),
-        ));
-    }
-    Ok(value.to_string())
-}
+const INSTITUTION: TextRule = TextRule {
+    field: "institution",
+    code: ErrorCode::InstitutionInvalid,
+    what: "the institution",
+    max: INSTITUTION_MAX,
+    multiline: false,
+};
 
-fn bio(raw: &str) -> Result<String, ApiError> {
-    let value = raw.trim();
-    if value.chars().count() > BIO_MAX
-        || value
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(ApiError::validation(
-            "bio",
-            ErrorCode::BioInvalid,
-            format!("the bio has at most {BIO_MAX} characters"),
-        ));
-    }
-    Ok(value.to_string())
-}
+const LOCATION: TextRule = TextRule {
+    field: "location",
+    code: ErrorCode::LocationInvalid,
+    what: "the location",
+    max: LOCATION_MAX,
+    multiline: false,
+};
+
+const BIO: TextRule = TextRule {
+    field: "bio",
+    code: ErrorCode::BioInvalid,
+    what: "the bio",
+    max: BIO_MAX,
+    multiline: true,
+};
 
 /// Empty, or an absolute http(s) URL.
 pub fn website(raw: &str) -> Result<String, ApiError> {
@@ -87,17 +79,10 @@ fn language(raw: &str) -> Result<String, ApiError> {
 /// A Profile section value as it will be stored, or why it cannot be.
 fn checked(field: ProfileField, raw: &str) -> Result<String, ApiError> {
     match field {
-        ProfileField::Name => crate::validate::display_name(raw),
-        ProfileField::Institution => single_line(
-            "institution",
-            ErrorCode::InstitutionInvalid,
-            raw,
-            INSTITUTION_MAX,
-        ),
-        ProfileField::Bio => bio(raw),
-        ProfileField::Location => {
-            single_line("location", ErrorCode::LocationInvalid, raw, LOCATION_MAX)
-        }
+        ProfileField::Name => DISPLAY_NAME.check(raw),
+        ProfileField::Institution => INSTITUTION.check(raw),
+        ProfileField::Bio => BIO.check(raw),
+        ProfileField::Location => LOCATION.check(raw),
         ProfileField::Website => website(raw),
         ProfileField::Language => language(raw),
     }
@@ -280,17 +265,16 @@ mod tests {
 
     #[test]
     fn field_lengths() {
-        assert!(bio(&"x".repeat(BIO_MAX)).is_ok());
+        assert!(BIO.check(&"x".repeat(BIO_MAX)).is_ok());
         assert_eq!(
-            bio(&"x".repeat(BIO_MAX + 1)).unwrap_err().code,
+            BIO.check(&"x".repeat(BIO_MAX + 1)).unwrap_err().code,
             "bio_invalid"
         );
-        assert!(bio("two\nlines").is_ok());
+        assert!(BIO.check("two\nlines").is_ok());
+        assert_eq!(LOCATION.check("a\nb").unwrap_err().code, "location_invalid");
         assert_eq!(
-            single_line("location", ErrorCode::LocationInvalid, "a\nb", 10)
-                .unwrap_err()
-                .code,
-            "location_invalid"
+            INSTITUTION.check("abc\u{202E}fed").unwrap_err().code,
+            "institution_invalid"
         );
     }
 }

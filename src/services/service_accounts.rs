@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::teams::description;
+use super::teams::DESCRIPTION;
 use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode};
 use crate::keys::random_token;
@@ -19,9 +19,9 @@ impl Services {
         desc: &str,
     ) -> Result<User, ApiError> {
         let team = self.managed_team(actor, team).await?;
-        let desc = description(desc)?;
+        let desc = DESCRIPTION.check(desc)?;
         let base = match name.map(str::trim).filter(|n| !n.is_empty()) {
-            Some(n) => validate::display_name(n)?,
+            Some(n) => validate::DISPLAY_NAME.check(n)?,
             None => "service".into(),
         };
         let username = format!(

@@ -31,18 +31,14 @@ pub(super) fn validate_role(role: &str) -> Result<String, ApiError> {
         })
 }
 
-pub(super) fn description(raw: &str) -> Result<String, ApiError> {
-    let value = raw.trim();
-    if value.chars().count() > DESCRIPTION_MAX || value.chars().any(|c| c.is_control() && c != '\n')
-    {
-        return Err(ApiError::validation(
-            "description",
-            ErrorCode::DescriptionInvalid,
-            format!("a description has at most {DESCRIPTION_MAX} characters"),
-        ));
-    }
-    Ok(value.to_string())
-}
+/// A team's (or service account's) description.
+pub(super) const DESCRIPTION: validate::TextRule = validate::TextRule {
+    field: "description",
+    code: ErrorCode::DescriptionInvalid,
+    what: "a description",
+    max: DESCRIPTION_MAX,
+    multiline: true,
+};
 
 /// Team names live in the same namespace as usernames and follow the same rules.
 fn team_name(raw: &str) -> Result<String, ApiError> {
@@ -130,7 +126,7 @@ impl Services {
     ) -> Result<Team, ApiError> {
         Self::require_person(actor)?;
         let name = team_name(name)?;
-        let desc = description(desc)?;
+        let desc = DESCRIPTION.check(desc)?;
         let admin = match admin_username
             .map(str::trim)
             .filter(|u| !u.is_empty() && !u.eq_ignore_ascii_case(&actor.user.username))
@@ -184,7 +180,7 @@ impl Services {
     ) -> Result<Team, ApiError> {
         let mut team = self.managed_team(actor, name).await?;
         if let Some(d) = desc {
-            team.description = description(d)?;
+            team.description = DESCRIPTION.check(d)?;
         }
         if let Some(p) = policy {
             let policy = JoinPolicy::parse(p).ok_or_else(|| {
