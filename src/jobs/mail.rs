@@ -13,7 +13,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{Address, Message};
 use minijinja::{context, Environment};
 
-use super::{Job, JobError, TeamInviteMail};
+use super::{Job, JobError, Recipient, TeamInviteMail};
 use crate::config::Config;
 use crate::notify::mail::DynMailTransport;
 pub use crate::notify::mail::NOT_CONFIGURED;
@@ -261,13 +261,17 @@ impl Templates {
         Ok(Templates { env })
     }
 
+    /// Renders mail `name` in the recipient's language; every template may greet them as
+    /// `name`.
     fn render(
         &self,
         name: &str,
-        lang: Lang,
+        to: &Recipient,
         ctx: minijinja::Value,
     ) -> Result<RenderedMail, JobError> {
-        let ctx = context! { lang => lang.code(), ..ctx };
+        let lang = to.lang();
+        let greeted = single_line(&to.name);
+        let ctx = context! { lang => lang.code(), name => greeted, ..ctx };
         let subject = single_line(&self.part(name, lang, "subject", &ctx)?);
         let ctx = context! { subject => subject.clone(), ..ctx };
         Ok(RenderedMail {
@@ -293,14 +297,12 @@ impl Templates {
 
     fn verify_email(&self, mail: &super::VerifyEmailMail) -> Result<RenderedMail, JobError> {
         let url = http_link(&mail.verify_url, "verification")?;
-        let lang = mail.recipient.lang();
         let ctx = context! {
-            name => single_line(&mail.recipient.name),
             verify_url => url.as_str(),
             change => mail.change,
             to => single_line(&mail.recipient.to),
         };
-        self.render("verify_email", lang, ctx)
+        self.render("verify_email", &mail.recipient, ctx)
     }
 
     fn team_invite(&self, invite: &TeamInviteMail) -> Result<RenderedMail, JobError> {
@@ -313,7 +315,7 @@ impl Templates {
             accept_url => accept_url.as_str(),
             expires => format_time(lang, invite.expires_at),
         };
-        self.render("team_invite", lang, ctx)
+        self.render("team_invite", &invite.recipient, ctx)
     }
 }
 
@@ -340,7 +342,6 @@ impl Templates {
         };
         let ctx = context! {
             title, text, level,
-            name => single_line(&mail.recipient.name),
             state => a.state.as_str(),
             state_label => alert_text::state_label(lang, &a.state),
             run => single_line(&a.run),
@@ -351,22 +352,20 @@ impl Templates {
             exit_code,
             run_url => url.as_str(),
         };
-        self.render("run_alert", lang, ctx)
+        self.render("run_alert", &mail.recipient, ctx)
     }
 
     fn channel_broken(
         &self,
         mail: &super::alerts::ChannelBrokenMail,
     ) -> Result<RenderedMail, JobError> {
-        let lang = mail.recipient.lang();
         let ctx = context! {
-            name => single_line(&mail.recipient.name),
             team => mail.team.as_deref().map(single_line),
             channel => single_line(&mail.channel),
             reason => single_line(&mail.reason),
             settings_url => mail.settings_url.as_str(),
         };
-        self.render("channel_broken", lang, ctx)
+        self.render("channel_broken", &mail.recipient, ctx)
     }
 }
 
@@ -377,7 +376,6 @@ impl Templates {
     ) -> Result<RenderedMail, JobError> {
         let lang = mail.recipient.lang();
         let ctx = context! {
-            name => single_line(&mail.recipient.name),
             change => mail.change.as_str(),
             new_email => mail.new_email.as_deref().map(single_line),
             ip => mail.ip.as_deref().map(single_line),
@@ -385,7 +383,7 @@ impl Templates {
             until => mail.until.map(|t| format_time(lang, t)),
             settings_url => mail.settings_url.as_str(),
         };
-        self.render("security_notice", lang, ctx)
+        self.render("security_notice", &mail.recipient, ctx)
     }
 }
 
