@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::access::{JoinPolicy, Role};
+use super::access::{sees_private, JoinPolicy, Role};
 use super::teams::validate_role;
 use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
@@ -221,9 +221,14 @@ impl Services {
     }
 
     /// Teams the person may join: by their verified email domain, or as a member of a
-    /// GitHub organization a team admits (their connected account's last check).
-    pub async fn joinable_teams(&self, user: &User) -> Result<Vec<Team>, ApiError> {
-        if user.account_type == AccountType::Service {
+    /// GitHub organization a team admits (their connected account's last check). Private:
+    /// empty for anyone but the person and site admins.
+    pub async fn joinable_teams(
+        &self,
+        viewer: Option<&Actor>,
+        user: &User,
+    ) -> Result<Vec<Team>, ApiError> {
+        if user.account_type == AccountType::Service || !sees_private(viewer, user) {
             return Ok(vec![]);
         }
         let domain = email_domain(&user.email).filter(|_| user.email_verified_at.is_some());

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::access::{team_access, JoinPolicy, Role, TeamAccess};
+use super::access::{sees_private, team_access, JoinPolicy, Role, TeamAccess};
 use super::{Actor, Services};
 use crate::error::{ApiError, ErrorCode, StoreError};
 use crate::store::{AccountType, Entity, NewTeam, Seat, Team, User};
@@ -302,8 +302,15 @@ impl Services {
     }
 
     /// Entities the person can create projects in: their own, then teams where they are
-    /// admin or member.
-    pub async fn project_entities(&self, user: &User) -> Result<Vec<Entity>, ApiError> {
+    /// admin or member. Private: empty for anyone but the person and site admins.
+    pub async fn project_entities(
+        &self,
+        viewer: Option<&Actor>,
+        user: &User,
+    ) -> Result<Vec<Entity>, ApiError> {
+        if !sees_private(viewer, user) {
+            return Ok(vec![]);
+        }
         let mut out = Vec::new();
         if user.account_type == AccountType::User {
             if let Some(own) = self.entity_by_name(&user.username).await? {

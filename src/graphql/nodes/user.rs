@@ -192,21 +192,21 @@ impl UserNode {
 
     /// Teams this person may join because of their verified email domain.
     async fn joinable_teams(&self, ctx: &Context<'_>) -> Res<Vec<EntityNode>> {
-        if !self.visible_to_viewer(ctx) {
-            return Ok(vec![]);
-        }
         let rc = request_context(ctx)?;
-        let teams = rc.services.joinable_teams(&self.user).await.gql()?;
+        let viewer = rc.actor.as_ref();
+        let teams = rc.services.joinable_teams(viewer, &self.user).await.gql()?;
         Ok(teams.into_iter().map(EntityNode::from_team).collect())
     }
 
     /// Where this person can create projects (the Default team choices).
     async fn project_entities(&self, ctx: &Context<'_>) -> Res<Vec<EntityNode>> {
-        if !self.visible_to_viewer(ctx) {
-            return Ok(vec![]);
-        }
         let rc = request_context(ctx)?;
-        let entities = rc.services.project_entities(&self.user).await.gql()?;
+        let viewer = rc.actor.as_ref();
+        let entities = rc
+            .services
+            .project_entities(viewer, &self.user)
+            .await
+            .gql()?;
         Ok(entities.into_iter().map(EntityNode::new).collect())
     }
 
