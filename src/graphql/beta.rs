@@ -5,7 +5,6 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 use super::nodes::EntityNode;
 use super::{acting, signed_in, IntoGql, Res};
 use crate::services::beta::BetaSwitch;
-use crate::services::Actor;
 
 /// One beta feature as the signed-in person (or a team they administer) sees it.
 pub(crate) struct BetaFeatureNode(BetaSwitch);
@@ -46,17 +45,8 @@ impl BetaFeatureNode {
     }
 }
 
-fn listed(
-    switches: Vec<BetaSwitch>,
-    actor: &Actor,
-    include_unavailable: bool,
-) -> Vec<BetaFeatureNode> {
-    let all = include_unavailable && actor.user.is_admin;
-    switches
-        .into_iter()
-        .filter(|s| all || s.available)
-        .map(BetaFeatureNode)
-        .collect()
+fn nodes(switches: Vec<BetaSwitch>) -> Vec<BetaFeatureNode> {
+    switches.into_iter().map(BetaFeatureNode).collect()
 }
 
 #[derive(Default)]
@@ -74,12 +64,10 @@ impl BetaQuery {
         include_unavailable: Option<bool>,
     ) -> Res<Vec<BetaFeatureNode>> {
         let (rc, actor, owner) = acting(ctx, team.as_deref()).await?;
-        let switches = rc.services.beta_switches(owner).await.gql()?;
-        Ok(listed(
-            switches,
-            actor,
-            include_unavailable.unwrap_or(false),
-        ))
+        let with_withdrawn = include_unavailable.unwrap_or(false);
+        let services = &rc.services;
+        let shown = services.shown_beta_switches(actor, owner, with_withdrawn);
+        Ok(nodes(shown.await.gql()?))
     }
 }
 
@@ -128,11 +116,8 @@ impl BetaMutation {
             .set_beta_feature(actor, owner, &input.key, input.enabled)
             .await
             .gql()?;
-        Ok(listed(
-            services.beta_switches(owner).await.gql()?,
-            actor,
-            false,
-        ))
+        let shown = services.shown_beta_switches(actor, owner, false);
+        Ok(nodes(shown.await.gql()?))
     }
 
     /// Offers a beta feature on this server, or withdraws it for everyone (site admins).
@@ -149,11 +134,8 @@ impl BetaMutation {
             .await
             .gql()?;
         let mine = crate::store::Owner::User(actor.user.id);
-        Ok(listed(
-            services.beta_switches(mine).await.gql()?,
-            actor,
-            true,
-        ))
+        let shown = services.shown_beta_switches(actor, mine, true);
+        Ok(nodes(shown.await.gql()?))
     }
 
     /// W&B's entity settings: `codeSavingEnabled` is the team's Code saving switch (team

@@ -3,7 +3,7 @@
 //! fields". Services call these; transports never decide access themselves.
 
 use super::Actor;
-use crate::store::{Seat, User};
+use crate::store::{AccountType, Seat, User};
 
 /// A member's role in a team.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +98,13 @@ pub fn team_access(actor: &Actor, role: Option<Role>) -> TeamAccess {
     } else {
         TeamAccess::None
     }
+}
+
+/// Whether a team's member list shows `member`'s address to `viewer`: to those who manage
+/// the team and to the member themselves; never a service account's (a placeholder).
+pub fn sees_member_email(viewer: Option<&Actor>, member: &User, manages_team: bool) -> bool {
+    let own = viewer.is_some_and(|a| a.user.id == member.id);
+    (manages_team || own) && member.account_type != AccountType::Service
 }
 
 /// Whether `viewer` sees `person`'s private fields (address, default team, keys,

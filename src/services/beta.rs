@@ -167,8 +167,22 @@ impl Services {
             .collect())
     }
 
+    /// The switches `actor` is shown for `owner`: the features this server offers, and the
+    /// withdrawn ones too for a site admin who asks for them (`with_withdrawn`).
+    pub async fn shown_beta_switches(
+        &self,
+        actor: &Actor,
+        owner: Owner,
+        with_withdrawn: bool,
+    ) -> Result<Vec<BetaSwitch>, ApiError> {
+        let all = with_withdrawn && actor.user.is_admin;
+        let mut switches = self.beta_switches(owner).await?;
+        switches.retain(|s| all || s.available);
+        Ok(switches)
+    }
+
     /// Every feature an owner can have (a team only those with a team switch), withdrawn
-    /// ones included and marked; transports list the available ones to everyone but admins.
+    /// ones included and marked.
     pub async fn beta_switches(&self, owner: Owner) -> Result<Vec<BetaSwitch>, ApiError> {
         let withdrawn = self.withdrawn_betas().await?;
         let choices = self.store.beta_choices(owner).await?;

@@ -6,6 +6,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use super::{ApiKeyNode, InviteNode};
 use crate::graphql::scalars::Int64;
 use crate::graphql::{gql_error, ids, request_context, signed_in, IntoGql, RequestContext};
+use crate::services::access::sees_member_email;
 use crate::store::{AccountType, Entity, Membership, Team, User};
 
 #[derive(SimpleObject)]
@@ -279,12 +280,9 @@ impl MemberNode {
     }
 
     async fn email(&self, ctx: &Context<'_>) -> Option<String> {
-        let own = request_context(ctx)
-            .ok()
-            .and_then(|rc| rc.actor.as_ref())
-            .is_some_and(|a| a.user.id == self.membership.user.id);
-        let service = self.membership.user.account_type == AccountType::Service;
-        ((self.team_admin || own) && !service).then(|| self.membership.user.email.clone())
+        let viewer = request_context(ctx).ok().and_then(|rc| rc.actor.as_ref());
+        let member = &self.membership.user;
+        sees_member_email(viewer, member, self.team_admin).then(|| member.email.clone())
     }
 
     async fn photo_url(&self) -> Option<String> {
