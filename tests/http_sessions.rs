@@ -242,6 +242,20 @@ async fn session_mutations_need_same_origin(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 403, "login CSRF");
+    // Nor sign people out: every signed-in page action checks the origin first.
+    for path in ["/api/v1/logout", "/api/v1/logout-everywhere"] {
+        let r = t
+            .http
+            .post(t.url(path))
+            .header("cookie", &cookie)
+            .header("origin", "http://evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+    }
+    let r = send(Some(ORIGIN), None).await.unwrap();
+    assert_eq!(r.status(), 200, "still signed in");
     t.server.shutdown().await.unwrap();
 }
 

@@ -8,16 +8,14 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::credentials::{cookie_value, verify_same_origin};
+use super::credentials::cookie_value;
 use super::extract::Caller;
+use super::page::{check_origin, json_form, PageAction, MAX_FORM_BODY};
 use super::{read_body, session_cookie_name, AppState};
 use crate::error::{ApiError, ErrorCode};
 use crate::services::accounts::NewAccount;
 use crate::services::{Actor, RequestMeta};
 use crate::store::User;
-
-/// Sign-in forms are tiny.
-const MAX_FORM_BODY: usize = super::body_guard::FORM_LIMIT;
 
 #[derive(Deserialize)]
 struct SetupForm {
@@ -63,34 +61,11 @@ impl FromRequest<AppState> for Ctx {
 }
 
 impl Ctx {
-    /// Forms posted from a page must come from our own origin; scripts send no `Origin`.
-    pub(super) fn check_origin(&self, state: &AppState) -> Result<(), ApiError> {
-        if self.headers.contains_key("origin") {
-            verify_same_origin(&state.services.config, &self.headers)?;
-        }
-        Ok(())
+    /// The sign-in form as `T`, once its origin is ours (or absent: a script).
+    fn form<T: DeserializeOwned>(&self, state: &AppState) -> Result<T, ApiError> {
+        check_origin(state, &self.headers)?;
+        json_form(&self.headers, &self.body)
     }
-}
-
-pub(super) fn json_form<T: DeserializeOwned>(ctx: &Ctx) -> Result<T, ApiError> {
-    let is_json = ctx
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
-    if !is_json {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::UnsupportedMediaType,
-            "send application/json",
-        ));
-    }
-    serde_json::from_slice(&ctx.body).map_err(|e| {
-        ApiError::bad_request(
-            ErrorCode::InvalidJson,
-            format!("the form is not valid: {e}"),
-        )
-    })
 }
 
 fn session_cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
@@ -148,8 +123,7 @@ pub async fn session(State(state): State<AppState>, ctx: Ctx) -> Result<Response
 }
 
 pub async fn setup(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    ctx.check_origin(&state)?;
-    let form: SetupForm = json_form(&ctx)?;
+    let form: SetupForm = ctx.form(&state)?;
     let account = NewAccount {
         username: form.username,
         email: form.email,
@@ -172,8 +146,7 @@ pub async fn setup(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
 }
 
 pub async fn login(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    ctx.check_origin(&state)?;
-    let form: LoginForm = json_form(&ctx)?;
+    let form: LoginForm = ctx.form(&state)?;
     let user = state
         .services
         .login(&form.login, form.password, &ctx.meta)
@@ -189,18 +162,19 @@ pub(super) fn signed_out(state: &AppState, body: serde_json::Value) -> Response 
     response
 }
 
-pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
-    state.services.logout(actor).await?;
+pub async fn logout(
+    State(state): State<AppState>,
+    PageAction { actor }: PageAction,
+) -> Result<Response, ApiError> {
+    state.services.logout(&actor).await?;
     Ok(signed_out(&state, json!({ "ok": true })))
 }
 
 pub async fn logout_everywhere(
     State(state): State<AppState>,
-    ctx: Ctx,
+    PageAction { actor }: PageAction,
 ) -> Result<Response, ApiError> {
-    let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
-    let ended = state.services.logout_everywhere(actor).await?;
+    let ended = state.services.logout_everywhere(&actor).await?;
     Ok(signed_out(
         &state,
         json!({ "ok": true, "sessionsEnded": ended }),

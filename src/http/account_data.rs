@@ -10,21 +10,25 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::account::{json_form, signed_out, Ctx};
+use super::account::signed_out;
+use super::extract::Signed;
+use super::page::{PageAction, PageForm};
 use super::AppState;
 use crate::error::ApiError;
 use crate::services::export::export_json;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DeleteForm {
+pub struct DeleteForm {
     current_password: Zeroizing<String>,
     username: String,
 }
 
-pub async fn preview(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
-    let check = state.services.account_deletion_check(actor).await?;
+pub async fn preview(
+    State(state): State<AppState>,
+    Signed { actor }: Signed,
+) -> Result<Response, ApiError> {
+    let check = state.services.account_deletion_check(&actor).await?;
     Ok(axum::Json(json!({
         "blockingTeams": check.blocking,
         "soleTeams": check.sole,
@@ -34,13 +38,13 @@ pub async fn preview(State(state): State<AppState>, ctx: Ctx) -> Result<Response
     .into_response())
 }
 
-pub async fn delete(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    ctx.check_origin(&state)?;
-    let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
-    let form: DeleteForm = json_form(&ctx)?;
+pub async fn delete(
+    State(state): State<AppState>,
+    PageForm { actor, form }: PageForm<DeleteForm>,
+) -> Result<Response, ApiError> {
     let check = state
         .services
-        .delete_own_account(actor, form.current_password, &form.username)
+        .delete_own_account(&actor, form.current_password, &form.username)
         .await?;
     Ok(signed_out(
         &state,
@@ -48,27 +52,29 @@ pub async fn delete(State(state): State<AppState>, ctx: Ctx) -> Result<Response,
     ))
 }
 
-pub async fn exports(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
-    let rows = state.services.exports_of(actor).await?;
+pub async fn exports(
+    State(state): State<AppState>,
+    Signed { actor }: Signed,
+) -> Result<Response, ApiError> {
+    let rows = state.services.exports_of(&actor).await?;
     let list: Vec<_> = rows.iter().map(export_json).collect();
     Ok(axum::Json(json!({ "exports": list })).into_response())
 }
 
-pub async fn start_export(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    ctx.check_origin(&state)?;
-    let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
-    let row = state.services.request_export(actor).await?;
+pub async fn start_export(
+    State(state): State<AppState>,
+    PageAction { actor }: PageAction,
+) -> Result<Response, ApiError> {
+    let row = state.services.request_export(&actor).await?;
     Ok(axum::Json(json!({ "export": export_json(&row) })).into_response())
 }
 
 pub async fn download_export(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    ctx: Ctx,
+    Signed { actor }: Signed,
 ) -> Result<Response, ApiError> {
-    let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
-    let (row, file) = state.services.open_export(actor, &token).await?;
+    let (row, file) = state.services.open_export(&actor, &token).await?;
     let day = chrono::DateTime::from_timestamp_millis(row.created_at)
         .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_default();

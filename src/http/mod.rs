@@ -11,6 +11,7 @@ mod github;
 mod graphql;
 mod observe;
 mod ops;
+mod page;
 mod run_files;
 mod security;
 pub mod serve;

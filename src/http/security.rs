@@ -8,54 +8,51 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::account::{json_form, signed_out, Ctx};
+use super::account::signed_out;
+use super::extract::Signed;
+use super::page::{PageAction, PageForm};
 use super::AppState;
 use crate::error::{ApiError, ErrorCode};
 use crate::services::account_security::SessionView;
-use crate::services::Actor;
 use crate::store::AuditRecord;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PasswordForm {
+pub struct PasswordForm {
     current_password: Zeroizing<String>,
     new_password: Zeroizing<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct EmailForm {
+pub struct EmailForm {
     email: String,
     current_password: Zeroizing<String>,
 }
 
 #[derive(Deserialize)]
-struct ReauthForm {
+pub struct ReauthForm {
     password: Zeroizing<String>,
 }
 
-/// The signed-in caller of a state-changing request from a page of ours.
-fn caller<'a>(state: &AppState, ctx: &'a Ctx) -> Result<&'a Actor, ApiError> {
-    ctx.check_origin(state)?;
-    ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)
-}
-
-pub async fn password(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    let actor = caller(&state, &ctx)?;
-    let form: PasswordForm = json_form(&ctx)?;
+pub async fn password(
+    State(state): State<AppState>,
+    PageForm { actor, form }: PageForm<PasswordForm>,
+) -> Result<Response, ApiError> {
     let ended = state
         .services
-        .change_password(actor, form.current_password, form.new_password)
+        .change_password(&actor, form.current_password, form.new_password)
         .await?;
     Ok(axum::Json(json!({ "ok": true, "sessionsEnded": ended })).into_response())
 }
 
-pub async fn email(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    let actor = caller(&state, &ctx)?;
-    let form: EmailForm = json_form(&ctx)?;
+pub async fn email(
+    State(state): State<AppState>,
+    PageForm { actor, form }: PageForm<EmailForm>,
+) -> Result<Response, ApiError> {
     state
         .services
-        .request_email_change(actor, &form.email, form.current_password)
+        .request_email_change(&actor, &form.email, form.current_password)
         .await?;
     // Say whether the link actually leaves now, so the page does not claim a mail was
     // sent when it only waits in the queue.
@@ -63,19 +60,22 @@ pub async fn email(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
     Ok(axum::Json(json!({ "ok": true, "mailConfigured": mail_configured })).into_response())
 }
 
-pub async fn reauth(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    let actor = caller(&state, &ctx)?;
-    let form: ReauthForm = json_form(&ctx)?;
+pub async fn reauth(
+    State(state): State<AppState>,
+    PageForm { actor, form }: PageForm<ReauthForm>,
+) -> Result<Response, ApiError> {
     state
         .services
-        .confirm_password(actor, form.password)
+        .confirm_password(&actor, form.password)
         .await?;
     Ok(axum::Json(json!({ "ok": true })).into_response())
 }
 
-pub async fn sessions(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
-    let sessions = state.services.list_sessions(actor).await?;
+pub async fn sessions(
+    State(state): State<AppState>,
+    Signed { actor }: Signed,
+) -> Result<Response, ApiError> {
+    let sessions = state.services.list_sessions(&actor).await?;
     let rows: Vec<_> = sessions.iter().map(session_json).collect();
     Ok(axum::Json(json!({ "sessions": rows })).into_response())
 }
@@ -83,14 +83,13 @@ pub async fn sessions(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
 pub async fn end_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ctx: Ctx,
+    PageAction { actor }: PageAction,
 ) -> Result<Response, ApiError> {
-    let actor = caller(&state, &ctx)?;
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request(ErrorCode::InvalidId, "a session id is a number"))?;
     let own = matches!(actor.auth, crate::services::AuthMethod::Session { session_id, .. } if session_id == id);
-    state.services.end_session(actor, id).await?;
+    state.services.end_session(&actor, id).await?;
     let body = json!({ "ok": true, "signedOut": own });
     // Ending the session that made the request signs this browser out.
     Ok(if own {
@@ -100,15 +99,19 @@ pub async fn end_one(
     })
 }
 
-pub async fn end_others(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    let actor = caller(&state, &ctx)?;
-    let ended = state.services.end_other_sessions(actor).await?;
+pub async fn end_others(
+    State(state): State<AppState>,
+    PageAction { actor }: PageAction,
+) -> Result<Response, ApiError> {
+    let ended = state.services.end_other_sessions(&actor).await?;
     Ok(axum::Json(json!({ "ok": true, "sessionsEnded": ended })).into_response())
 }
 
-pub async fn events(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
-    let actor = ctx.actor.as_ref().ok_or_else(ApiError::unauthenticated)?;
-    let events = state.services.security_events(actor).await?;
+pub async fn events(
+    State(state): State<AppState>,
+    Signed { actor }: Signed,
+) -> Result<Response, ApiError> {
+    let events = state.services.security_events(&actor).await?;
     let rows: Vec<_> = events.iter().map(event_json).collect();
     Ok(axum::Json(json!({ "events": rows })).into_response())
 }
