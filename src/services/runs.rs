@@ -70,10 +70,11 @@ const MAX_TAGS: usize = 100;
 const TAG_MAX: usize = 64;
 const TEXT_MAX: usize = 4096;
 
-fn run_forbidden(actor: &Actor, what: &str) -> ApiError {
+/// `act` says what was refused ("change this run", "write to the run a/b/c").
+fn run_forbidden(actor: &Actor, act: &str) -> ApiError {
     ApiError::forbidden(
         ErrorCode::RunForbidden,
-        format!("the account {} may not change {what}", actor.user.username),
+        format!("the account {} may not {act}", actor.user.username),
     )
 }
 
@@ -240,14 +241,10 @@ impl Services {
         let found = self.find_run(actor, path).await?;
         match found {
             Some((bucket, RunAccess::Write)) => Ok(bucket),
-            Some(_) => Err(ApiError::forbidden(
-                ErrorCode::RunForbidden,
-                format!(
-                    "the account {} may not {doing} the run {}",
-                    actor.user.username,
-                    validate::echo(&path.to_string())
-                ),
-            )),
+            Some(_) => {
+                let named = validate::echo(&path.to_string());
+                Err(run_forbidden(actor, &format!("{doing} the run {named}")))
+            }
             None => Err(run_not_found(&path.to_string())),
         }
     }
@@ -311,7 +308,7 @@ impl Services {
                     .await?
                     .ok_or_else(|| run_not_found("with this id"))?;
                 if self.run_access(actor, &bucket).await? < RunAccess::Write {
-                    return Err(run_forbidden(actor, "this run"));
+                    return Err(run_forbidden(actor, "change this run"));
                 }
                 (bucket.entity, bucket.project.name, bucket.run.name, false)
             }
@@ -333,10 +330,8 @@ impl Services {
                     .await?
                 {
                     Some((bucket, access)) if access < RunAccess::Write => {
-                        return Err(run_forbidden(
-                            actor,
-                            &format!("the run {}", bucket.run.name),
-                        ));
+                        let named = validate::echo(&bucket.run.name);
+                        return Err(run_forbidden(actor, &format!("change the run {named}")));
                     }
                     Some(_) => {}
                     // A new run in an entity whose quota is used up is refused here, where
@@ -417,7 +412,7 @@ impl Services {
         match self.run_access(actor, &bucket).await? {
             // A run the actor may not read is not theirs to know about.
             RunAccess::None => return Err(run_not_found("with this id")),
-            RunAccess::Read => return Err(run_forbidden(actor, "this run")),
+            RunAccess::Read => return Err(run_forbidden(actor, "change this run")),
             RunAccess::Write => {}
         }
         let state = crate::store::RunState::parse(&bucket.run.state);
