@@ -44,7 +44,8 @@ describe('Personal GitHub integration', () => {
       assert.equal(await text(page, '#github-outcome'), 'You cancelled on GitHub; nothing was connected.')
       await connectWith(page, server, github, 'stale')
       assert.equal(await text(page, '#github-outcome'), "GitHub's sign-in code was wrong or has expired. Connect again.")
-      assert.ok(await page.isVisible('#github-connect'), 'still not connected')
+      // The outcome can show before the connection status has loaded: wait for the button.
+      assert.ok(await page.waitForSelector('#github-connect', { timeout: 10_000 }), 'still not connected')
 
       await connectWith(page, server, github, 'octo')
       assert.equal(await text(page, '#github-outcome'), 'Your GitHub account is connected.')
